@@ -1,0 +1,98 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Floe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "floe", targets: ["floe"]),
+        .library(name: "FloeServer", targets: ["FloeServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries. Each is a module map over the Debian -dev package, found with pkg-config.
+        .systemLibrary(
+            name: "CShout",
+            pkgConfig: "shout",
+            providers: [.apt(["libshout3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLame",
+            pkgConfig: "lame",
+            providers: [.apt(["libmp3lame-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMPG123",
+            pkgConfig: "libmpg123",
+            providers: [.apt(["libmpg123-dev"])]
+        ),
+
+        // Pure layers: no sockets, no clocks read, no files.
+        .target(name: "MPEGAudio"),
+        .target(
+            name: "FloeCore",
+            dependencies: [
+                "MPEGAudio",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
+        // SwiftNIO server: bootstrap, handlers, services.
+        .target(
+            name: "FloeServer",
+            dependencies: [
+                "FloeCore",
+                "MPEGAudio",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "floe",
+            dependencies: [
+                "FloeServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Test support: real encoders and decoders (LAME, mpg123), real source clients (libshout),
+        // process and socket helpers for the integration tests.
+        .target(
+            name: "FloeTestSupport",
+            dependencies: [
+                "CShout", "CLame", "CMPG123", "FloeServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "MPEGAudioTests", dependencies: ["MPEGAudio", "FloeTestSupport"]),
+        .testTarget(
+            name: "FloeCoreTests",
+            dependencies: [
+                "FloeCore", "MPEGAudio", "FloeTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "FloeIntegrationTests",
+            dependencies: [
+                "FloeServer", "FloeCore", "FloeTestSupport", "CShout",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

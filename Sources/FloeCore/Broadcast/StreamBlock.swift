@@ -1,0 +1,43 @@
+import NIOCore
+
+/// A run of whole frames published to a mount's listeners as one unit.
+///
+/// Blocks are the unit of sharing: each holds one `ByteBuffer` that every listener writes by reference. A block
+/// always starts on a frame boundary (for framed formats), which is what makes burst-on-connect and cuts between
+/// sources frame-accurate.
+public struct StreamBlock: Sendable {
+    /// Position in the mount's sequence; consecutive blocks have consecutive numbers.
+    public var sequence: Int
+    /// The stream bytes.
+    public var bytes: ByteBuffer
+    /// The title current when these bytes were produced.
+    public var metadata: ICYMetadata
+    /// Frames inside `bytes`, in order; empty for pass-through (unframed) formats.
+    public var frames: [FrameSpan]
+
+    public init(sequence: Int, bytes: ByteBuffer, metadata: ICYMetadata, frames: [FrameSpan] = []) {
+        self.sequence = sequence
+        self.bytes = bytes
+        self.metadata = metadata
+        self.frames = frames
+    }
+}
+
+/// Where a frame sits inside a block, and when it plays.
+public struct FrameSpan: Sendable, Equatable {
+    /// Offset of the frame's first byte within the block.
+    public var offset: Int
+    /// Frame length in bytes.
+    public var length: Int
+    /// Media time of the frame's first sample, from the start of its source.
+    public var mediaTime: Duration
+    /// Play time of the frame (zero for Xing/Info/VBRI frames, which carry no audio).
+    public var duration: Duration
+
+    public init(offset: Int, length: Int, mediaTime: Duration, duration: Duration) {
+        self.offset = offset
+        self.length = length
+        self.mediaTime = mediaTime
+        self.duration = duration
+    }
+}

@@ -1,0 +1,738 @@
+import Foundation
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// Loads an Icecast 2.4 `icecast.xml` into a ``ServerConfiguration``, so Floe can replace Icecast without the
+/// operator rewriting the file first.
+///
+/// Loading happens in two steps: the text is parsed into a small element tree, then the tree is mapped section by
+/// section with tables that say, per element name, how its value is applied or why Floe ignores it. Mapping a
+/// tree instead of reacting to parser callbacks lets a rule see a whole element (a `<mount>`'s `<mount-name>`
+/// before its other children, so `mount[/live]/dump-file` can be named even when `<dump-file>` comes first).
+///
+/// The contract, element by element, follows Icecast 2.4.4 (`src/cfgfile.c`):
+/// - Every element Floe implements keeps Icecast's meaning. Where the file is silent, the model's `init` defaults
+///   apply, not Icecast's; they differ in places (`limits/clients`: 10 000 in Floe, 256 in Icecast;
+///   `limits/queue-size`: 512 KiB, 512 000 bytes). See ``ServerConfiguration/Limits``.
+/// - Every element Floe does not implement (`paths/*`, `logging/*`, `<relay>`, `mount[/x]/dump-file`, `ssl`, …)
+///   and every element Icecast does not know becomes a ``ConfigurationWarning``: one per option path, in document
+///   order. A feature Floe lacks never stops a file from loading.
+/// - Where Icecast reads garbage as 0 (`atoi`), Floe refuses: malformed XML, a value of the wrong form or out of
+///   range, a mount name without its leading `/`, or a mount defined twice throw a ``ConfigurationError`` with the
+///   file, line and option path. Starting with a silently different port or limit is worse than not starting.
+/// - An empty element (`<password></password>`) counts as absent, as in Icecast (libxml2 gives it no text).
+///   Other text is taken verbatim, surrounding whitespace included, as Icecast does; numbers may be padded.
+/// - `<mount type="default">` fills in whatever a `<mount type="normal">` leaves unset. Icecast 2.4.4 does this
+///   (`_merge_mounts_all` in `cfgfile.c`, and observed: a default mount's `<stream-name>` shows on a normal mount
+///   that sets only `<stream-description>`), although its documentation says default mounts do not merge.
+/// - A legacy `<listen-socket>` with `<shoutcast-compat>1` on port P becomes `shoutcastMount` of its partner socket
+///   on P − 1 (Icecast requires that partner), using the socket's own `<shoutcast-mount>` or the global one.
+public struct IcecastXMLConfigurationLoader: Sendable {
+    public init() {}
+
+    /// Parses an icecast.xml document. `fileName` is used in error messages.
+    ///
+    /// - Returns: the configuration, plus warnings for everything in the file that Floe ignores.
+    /// - Throws: ``ConfigurationError`` for malformed XML, a root element other than `<icecast>`, or a value Floe
+    ///   cannot use (see the type's documentation).
+    public func load(xml: String, fileName: String) throws(ConfigurationError) -> LoadedConfiguration {
+        let root = try XMLElementTreeBuilder.parse(xml, fileName: fileName)
+        guard root.name == "icecast" else {
+            throw ConfigurationError(
+                file: fileName,
+                line: root.line,
+                option: root.name,
+                message: "expected the root element <icecast>, found <\(root.name)>"
+            )
+        }
+        var mapping = IcecastXMLMapping()
+        var log = WarningLog()
+        let document = ElementValue(element: root, path: "", fileName: fileName)
+        try document.applyChildren(rules: IcecastXMLRules.root, to: &mapping, log: &log)
+        let configuration = mapping.finish(log: &log)
+        return LoadedConfiguration(configuration: configuration, warnings: log.warnings)
+    }
+}
+
+/// A loaded configuration file: the configuration, and what in the file Floe does not act on.
+public struct LoadedConfiguration: Sendable, Equatable {
+    /// The effective configuration; anything the file did not set has the model's default.
+    public var configuration: ServerConfiguration
+    /// Ignored options, one per option path, in document order. Meant to be logged at startup.
+    public var warnings: [ConfigurationWarning]
+
+    public init(configuration: ServerConfiguration, warnings: [ConfigurationWarning] = []) {
+        self.configuration = configuration
+        self.warnings = warnings
+    }
+}
+
+// MARK: - Element tree
+
+/// One element of the parsed document, reduced to what the mapping needs.
+private struct XMLElementNode {
+    var name: String
+    var attributes: [String: String]
+    var children: [XMLElementNode] = []
+    /// Character data directly inside this element (text and CDATA, entities resolved), verbatim.
+    var text: String = ""
+    /// Line of the start tag (where it ends, for a tag spread over lines), for error messages.
+    var line: Int
+}
+
+/// Builds an ``XMLElementNode`` tree from Foundation's event-based `XMLParser`.
+///
+/// `XMLParser.parse()` is not a reliable verdict: on Linux it returns `true` for a truncated document and reports
+/// a later, vaguer error in `parserError`. The builder therefore keeps the first error the delegate sees, with the
+/// line and the elements open at that moment, which is what a person needs to find the mistake.
+private final class XMLElementTreeBuilder: NSObject, XMLParserDelegate {
+    private var stack: [XMLElementNode] = []
+    private var root: XMLElementNode?
+    private var firstError: (line: Int, code: Int, open: [XMLElementNode], hadRoot: Bool)?
+
+    /// Parses `xml` into a tree, or throws the first syntax error with its line and open elements.
+    static func parse(_ xml: String, fileName: String) throws(ConfigurationError) -> XMLElementNode {
+        let builder = XMLElementTreeBuilder()
+        let parser = XMLParser(data: Data(declaringUTF8(xml).utf8))
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = builder
+        let finished = parser.parse()
+
+        if let error = builder.firstError {
+            throw ConfigurationError(
+                file: fileName,
+                line: error.line,
+                // Paths in messages start below the root, like every other option path (`limits/clients`).
+                option: error.open.dropFirst().map(\.name).joined(separator: "/"),
+                message: "malformed XML: " + describe(code: error.code, open: error.open, hadRoot: error.hadRoot)
+            )
+        }
+        guard finished, let root = builder.root else {
+            throw ConfigurationError(
+                file: fileName,
+                line: nil,
+                option: "",
+                message: builder.root == nil ? "the document is empty" : "malformed XML"
+            )
+        }
+        return root
+    }
+
+    /// `xml` is already decoded text and reaches the parser as UTF-8, so an `encoding="ISO-8859-1"` in the XML
+    /// declaration would make libxml2 decode it a second time and garble every non-ASCII character.
+    private static func declaringUTF8(_ xml: String) -> String {
+        guard xml.hasPrefix("<?xml") || xml.hasPrefix("\u{FEFF}<?xml"), let end = xml.range(of: "?>") else {
+            return xml
+        }
+        return xml.replacingOccurrences(
+            of: #"encoding\s*=\s*("[^"]*"|'[^']*')"#,
+            with: #"encoding="UTF-8""#,
+            options: .regularExpression,
+            range: xml.startIndex..<end.upperBound
+        )
+    }
+
+    /// A sentence for the libxml2 error codes people actually produce by hand-editing a file.
+    private static func describe(code: Int, open: [XMLElementNode], hadRoot: Bool) -> String {
+        let innermost = open.last.map { "<\($0.name)> opened on line \($0.line)" }
+        switch code {
+        case 5:
+            if let innermost {
+                return "the document ends before \(innermost) is closed"
+            }
+            return hadRoot ? "content after the root element's closing tag" : "the document has no root element"
+        case 76:
+            return "the closing tag does not match " + (innermost ?? "the open element")
+        case 4: return "expected a start tag such as <icecast>"
+        case 9: return "a character that XML does not allow"
+        case 23: return "an entity reference is missing its ';' (write a literal & as &amp;)"
+        case 26: return "an undeclared entity (write a literal & as &amp;)"
+        case 38: return "'<' inside an attribute value (write it as &lt;)"
+        case 39, 43: return "an attribute value must be quoted"
+        case 40, 44: return "an attribute value is not closed"
+        case 41: return "an attribute has no value"
+        case 42: return "the same attribute is given twice"
+        case 45: return "a comment is not closed with -->"
+        case 63: return "a CDATA section is not closed with ]]>"
+        case 68: return "expected a name (a literal & must be written &amp;, a literal < as &lt;)"
+        case 73: return "expected '>'"
+        case 77: return "a tag is not finished"
+        case 80: return "a comment must not contain '--'"
+        default: return "syntax error (libxml2 code \(code))"
+        }
+    }
+
+    func parser(
+        _ parser: XMLParser,
+        didStartElement elementName: String,
+        namespaceURI: String?,
+        qualifiedName qName: String?,
+        attributes attributeDict: [String: String]
+    ) {
+        stack.append(XMLElementNode(name: elementName, attributes: attributeDict, line: parser.lineNumber))
+    }
+
+    func parser(
+        _ parser: XMLParser,
+        didEndElement elementName: String,
+        namespaceURI: String?,
+        qualifiedName qName: String?
+    ) {
+        guard let element = stack.popLast() else { return }
+        if stack.isEmpty {
+            root = root ?? element
+        } else {
+            stack[stack.count - 1].children.append(element)
+        }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += string
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA cdata: Data) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += String(decoding: cdata, as: UTF8.self)
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        guard firstError == nil else { return }
+        firstError = (parser.lineNumber, (parseError as NSError).code, stack, root != nil)
+    }
+}
+
+// MARK: - Mapping tables
+
+/// How one child element is applied to the value being built (`Target`), or why it is ignored.
+///
+/// The closures throw only ``ConfigurationError``s (from ``ElementValue``'s readers). They are declared with
+/// untyped `throws` because Swift 6 does not infer a typed throw for a closure literal, and annotating every entry
+/// would bury the tables; ``ElementValue/applyChildren(rules:to:log:)`` narrows the type again.
+private enum ElementRule<Target>: Sendable {
+    /// A leaf: reads the element's text through ``ElementValue`` and updates the target.
+    case apply(@Sendable (inout Target, ElementValue) throws -> Void)
+    /// A container: applies its own children, and may record warnings for them.
+    case section(@Sendable (inout Target, ElementValue, inout WarningLog) throws -> Void)
+    /// Known to Icecast, not implemented by Floe: ignored with a warning. The reason, if any, is shown to the user.
+    case unsupported(String?)
+}
+
+/// Warnings in document order, at most one per option path.
+private struct WarningLog {
+    private(set) var warnings: [ConfigurationWarning] = []
+    private var options: Set<String> = []
+
+    /// Records a warning for `option`, unless that option already has one.
+    mutating func warn(_ option: String, _ message: String) {
+        guard options.insert(option).inserted else { return }
+        warnings.append(ConfigurationWarning(option: option, message: message))
+    }
+}
+
+/// An element handed to an ``ElementRule``, with its option path and the helpers that read its text as a typed
+/// value, failing with a ``ConfigurationError`` that names the file, line and option.
+private struct ElementValue {
+    let element: XMLElementNode
+    /// Option path, e.g. `limits/clients`; empty for the root element.
+    let path: String
+    let fileName: String
+
+    /// The text, or `nil` for an empty element (which Icecast treats as absent).
+    var string: String? {
+        element.text.isEmpty ? nil : element.text
+    }
+
+    /// A child element, with its path below this one.
+    func child(_ child: XMLElementNode) -> ElementValue {
+        ElementValue(element: child, path: path.isEmpty ? child.name : "\(path)/\(child.name)", fileName: fileName)
+    }
+
+    func error(_ message: String) -> ConfigurationError {
+        ConfigurationError(file: fileName, line: element.line, option: path, message: message)
+    }
+
+    /// Applies `rules` to each child element in document order; children without a rule are warned about.
+    func applyChildren<Target>(
+        rules: [String: ElementRule<Target>],
+        to target: inout Target,
+        log: inout WarningLog
+    ) throws(ConfigurationError) {
+        for childElement in element.children {
+            let value = child(childElement)
+            switch rules[childElement.name] {
+            case .apply(let apply)?:
+                do { try apply(&target, value) } catch { throw Self.narrow(error, at: value) }
+            case .section(let apply)?:
+                do { try apply(&target, value, &log) } catch { throw Self.narrow(error, at: value) }
+            case .unsupported(let reason)?:
+                log.warn(value.path, "not supported by Floe; ignored" + (reason.map { " (\($0))" } ?? ""))
+            case nil:
+                log.warn(value.path, "unknown element; ignored")
+            }
+        }
+    }
+
+    /// A rule's error as a ``ConfigurationError``. Rules throw nothing else; should one ever do, the error is still
+    /// reported against the element instead of crashing the loader.
+    private static func narrow(_ error: any Error, at value: ElementValue) -> ConfigurationError {
+        (error as? ConfigurationError) ?? value.error("\(error)")
+    }
+
+    /// The text quoted for messages, so stray whitespace is visible.
+    private var quoted: String {
+        "\"\(element.text)\""
+    }
+
+    /// The text as a whole number; whitespace around it is allowed, anything else is not (unlike Icecast's `atoi`,
+    /// which reads `abc` as 0).
+    func integer(atLeast minimum: Int? = nil) throws(ConfigurationError) -> Int {
+        guard let value = Int(element.text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw error("expected an integer, got \(quoted)")
+        }
+        if let minimum, value < minimum {
+            throw error("expected an integer of at least \(minimum), got \(quoted)")
+        }
+        return value
+    }
+
+    /// An integer where -1 means "not set" (Icecast's convention for `max-listeners` and friends) and is `nil`.
+    func integerOrUnset(meaningOfUnset: String) throws(ConfigurationError) -> Int? {
+        let value = try integer()
+        guard value >= -1 else {
+            throw error("expected -1 (\(meaningOfUnset)) or a number of at least 0, got \(quoted)")
+        }
+        return value == -1 ? nil : value
+    }
+
+    /// A TCP port, 0 included (the kernel picks one; tests use it).
+    func port() throws(ConfigurationError) -> Int {
+        let value = try integer()
+        guard (0...65535).contains(value) else {
+            throw error("expected a port from 0 to 65535, got \(quoted)")
+        }
+        return value
+    }
+
+    /// A non-negative number of seconds. Icecast reads whole seconds; a fraction is accepted because the model
+    /// keeps seconds as `Double`. Exponents, `inf` and `nan` are not.
+    func seconds() throws(ConfigurationError) -> Double {
+        let trimmed = element.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let isPlainDecimal = !trimmed.isEmpty && trimmed.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+        guard isPlainDecimal, let value = Double(trimmed) else {
+            throw error("expected a number of seconds, got \(quoted)")
+        }
+        return value
+    }
+
+    /// An Icecast boolean: an integer, anything but 0 meaning yes. Words such as `yes` are refused, because
+    /// Icecast would read them as 0, the opposite of what they say.
+    func flag() throws(ConfigurationError) -> Bool {
+        guard let value = Int(element.text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw error("expected 0 or 1, got \(quoted)")
+        }
+        return value != 0
+    }
+
+    /// A mount path. It must start with `/`, as request paths do, or no client could ever reach the mount.
+    func mountPath() throws(ConfigurationError) -> String {
+        guard element.text.hasPrefix("/") else {
+            throw error("a mount name must start with \"/\", got \(quoted)")
+        }
+        return element.text
+    }
+}
+
+/// The rule tables, one per section, in Icecast's element names. Elements Icecast 2.4.4 reads but Floe does not
+/// implement are listed as `.unsupported`, so their warning says so instead of calling them unknown.
+private enum IcecastXMLRules {
+    private static let noRelaying = "Floe does not relay streams"
+    private static let noTLS = "Floe does not terminate TLS"
+    private static let reportsSource = "Floe reports what the source sends"
+    private static let unprivileged = "run Floe as an unprivileged user instead, for example from systemd"
+
+    static let root: [String: ElementRule<IcecastXMLMapping>] = [
+        // An empty element leaves the field alone (`if let`): absent, the model's default applies.
+        "hostname": .apply { mapping, value in
+            if let hostname = value.string { mapping.configuration.hostname = hostname }
+        },
+        "location": .apply { mapping, value in
+            if let location = value.string { mapping.configuration.location = location }
+        },
+        "admin": .apply { mapping, value in
+            if let contact = value.string { mapping.configuration.adminContact = contact }
+        },
+        "server-id": .apply { mapping, value in
+            if let serverID = value.string { mapping.configuration.serverID = serverID }
+        },
+        // Icecast 2.0 kept these three at the root; 2.4 still reads them.
+        "source-password": .apply { mapping, value in
+            mapping.configuration.authentication.sourcePassword = value.string
+        },
+        "port": .apply { mapping, value in
+            mapping.rootSocket.port = try value.port()
+            mapping.rootSocketLine = mapping.rootSocketLine ?? value.element.line
+        },
+        "bind-address": .apply { mapping, value in
+            mapping.rootSocket.bindAddress = value.string
+            mapping.rootSocketLine = mapping.rootSocketLine ?? value.element.line
+        },
+        "shoutcast-mount": .apply { mapping, value in mapping.globalShoutcastMount = try value.mountPath() },
+        "listen-socket": .section { mapping, value, log in
+            var draft = ListenSocketDraft(line: value.element.line)
+            try value.applyChildren(rules: listenSocket, to: &draft, log: &log)
+            mapping.sockets.append(draft)
+        },
+        "limits": .section { mapping, value, log in
+            try value.applyChildren(rules: limits, to: &mapping.configuration.limits, log: &log)
+        },
+        "authentication": .section { mapping, value, log in
+            try value.applyChildren(rules: authentication, to: &mapping.configuration.authentication, log: &log)
+        },
+        "http-headers": .section { mapping, value, log in
+            mapping.configuration.httpHeaders += try headerRules(in: value, log: &log)
+        },
+        "mount": .section { mapping, value, log in try mapping.applyMount(value, log: &log) },
+        "paths": ignoredSection(paths),
+        "logging": ignoredSection(logging),
+        "security": ignoredSection(security),
+        "fileserve": .unsupported(nil),
+        "mime-types": .unsupported(nil),
+        "icelogin": .unsupported("the Icecast 1 source login is not implemented"),
+        "directory": .unsupported("Floe does not list streams in YP directories"),
+        "relay": .unsupported(noRelaying),
+        "relays-on-demand": .unsupported(noRelaying),
+        "master-server": .unsupported(noRelaying),
+        "master-server-port": .unsupported(noRelaying),
+        "master-username": .unsupported(noRelaying),
+        "master-password": .unsupported(noRelaying),
+        "master-update-interval": .unsupported(noRelaying),
+    ]
+
+    static let limits: [String: ElementRule<ServerConfiguration.Limits>] = [
+        "clients": .apply { limits, value in limits.clients = try value.integer(atLeast: 0) },
+        "sources": .apply { limits, value in limits.sources = try value.integer(atLeast: 0) },
+        "queue-size": .apply { limits, value in limits.queueSize = try value.integer(atLeast: 0) },
+        "burst-size": .apply { limits, value in limits.burstSize = try value.integer(atLeast: 0) },
+        // Deprecated: 0 turns bursting off, anything else changes nothing. Elements apply in document order, so a
+        // later <burst-size> still wins, as in Icecast.
+        "burst-on-connect": .apply { limits, value in
+            if try !value.flag() {
+                limits.burstSize = 0
+            }
+        },
+        "header-timeout": .apply { limits, value in limits.headerTimeout = try value.seconds() },
+        "source-timeout": .apply { limits, value in limits.sourceTimeout = try value.seconds() },
+        "client-timeout": .unsupported("Icecast does not use it either"),
+        "threadpool": .unsupported("Icecast ignores it too"),
+    ]
+
+    static let authentication: [String: ElementRule<ServerConfiguration.Authentication>] = [
+        "source-password": .apply { authentication, value in
+            // Icecast 2.4 logs an error and skips this form. Taking it as the global password would open every
+            // mount with a password meant for one, so Floe refuses it.
+            if let mount = value.element.attributes["mount"] {
+                throw value.error(
+                    "a source password for one mount (mount=\"\(mount)\") belongs in that mount's "
+                        + "<mount><password>, not in the global <authentication>"
+                )
+            }
+            authentication.sourcePassword = value.string
+        },
+        "admin-user": .apply { authentication, value in
+            if let user = value.string { authentication.adminUser = user }
+        },
+        "admin-password": .apply { authentication, value in authentication.adminPassword = value.string },
+        "relay-user": .apply { authentication, value in
+            if let user = value.string { authentication.relayUser = user }
+        },
+        "relay-password": .apply { authentication, value in authentication.relayPassword = value.string },
+    ]
+
+    static let listenSocket: [String: ElementRule<ListenSocketDraft>] = [
+        "port": .apply { draft, value in draft.socket.port = try value.port() },
+        "bind-address": .apply { draft, value in draft.socket.bindAddress = value.string },
+        "shoutcast-mount": .apply { draft, value in draft.socket.shoutcastMount = try value.mountPath() },
+        "shoutcast-compat": .apply { draft, value in draft.isShoutcastCompatible = try value.flag() },
+        "ssl": .unsupported(noTLS + "; the socket is opened for plain HTTP"),
+        "so-sndbuf": .unsupported(nil),
+    ]
+
+    static let mount: [String: ElementRule<MountConfiguration>] = [
+        // Read before the other children, by IcecastXMLMapping.applyMount.
+        "mount-name": .apply { _, _ in },
+        "username": .apply { mount, value in mount.username = value.string },
+        "password": .apply { mount, value in mount.password = value.string },
+        "max-listeners": .apply { mount, value in
+            mount.maxListeners = try value.integerOrUnset(meaningOfUnset: "unlimited")
+        },
+        "stream-name": .apply { mount, value in mount.streamName = value.string },
+        "stream-description": .apply { mount, value in mount.streamDescription = value.string },
+        "stream-url": .apply { mount, value in mount.streamURL = value.string },
+        "genre": .apply { mount, value in mount.genre = value.string },
+        "mp3-metadata-interval": .apply { mount, value in
+            mount.metadataInterval = try value.integerOrUnset(meaningOfUnset: "the server's interval")
+        },
+        "burst-size": .apply { mount, value in
+            mount.burstSize = try value.integerOrUnset(meaningOfUnset: "the global burst size")
+        },
+        // Icecast reads 0 as "not set" for these two (source.c applies only non-zero values).
+        "queue-size": .apply { mount, value in
+            let size = try value.integer(atLeast: 0)
+            mount.queueSize = size == 0 ? nil : size
+        },
+        "source-timeout": .apply { mount, value in
+            let timeout = try value.seconds()
+            mount.sourceTimeout = timeout == 0 ? nil : timeout
+        },
+        "fallback-mount": .apply { mount, value in mount.fallbackMount = value.string },
+        "hidden": .apply { mount, value in mount.hidden = try value.flag() },
+        "public": .apply { mount, value in
+            let visibility = try value.integer()
+            guard (-1...1).contains(visibility) else {
+                throw value.error("expected -1 (the source decides), 0 or 1, got \"\(value.element.text)\"")
+            }
+            mount.public = visibility == -1 ? nil : visibility
+        },
+        // Deprecated spelling of <public>0</public>; <no-yp>0</no-yp> leaves the choice to the source.
+        "no-yp": .apply { mount, value in mount.public = try value.flag() ? 0 : nil },
+        "charset": .apply { mount, value in mount.charset = value.string },
+        "dump-file": .unsupported(nil),
+        "intro": .unsupported(nil),
+        "fallback-override": .unsupported(nil),
+        "fallback-when-full": .unsupported(nil),
+        "no-mount": .unsupported(nil),
+        "max-listener-duration": .unsupported(nil),
+        "authentication": .unsupported("htpasswd and URL authentication are not implemented"),
+        "on-connect": .unsupported("Floe does not run scripts"),
+        "on-disconnect": .unsupported("Floe does not run scripts"),
+        "cluster-password": .unsupported(nil),
+        "bitrate": .unsupported(reportsSource),
+        "type": .unsupported(reportsSource),
+        "subtype": .unsupported(reportsSource),
+        "http-headers": .unsupported("only the global <http-headers> are implemented"),
+    ]
+
+    static let paths: [String: ElementRule<Void>] = [
+        "basedir": .unsupported(nil),
+        "logdir": .unsupported(nil),
+        "pidfile": .unsupported(nil),
+        "webroot": .unsupported(nil),
+        "adminroot": .unsupported(nil),
+        "alias": .unsupported(nil),
+        "allow-ip": .unsupported(nil),
+        "deny-ip": .unsupported(nil),
+        "ssl-certificate": .unsupported(noTLS),
+        "ssl-allowed-ciphers": .unsupported(noTLS),
+    ]
+
+    static let logging: [String: ElementRule<Void>] = [
+        "accesslog": .unsupported(nil),
+        "errorlog": .unsupported(nil),
+        "playlistlog": .unsupported(nil),
+        "loglevel": .unsupported(nil),
+        "logsize": .unsupported(nil),
+        "logarchive": .unsupported(nil),
+    ]
+
+    static let security: [String: ElementRule<Void>] = [
+        "chroot": .unsupported(unprivileged),
+        "changeowner": .unsupported(unprivileged),
+    ]
+
+    /// A section whose children Floe does not implement; each child gets its own warning (`paths/logdir`, …) so
+    /// the operator sees exactly which settings no longer apply.
+    private static func ignoredSection(_ rules: [String: ElementRule<Void>]) -> ElementRule<IcecastXMLMapping> {
+        .section { _, value, log in
+            var nothing: Void = ()
+            try value.applyChildren(rules: rules, to: &nothing, log: &log)
+        }
+    }
+
+    /// Global `<http-headers>`: each `<header name="…" value="…" [status="…"] [type="static"]/>`, in order.
+    static func headerRules(
+        in value: ElementValue,
+        log: inout WarningLog
+    ) throws(ConfigurationError) -> [ServerConfiguration.HTTPHeaderRule] {
+        var rules: [ServerConfiguration.HTTPHeaderRule] = []
+        for element in value.element.children {
+            let header = value.child(element)
+            guard element.name == "header" else {
+                log.warn(header.path, "unknown element; ignored (only <header> belongs in <http-headers>)")
+                continue
+            }
+            guard let name = element.attributes["name"], !name.isEmpty else {
+                throw header.error("a <header> needs a name=\"…\" attribute")
+            }
+            guard let headerValue = element.attributes["value"] else {
+                throw header.error("the <header> \"\(name)\" needs a value=\"…\" attribute")
+            }
+            if let type = element.attributes["type"], type != "static" {
+                // Icecast 2.4 knows only "static" and skips the others.
+                log.warn("\(header.path)[\(name)]", "header type \"\(type)\" is not supported; header ignored")
+                continue
+            }
+            var status: Int?
+            if let text = element.attributes["status"] {
+                let code = Int(text.trimmingCharacters(in: .whitespaces))
+                guard let code, code == 0 || (100...599).contains(code) else {
+                    throw header.error("the <header> \"\(name)\" has status=\"\(text)\"; expected an HTTP status code")
+                }
+                status = code == 0 ? nil : code  // Icecast: 0 means every response.
+            }
+            rules.append(ServerConfiguration.HTTPHeaderRule(name: name, value: headerValue, status: status))
+        }
+        return rules
+    }
+}
+
+// MARK: - Mapping
+
+/// A `<listen-socket>` while it is being read: the model's socket plus Icecast's legacy `shoutcast-compat` flag,
+/// which can only be resolved once every socket is known.
+private struct ListenSocketDraft {
+    var socket = ServerConfiguration.ListenSocket()
+    var isShoutcastCompatible = false
+    /// Line of the `<listen-socket>` element, for warnings.
+    var line: Int
+}
+
+/// The state of one load: the configuration as far as it is known, and what depends on the whole document.
+private struct IcecastXMLMapping {
+    var configuration = ServerConfiguration()
+
+    /// Sockets from `<listen-socket>` elements, in document order.
+    var sockets: [ListenSocketDraft] = []
+    /// The socket of a root `<port>`/`<bind-address>`; Icecast opens it only when there is no `<listen-socket>`.
+    var rootSocket = ServerConfiguration.ListenSocket()
+    /// Line of the first root `<port>`/`<bind-address>`, if any.
+    var rootSocketLine: Int?
+    /// Root `<shoutcast-mount>`: the mount for `shoutcast-compat` sockets that name none themselves.
+    var globalShoutcastMount = "/stream"
+
+    /// Line of the `<mount type="default">` in use; Icecast uses the first one.
+    private var defaultMountLine: Int?
+    /// Line of each normal mount's `<mount-name>`, to report duplicates.
+    private var mountNameLines: [String: Int] = [:]
+
+    /// One `<mount>`: a normal mount keyed by its `<mount-name>`, or the default mount. Its path in messages is
+    /// `mount[/name]` or `mount[default]`, known before any child is read because the whole element is at hand.
+    mutating func applyMount(_ value: ElementValue, log: inout WarningLog) throws(ConfigurationError) {
+        let element = value.element
+        let nameElement = element.children.last { $0.name == "mount-name" }
+        let type = element.attributes["type"] ?? "normal"
+        var mount = MountConfiguration()
+
+        switch type {
+        case "normal":
+            guard let nameElement else {
+                log.warn("mount/mount-name", "missing: the <mount> on line \(element.line) is ignored, as in Icecast")
+                return
+            }
+            let name = try value.child(nameElement).mountPath()
+            if let firstLine = mountNameLines[name] {
+                throw value.child(nameElement).error("mount \"\(name)\" is already defined on line \(firstLine)")
+            }
+            mountNameLines[name] = nameElement.line
+            let labelled = ElementValue(element: element, path: "mount[\(name)]", fileName: value.fileName)
+            try labelled.applyChildren(rules: IcecastXMLRules.mount, to: &mount, log: &log)
+            configuration.mounts[name] = mount
+
+        case "default":
+            if let firstLine = defaultMountLine {
+                log.warn(
+                    "mount[default]",
+                    "only the first <mount type=\"default\"> (line \(firstLine)) is used; "
+                        + "the one on line \(element.line) is ignored, as in Icecast"
+                )
+                return
+            }
+            defaultMountLine = element.line
+            if let nameElement {
+                // Icecast matches a named default mount as a pattern and calls that unsupported. Floe has one
+                // default for every mount; applying it everywhere is the stricter reading of its passwords.
+                log.warn(
+                    "mount[default]/mount-name",
+                    "Floe applies the default mount to every mount; the pattern \"\(nameElement.text)\" is ignored"
+                )
+            }
+            let labelled = ElementValue(element: element, path: "mount[default]", fileName: value.fileName)
+            try labelled.applyChildren(rules: IcecastXMLRules.mount, to: &mount, log: &log)
+            configuration.defaultMount = mount
+
+        default:
+            log.warn(
+                "mount[\(type)]",
+                "unknown mount type \"\(type)\", so the <mount> on line \(element.line) is ignored, as in Icecast"
+            )
+        }
+    }
+
+    /// Resolves what depends on the whole document and returns the configuration.
+    mutating func finish(log: inout WarningLog) -> ServerConfiguration {
+        configuration.listenSockets = resolveListenSockets(log: &log)
+        for (name, mount) in configuration.mounts {
+            configuration.mounts[name] = Self.merge(mount, defaults: configuration.defaultMount)
+        }
+        return configuration
+    }
+
+    /// The sockets to open: the `<listen-socket>`s if there are any (Icecast then drops the root socket), else the
+    /// root socket, which is port 8000 on every interface unless a root `<port>`/`<bind-address>` changed it.
+    ///
+    /// A `shoutcast-compat` socket on port P is Icecast's older spelling of `<shoutcast-mount>` on the plain socket
+    /// on P − 1, which Icecast requires to exist; it is folded into that socket.
+    private func resolveListenSockets(log: inout WarningLog) -> [ServerConfiguration.ListenSocket] {
+        guard !sockets.isEmpty else {
+            return [rootSocket]
+        }
+        if let rootSocketLine {
+            log.warn(
+                "port",
+                "the root <port>/<bind-address> (line \(rootSocketLine)) is ignored because there are "
+                    + "<listen-socket> elements, as in Icecast"
+            )
+        }
+        var result = sockets.filter { !$0.isShoutcastCompatible }.map(\.socket)
+        for draft in sockets where draft.isShoutcastCompatible {
+            let partner = result.firstIndex {
+                $0.port == draft.socket.port - 1 && $0.bindAddress == draft.socket.bindAddress
+                    && $0.shoutcastMount == nil
+            }
+            guard let partner else {
+                log.warn(
+                    "listen-socket/shoutcast-compat",
+                    "the SHOUTcast socket on port \(draft.socket.port) (line \(draft.line)) is ignored: it needs a "
+                        + "plain <listen-socket> on port \(draft.socket.port - 1) with the same bind-address; "
+                        + "prefer <shoutcast-mount> inside that socket"
+                )
+                continue
+            }
+            result[partner].shoutcastMount = draft.socket.shoutcastMount ?? globalShoutcastMount
+        }
+        return result
+    }
+
+    /// `mount` with every setting it leaves unset taken from `defaults`, as Icecast 2.4.4's `merge_mounts` does.
+    private static func merge(_ mount: MountConfiguration, defaults: MountConfiguration) -> MountConfiguration {
+        MountConfiguration(
+            username: mount.username ?? defaults.username,
+            password: mount.password ?? defaults.password,
+            maxListeners: mount.maxListeners ?? defaults.maxListeners,
+            streamName: mount.streamName ?? defaults.streamName,
+            streamDescription: mount.streamDescription ?? defaults.streamDescription,
+            streamURL: mount.streamURL ?? defaults.streamURL,
+            genre: mount.genre ?? defaults.genre,
+            metadataInterval: mount.metadataInterval ?? defaults.metadataInterval,
+            burstSize: mount.burstSize ?? defaults.burstSize,
+            queueSize: mount.queueSize ?? defaults.queueSize,
+            sourceTimeout: mount.sourceTimeout ?? defaults.sourceTimeout,
+            fallbackMount: mount.fallbackMount ?? defaults.fallbackMount,
+            hidden: mount.hidden || defaults.hidden,
+            public: mount.public ?? defaults.public,
+            charset: mount.charset ?? defaults.charset
+        )
+    }
+}

@@ -1,0 +1,152 @@
+/// The whole effective configuration of a Floe server.
+///
+/// Every loader (the embedded default, `icecast.xml`, and later the native file plus `mounts/`) produces this one
+/// model, so the server never knows where a value came from. Fields carry their documented defaults in `init`.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// Sockets to accept connections on. At least one.
+    public var listenSockets: [ListenSocket]
+    /// Source, admin and relay credentials.
+    public var authentication: Authentication
+    /// Connection and buffering limits.
+    public var limits: Limits
+    /// Per-mount settings, keyed by mount path (`/live`). Mounts not listed here use `defaultMount`.
+    public var mounts: [String: MountConfiguration]
+    /// Settings for any mount that has no entry in `mounts` (Icecast's `<mount type="default">`).
+    public var defaultMount: MountConfiguration
+    /// Host name used in listen URLs and playlists (Icecast `<hostname>`).
+    public var hostname: String
+    /// Free-text location shown in status (Icecast `<location>`).
+    public var location: String
+    /// Contact address shown in status (Icecast `<admin>`).
+    public var adminContact: String
+    /// Value of the `Server:` response header and the `server_id` stat (Icecast `<server-id>`).
+    public var serverID: String
+    /// Extra headers sent on every HTTP response (Icecast global `<http-headers>`).
+    public var httpHeaders: [HTTPHeaderRule]
+
+    public init(
+        listenSockets: [ListenSocket] = [ListenSocket()],
+        authentication: Authentication = Authentication(),
+        limits: Limits = Limits(),
+        mounts: [String: MountConfiguration] = [:],
+        defaultMount: MountConfiguration = MountConfiguration(),
+        hostname: String = "localhost",
+        location: String = "Earth",
+        adminContact: String = "icemaster@localhost",
+        serverID: String = "Icecast 2.4.4 (Floe)",
+        httpHeaders: [HTTPHeaderRule] = []
+    ) {
+        self.listenSockets = listenSockets
+        self.authentication = authentication
+        self.limits = limits
+        self.mounts = mounts
+        self.defaultMount = defaultMount
+        self.hostname = hostname
+        self.location = location
+        self.adminContact = adminContact
+        self.serverID = serverID
+        self.httpHeaders = httpHeaders
+    }
+
+    /// The settings that apply to `mountPath`: its own entry, or the default mount's.
+    public func mount(_ mountPath: String) -> MountConfiguration {
+        mounts[mountPath] ?? defaultMount
+    }
+}
+
+extension ServerConfiguration {
+    /// One listening socket (Icecast `<listen-socket>`).
+    public struct ListenSocket: Sendable, Equatable {
+        /// Address to bind. `nil` binds every interface, as Icecast does when `<bind-address>` is absent.
+        public var bindAddress: String?
+        /// TCP port; `0` asks the kernel for a free port (tests).
+        public var port: Int
+        /// Icecast `<shoutcast-mount>`: also accept SHOUTcast v1 sources on `port + 1` for this mount.
+        /// Stored now; served by a later issue.
+        public var shoutcastMount: String?
+
+        public init(bindAddress: String? = nil, port: Int = 8000, shoutcastMount: String? = nil) {
+            self.bindAddress = bindAddress
+            self.port = port
+            self.shoutcastMount = shoutcastMount
+        }
+    }
+
+    /// Credentials (Icecast `<authentication>`).
+    public struct Authentication: Sendable, Equatable {
+        /// User name sources log in with unless a mount overrides it. Icecast always uses `source`.
+        public var sourceUser: String
+        /// Global source password. `nil` rejects every source that has no per-mount password.
+        public var sourcePassword: String?
+        /// Admin user for `/admin/*`.
+        public var adminUser: String
+        /// Admin password. `nil` disables admin logins.
+        public var adminPassword: String?
+        /// Relay user (used by `/admin/streamlist.txt`).
+        public var relayUser: String
+        /// Relay password. `nil` disables relay logins.
+        public var relayPassword: String?
+
+        public init(
+            sourceUser: String = "source",
+            sourcePassword: String? = nil,
+            adminUser: String = "admin",
+            adminPassword: String? = nil,
+            relayUser: String = "relay",
+            relayPassword: String? = nil
+        ) {
+            self.sourceUser = sourceUser
+            self.sourcePassword = sourcePassword
+            self.adminUser = adminUser
+            self.adminPassword = adminPassword
+            self.relayUser = relayUser
+            self.relayPassword = relayPassword
+        }
+    }
+
+    /// Connection and buffering limits (Icecast `<limits>`).
+    public struct Limits: Sendable, Equatable {
+        /// Maximum simultaneous client connections of every kind (listeners, sources, admin).
+        public var clients: Int
+        /// Maximum simultaneous sources.
+        public var sources: Int
+        /// Bytes of stream a mount keeps; a listener further behind than this is dropped.
+        public var queueSize: Int
+        /// Bytes of recent stream sent to a new listener at once (starting on a frame boundary).
+        public var burstSize: Int
+        /// Seconds a client has to send its whole request head.
+        public var headerTimeout: Double
+        /// Seconds of silence after which a source is dropped.
+        public var sourceTimeout: Double
+
+        public init(
+            clients: Int = 10_000,
+            sources: Int = 16,
+            queueSize: Int = 512 * 1024,
+            burstSize: Int = 64 * 1024,
+            headerTimeout: Double = 15,
+            sourceTimeout: Double = 10
+        ) {
+            self.clients = clients
+            self.sources = sources
+            self.queueSize = queueSize
+            self.burstSize = burstSize
+            self.headerTimeout = headerTimeout
+            self.sourceTimeout = sourceTimeout
+        }
+    }
+
+    /// A header added to responses (Icecast `<header name="…" value="…" [status="…"]/>`).
+    public struct HTTPHeaderRule: Sendable, Equatable {
+        public var name: String
+        public var value: String
+        /// Only responses with this status code get the header; `nil` means every response.
+        public var status: Int?
+
+        public init(name: String, value: String, status: Int? = nil) {
+            self.name = name
+            self.value = value
+            self.status = status
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import MPEGAudio
+import NIOCore
+
+/// Turns the raw bytes of a source connection into blocks ready to publish.
+///
+/// For MPEG audio it finds frames (dropping garbage and ID3 tags, never emitting a partial frame), clocks
+/// them with a `FrameClock`, and gathers whole frames into blocks of about `blockDuration` of media. Writing to
+/// listeners once per block, rather than per read or per frame, is what keeps system calls per listener low.
+/// Other formats pass through in blocks of about `passthroughBlockBytes`.
+public struct SourceIngest: Sendable {
+    /// Media time gathered into one block (MPEG).
+    public var blockDuration: Duration
+    /// Bytes gathered into one block (pass-through formats).
+    public var passthroughBlockBytes: Int
+    /// The format being ingested.
+    public let format: StreamFormat
+    /// The source's media clock.
+    public private(set) var clock: FrameClock
+    /// Framing counters: frames, garbage and ID3 bytes skipped, resyncs.
+    public var framing: MPEGFrameSynchronizer.Statistics { synchronizer.statistics }
+    /// Total bytes received from the source.
+    public private(set) var bytesReceived: Int = 0
+
+    private var synchronizer = MPEGFrameSynchronizer()
+    /// Bytes received but not yet framed.
+    private var pending: ByteBuffer
+    /// The block being gathered.
+    private var block: ByteBuffer
+    private var blockFrames: [FrameSpan] = []
+    private var blockMedia: Duration = .zero
+    private var blockStartedAt: NIODeadline?
+
+    public init(
+        format: StreamFormat,
+        blockDuration: Duration = .milliseconds(250),
+        passthroughBlockBytes: Int = 4096,
+        clock: FrameClock = FrameClock()
+    ) {
+        self.format = format
+        self.blockDuration = blockDuration
+        self.passthroughBlockBytes = passthroughBlockBytes
+        self.clock = clock
+        self.pending = ByteBufferAllocator().buffer(capacity: 8192)
+        self.block = ByteBufferAllocator().buffer(capacity: 8192)
+    }
+
+    /// A gathered block before the mount gives it a sequence number and the current title.
+    public struct Output: Sendable {
+        public var bytes: ByteBuffer
+        public var frames: [FrameSpan]
+    }
+
+    /// Takes the bytes of one read and returns the blocks that became complete (usually none or one).
+    public mutating func receive(_ incoming: ByteBuffer, at now: NIODeadline) -> [Output] {
+        bytesReceived += incoming.readableBytes
+        switch format {
+        case .mpeg:
+            var incoming = incoming
+            pending.writeBuffer(&incoming)
+            return frameAndGather(at: now, isEndOfStream: false)
+        case .passthrough:
+            if blockStartedAt == nil { blockStartedAt = now }
+            var incoming = incoming
+            block.writeBuffer(&incoming)
+            let old = blockStartedAt.map { now - $0 >= TimeAmount.milliseconds(250) } ?? false
+            if block.readableBytes >= passthroughBlockBytes || old {
+                return [takeBlock()]
+            }
+            return []
+        }
+    }
+
+    /// Called when the source has ended: returns whatever whole frames (or bytes) remain as a final block.
+    public mutating func finish(at now: NIODeadline) -> [Output] {
+        var outputs: [Output] = []
+        if case .mpeg = format {
+            outputs = frameAndGather(at: now, isEndOfStream: true)
+        }
+        if block.readableBytes > 0 {
+            outputs.append(takeBlock())
+        }
+        return outputs
+    }
+
+    private mutating func frameAndGather(at now: NIODeadline, isEndOfStream: Bool) -> [Output] {
+        var outputs: [Output] = []
+        while pending.readableBytes > 0 {
+            let step = pending.withUnsafeReadableBytes { synchronizer.step($0, isEndOfStream: isEndOfStream) }
+            switch step {
+            case .needMoreData:
+                compactPending()
+                return outputs
+            case .skip(let count, _):
+                pending.moveReaderIndex(forwardBy: count)
+            case .frame(let frame):
+                let time: FrameClock.FrameTime
+                if frame.kind == .audio {
+                    time = clock.record(
+                        samples: frame.header.samplesPerFrame,
+                        sampleRate: frame.header.sampleRate,
+                        bytes: frame.length,
+                        at: now
+                    )
+                } else {
+                    time = .init(mediaTime: clock.mediaTime, duration: .zero, deadline: now)
+                }
+                blockFrames.append(
+                    FrameSpan(
+                        offset: block.readableBytes,
+                        length: frame.length,
+                        mediaTime: time.mediaTime,
+                        duration: time.duration
+                    )
+                )
+                var slice = pending.readSlice(length: frame.length)!
+                block.writeBuffer(&slice)
+                blockMedia += time.duration
+                if blockMedia >= blockDuration {
+                    outputs.append(takeBlock())
+                }
+            }
+        }
+        compactPending()
+        return outputs
+    }
+
+    /// Keeps the pending buffer from growing: its unread tail is at most one partial frame.
+    private mutating func compactPending() {
+        if pending.readerIndex > 64 * 1024 || pending.readableBytes == 0 {
+            pending.discardReadBytes()
+        }
+    }
+
+    private mutating func takeBlock() -> Output {
+        let output = Output(bytes: block, frames: blockFrames)
+        block = ByteBufferAllocator().buffer(capacity: max(8192, output.bytes.readableBytes + 1024))
+        blockFrames = []
+        blockMedia = .zero
+        blockStartedAt = nil
+        return output
+    }
+}

@@ -1,0 +1,35 @@
+/// How Floe treats a source's bytes, decided from its `Content-Type`.
+public enum StreamFormat: Sendable, Equatable {
+    /// MPEG audio (MP3 and its layer I/II siblings): framed, clocked, frame-aligned blocks, ICY metadata.
+    case mpeg
+    /// Anything else (Ogg, AAC, WebM, …): relayed as bytes, like Icecast's generic format.
+    /// `allowsICYMetadata` is false for Ogg/WebM/Opus, whose metadata travels in-band.
+    case passthrough(allowsICYMetadata: Bool)
+
+    /// Chooses the format for a content type. A missing type is MP3, as Icecast assumes for `SOURCE`.
+    public init(contentType: String?) {
+        let type = (contentType ?? "audio/mpeg").lowercased()
+        let essence = type.split(separator: ";").first.map { String($0).trimmingSpaces() } ?? type
+        switch essence {
+        case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/mpg":
+            self = .mpeg
+        default:
+            let inBand = essence.contains("ogg") || essence.contains("webm") || essence.contains("opus")
+            self = .passthrough(allowsICYMetadata: !inBand)
+        }
+    }
+
+    /// Whether listeners of this format may ask for ICY metadata.
+    public var allowsICYMetadata: Bool {
+        switch self {
+        case .mpeg: return true
+        case .passthrough(let allows): return allows
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        String(Substring(self).trimmingSpaces())
+    }
+}

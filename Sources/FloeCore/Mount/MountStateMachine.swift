@@ -1,0 +1,103 @@
+/// The life of one mount: whether a source feeds it, how many listeners it has, and its current title.
+///
+/// A pure state machine: each event returns the action the server must carry out, and the server only switches
+/// on it. Fallbacks (a later issue) slot in at `sourceDisconnected`, which today always ends the listeners.
+public struct MountStateMachine: Sendable {
+    /// Whether a source feeds the mount.
+    public enum SourceState: Sendable, Equatable {
+        case idle
+        case live(LiveSource)
+    }
+
+    /// The source currently feeding the mount.
+    public struct LiveSource: Sendable, Equatable {
+        /// Unique per connection, so a late disconnect from an old source cannot end a new one.
+        public var id: Int
+        public var descriptor: SourceDescriptor
+    }
+
+    public private(set) var source: SourceState = .idle
+    /// Listeners currently attached.
+    public private(set) var listeners: Int = 0
+    /// Most listeners seen at once.
+    public private(set) var listenerPeak: Int = 0
+    /// Listeners dropped for falling more than the queue size behind.
+    public private(set) var slowListeners: Int = 0
+    /// The title listeners receive.
+    public private(set) var metadata: ICYMetadata = .empty
+
+    public init() {}
+
+    // MARK: Sources
+
+    public enum ConnectSourceAction: Sendable, Equatable {
+        /// The source now feeds the mount; reset the broadcast queue and start.
+        case accept
+        /// Another source feeds the mount: 403 `Mountpoint in use`.
+        case rejectMountInUse
+    }
+
+    public mutating func sourceConnected(id: Int, descriptor: SourceDescriptor) -> ConnectSourceAction {
+        guard case .idle = source else { return .rejectMountInUse }
+        source = .live(LiveSource(id: id, descriptor: descriptor))
+        metadata = ICYMetadata(version: metadata.version + 1, title: "")!
+        return .accept
+    }
+
+    public enum DisconnectSourceAction: Sendable, Equatable {
+        /// Close every listener of the mount (no fallback is configured).
+        case endListeners
+        /// The disconnect belongs to a source that no longer feeds the mount.
+        case ignore
+    }
+
+    public mutating func sourceDisconnected(id: Int) -> DisconnectSourceAction {
+        guard case .live(let live) = source, live.id == id else { return .ignore }
+        source = .idle
+        return .endListeners
+    }
+
+    // MARK: Listeners
+
+    public enum AdmitListenerAction: Sendable, Equatable {
+        /// Serve the listener with this source's headers.
+        case admit(SourceDescriptor)
+        /// 404: nothing feeds the mount.
+        case rejectNoSource
+        /// 403 `max listeners reached`.
+        case rejectFull
+    }
+
+    public mutating func listenerArrived(maxListeners: Int?) -> AdmitListenerAction {
+        guard case .live(let live) = source else { return .rejectNoSource }
+        if let maxListeners, listeners >= maxListeners { return .rejectFull }
+        listeners += 1
+        listenerPeak = max(listenerPeak, listeners)
+        return .admit(live.descriptor)
+    }
+
+    /// A listener left; `slow` when it was dropped for falling behind.
+    public mutating func listenerLeft(slow: Bool) {
+        precondition(listeners > 0, "more listeners left than arrived")
+        listeners -= 1
+        if slow { slowListeners += 1 }
+    }
+
+    // MARK: Metadata
+
+    public enum MetadataAction: Sendable, Equatable {
+        /// New blocks carry this title from now on.
+        case updated(ICYMetadata)
+        /// 400 `Source does not exist`.
+        case rejectNoSource
+        /// The title does not fit in an ICY block; Icecast drops it with "Metadata too long".
+        case rejectTooLong
+    }
+
+    public mutating func metadataUpdated(_ update: MetadataUpdate) -> MetadataAction {
+        guard case .live = source else { return .rejectNoSource }
+        guard let next = ICYMetadata(version: metadata.version + 1, title: update.title) else { return .rejectTooLong }
+        metadata = next
+        return .updated(next)
+    }
+}

@@ -1,0 +1,104 @@
+import FloeCore
+import NIOCore
+
+extension RequestHeadHandler {
+    /// Logs a source in as Icecast 2.4 does and turns the connection into an ingest pipeline.
+    ///
+    /// Checks in Icecast's order: mount name, credentials (401), `Content-Type` on PUT (403), the `<sources>`
+    /// limit (403 `too many sources connected`), a busy mount (403 `Mountpoint in use`). Only then the exact
+    /// `HTTP/1.0 200 OK\r\n\r\n` (after `100 Continue` when the client asked for it). Audio that arrived with
+    /// the head is forwarded to the ingest handler, not lost.
+    func acceptSource(context: ChannelHandlerContext, head: RequestHead, leftover: ByteBuffer, peer: String) {
+        let configuration = server.configuration
+        let path = head.path
+        guard MountPath.isValid(path) else {
+            respondAndClose(context: context, .error(400, "Invalid mountpoint"))
+            return
+        }
+        let mountConfiguration = configuration.mount(path)
+        let user = mountConfiguration.username ?? configuration.authentication.sourceUser
+        guard let password = mountConfiguration.password ?? configuration.authentication.sourcePassword,
+            let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
+            credentials.matches(user: user, password: password)
+        else {
+            if head["authorization"] != nil {
+                logger.warning("Source login refused: wrong credentials", metadata: ["mount.path": "\(path)"])
+            }
+            respondAndClose(context: context, .error(401, ""))
+            return
+        }
+        if head.method == "PUT", head["content-type"] == nil {
+            respondAndClose(context: context, .error(403, "No Content-type given"))
+            return
+        }
+        if head["content-type"] == nil {
+            logger.error("Source on \(path) sent no Content-Type; assuming MP3 (this is deprecated)")
+        }
+        guard server.claimSourceSlot(limit: configuration.limits.sources) else {
+            logger.warning("Source refused: too many sources", metadata: ["mount.path": "\(path)"])
+            respondAndClose(context: context, .error(403, "too many sources connected"))
+            return
+        }
+        let queueSize = mountConfiguration.queueSize ?? configuration.limits.queueSize
+        let mount = server.mounts.mountCreatingIfNeeded(path, queueCapacity: queueSize)
+        let descriptor = SourceDescriptor(contentType: head["content-type"], headers: head.headers, peerAddress: peer)
+        switch mount.sourceConnected(id: connectionID, descriptor: descriptor) {
+        case .rejectMountInUse:
+            server.releaseSourceSlot()
+            logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
+            respondAndClose(context: context, .error(403, "Mountpoint in use"))
+            return
+        case .accept:
+            break
+        }
+
+        var sourceLogger = logger
+        sourceLogger[metadataKey: "mount.path"] = "\(path)"
+        sourceLogger[metadataKey: "source.peer"] = "\(peer)"
+        sourceLogger.info(
+            "Source logged in",
+            metadata: ["source.content_type": "\(descriptor.contentType)", "source.agent": "\(descriptor.userAgent ?? "-")"]
+        )
+
+        let timeout = mountConfiguration.sourceTimeout ?? configuration.limits.sourceTimeout
+        let idle = IdleStateHandler(readTimeout: .nanoseconds(Int64(timeout * 1e9)))
+        let ingest = SourceIngestHandler(
+            server: server,
+            mount: mount,
+            sourceID: connectionID,
+            ingest: SourceIngest(format: descriptor.format),
+            logger: sourceLogger
+        )
+        do {
+            try context.pipeline.syncOperations.addHandler(idle, position: .after(self))
+            try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
+        } catch {
+            // The channel is closing; the ingest handler (if added) frees the mount when removed.
+            mount.sourceDisconnected(id: connectionID)
+            server.releaseSourceSlot()
+            context.close(promise: nil)
+            return
+        }
+        handOver()
+
+        var reply = ByteBufferAllocator().buffer(capacity: 64)
+        if head["expect"]?.lowercased() == "100-continue" {
+            reply.writeString(IcecastResponse.continueInterim)
+        }
+        reply.writeString(IcecastResponse.sourceAccepted)
+        context.writeAndFlush(NIOAny(reply), promise: nil)
+        if leftover.readableBytes > 0 {
+            context.fireChannelRead(NIOAny(leftover))
+        }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
+
+/// Rules for mount names.
+enum MountPath {
+    /// A mount is an absolute path with no empty first segment (Icecast closes on `//x` or `x`).
+    static func isValid(_ path: String) -> Bool {
+        path.hasPrefix("/") && !path.hasPrefix("//") && path.count > 1 && !path.contains("/../")
+            && !path.hasSuffix("/..")
+    }
+}

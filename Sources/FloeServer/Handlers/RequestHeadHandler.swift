@@ -1,0 +1,171 @@
+import FloeCore
+import Logging
+import NIOCore
+
+/// The first handler of every connection: reads the request head, then hands the connection to its role.
+///
+/// Icecast's protocols cannot go through a general HTTP decoder: a `SOURCE` head is followed at once by audio
+/// with no body length (often in the same packet), and `ICE/1.0` is a valid protocol. So this handler buffers
+/// up to the blank line (bounded by `RequestHeadParser.maximumHeadBytes` and `header-timeout`), parses the head
+/// itself, and then either
+/// - installs the source ingest handlers and forwards the bytes that came with the head,
+/// - installs a listener and sends the response head and the burst in the same tick, or
+/// - answers a one-shot request (admin, OPTIONS, errors) and closes.
+///
+/// Error responses are written, then the output side is closed while input is drained briefly, so that a
+/// client still sending (a 200 KB header, a source's audio) reads the status instead of a reset.
+final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private enum State {
+        case awaitingHead
+        case handedOver
+        case draining(discarded: Int)
+    }
+
+    let server: ServerContext
+    let connectionID: Int
+    var logger: Logger
+    private let parser = RequestHeadParser()
+    private var state = State.awaitingHead
+    private var received: ByteBuffer?
+    private var headTimeout: Scheduled<Void>?
+
+    /// Input discarded after an error response before the connection is closed outright.
+    private static let maximumDrainBytes = 1 << 20
+    /// How long the drain lasts at most.
+    private static let drainTime = TimeAmount.seconds(2)
+
+    init(server: ServerContext, connectionID: Int) {
+        self.server = server
+        self.connectionID = connectionID
+        self.logger = server.logger
+        self.logger[metadataKey: "connection.id"] = "\(connectionID)"
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let configuration = server.configuration
+        if server.connections.load(ordering: .relaxed) > configuration.limits.clients {
+            logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
+            respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
+            return
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.limits.headerTimeout * 1e9))
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        headTimeout = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            guard case .awaitingHead = handler.state else { return }
+            handler.logger.info("Request head not received within header-timeout")
+            handler.respondAndClose(context: context, .error(408, "Request Timeout"))
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        switch state {
+        case .handedOver:
+            context.fireChannelRead(data)
+        case .draining(let discarded):
+            let total = discarded + incoming.readableBytes
+            state = .draining(discarded: total)
+            if total > Self.maximumDrainBytes { context.close(promise: nil) }
+        case .awaitingHead:
+            if received == nil {
+                received = incoming
+            } else {
+                received!.writeBuffer(&incoming)
+            }
+            switch parser.parse(received!) {
+            case .needMoreData:
+                return
+            case .failure(let failure):
+                logger.info("Bad request", metadata: ["reason": "\(failure)"])
+                switch failure {
+                case .headTooLarge, .tooManyHeaders:
+                    respondAndClose(context: context, .error(431, "Request header fields too large"))
+                default:
+                    respondAndClose(context: context, .error(400, "Bad request"))
+                }
+            case .head(let head, let headLength):
+                headTimeout?.cancel()
+                var leftover = received!
+                received = nil
+                leftover.moveReaderIndex(forwardBy: headLength)
+                route(context: context, head: head, leftover: leftover)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        headTimeout?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: Routing
+
+    private func route(context: ChannelHandlerContext, head: RequestHead, leftover: ByteBuffer) {
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        logger[metadataKey: "peer"] = "\(peer)"
+        switch head.method {
+        case "SOURCE", "PUT":
+            acceptSource(context: context, head: head, leftover: leftover, peer: peer)
+        case "GET", "HEAD":
+            let path = head.path
+            if path.hasPrefix("/admin/") || path == "/admin" || path == "/admin.cgi" {
+                let response = AdminResponder(server: server, logger: logger).respond(to: head)
+                respondAndClose(context: context, response)
+            } else {
+                acceptListener(context: context, head: head, peer: peer)
+            }
+        case "OPTIONS":
+            // CORS preflight (browsers asking to send Icy-MetaData) and libshout's `OPTIONS *` TLS probe.
+            // No `Allow:` header: libshout changes protocol according to it.
+            var response = IcecastResponse(status: 204, contentType: nil)
+            response.extraHeaders = IcecastResponse.corsHeaders(alreadyConfigured: server.configuration.httpHeaders)
+            respondAndClose(context: context, response)
+        default:
+            var response = IcecastResponse.error(405, "Method not allowed")
+            response.extraHeaders = ["Allow: GET, HEAD, OPTIONS, SOURCE, PUT"]
+            respondAndClose(context: context, response)
+        }
+    }
+
+    // MARK: Responses
+
+    /// Writes `response`, closes the output side and discards input for a short while before closing.
+    func respondAndClose(context: ChannelHandlerContext, _ response: IcecastResponse) {
+        let configuration = server.configuration
+        respondAndClose(
+            context: context,
+            bytes: response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
+        )
+    }
+
+    func respondAndClose(context: ChannelHandlerContext, bytes: ByteBuffer) {
+        headTimeout?.cancel()
+        state = .draining(discarded: 0)
+        received = nil
+        let channel = context.channel
+        context.writeAndFlush(wrapOutbound(bytes)).whenComplete { _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        }
+        context.eventLoop.scheduleTask(in: Self.drainTime) {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Marks the connection as belonging to another handler from now on.
+    func handOver() {
+        state = .handedOver
+    }
+
+    private func wrapOutbound(_ bytes: ByteBuffer) -> NIOAny {
+        NIOAny(bytes)
+    }
+}

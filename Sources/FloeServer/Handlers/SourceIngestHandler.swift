@@ -1,0 +1,78 @@
+import FloeCore
+import Logging
+import NIOCore
+
+/// The pipeline of a source after its login: raw stream bytes in, blocks published to the mount.
+///
+/// Framing and clocking happen here, on the source's own event loop; listeners' loops only ever see whole
+/// blocks. A read timeout (`source-timeout`) arrives as an `IdleStateEvent` from the `IdleStateHandler` in front.
+final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let server: ServerContext
+    private let mount: Mount
+    private let sourceID: Int
+    private var ingest: SourceIngest
+    private var logger: Logger
+    private var ended = false
+
+    init(server: ServerContext, mount: Mount, sourceID: Int, ingest: SourceIngest, logger: Logger) {
+        self.server = server
+        self.mount = mount
+        self.sourceID = sourceID
+        self.ingest = ingest
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        for output in ingest.receive(bytes, at: .now()) {
+            mount.publish(output)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            logger.warning("Disconnecting source due to socket timeout")
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        end()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        end()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.info("Source connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// Publishes what is left, then frees the mount for the next source and ends its listeners.
+    private func end() {
+        guard !ended else { return }
+        ended = true
+        for output in ingest.finish(at: .now()) {
+            mount.publish(output)
+        }
+        mount.sourceDisconnected(id: sourceID)
+        server.releaseSourceSlot()
+        let framing = ingest.framing
+        logger.info(
+            "Source exiting",
+            metadata: [
+                "source.bytes": "\(ingest.bytesReceived)",
+                "source.frames": "\(framing.frames)",
+                "source.garbage_bytes": "\(framing.garbageBytes)",
+                "source.id3_bytes": "\(framing.id3Bytes)",
+                "source.measured_bitrate": "\(ingest.clock.measuredBitrate.map(String.init) ?? "-")",
+            ]
+        )
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Runs a real program (ffmpeg, mpg123, curl) for a test and collects its output.
+public final class ExternalProcess: @unchecked Sendable {
+    // @unchecked: `process` and the pipes are only touched from the test that owns this object; Foundation
+    // reads the pipes on its own threads and hands back the data through `finish`.
+    public let process = Process()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let input: Pipe?
+
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: Data
+        public var stderr: String
+    }
+
+    /// Finds a program on PATH.
+    public static func which(_ name: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    public init(_ program: String, _ arguments: [String], standardInput: Bool = false) throws {
+        guard let path = program.hasPrefix("/") ? program : Self.which(program) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(program) is not installed"])
+        }
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = errors
+        if standardInput {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            input = pipe
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            input = nil
+        }
+        try process.run()
+    }
+
+    /// Writes to the program's standard input.
+    public func write(_ bytes: [UInt8]) throws {
+        try input?.fileHandleForWriting.write(contentsOf: Data(bytes))
+    }
+
+    public func closeInput() {
+        try? input?.fileHandleForWriting.close()
+    }
+
+    /// Sends SIGTERM.
+    public func terminate() {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// Waits for the program to end (killing it after `timeout` seconds) and returns what it printed.
+    public func finish(timeout: Double = 60) async -> Result {
+        let outputReader = Task.detached { [output] in output.fileHandleForReading.readDataToEndOfFile() }
+        let errorReader = Task.detached { [errors] in errors.fileHandleForReading.readDataToEndOfFile() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning {
+            process.terminate()
+            try? await Task.sleep(for: .milliseconds(200))
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: await outputReader.value,
+            stderr: String(decoding: await errorReader.value, as: UTF8.self)
+        )
+    }
+
+    /// Runs a program to completion.
+    public static func run(_ program: String, _ arguments: [String], timeout: Double = 60) async throws -> Result {
+        try await ExternalProcess(program, arguments).finish(timeout: timeout)
+    }
+}
+
+/// A scratch directory removed when the value is released.
+public final class TemporaryDirectory: @unchecked Sendable {
+    // @unchecked: immutable after init.
+    public let url: URL
+
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("floe-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    public func path(_ name: String) -> String {
+        url.appendingPathComponent(name).path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
+    }
+}

@@ -1,0 +1,488 @@
+import Foundation
+import Testing
+
+@testable import FloeCore
+
+@Suite("icecast.xml loader")
+struct IcecastXMLConfigurationLoaderTests {
+    private typealias ListenSocket = ServerConfiguration.ListenSocket
+
+    /// Loads `<icecast>` + `body` + `</icecast>`. The body starts on line 2, which the line-number tests rely on.
+    private func load(_ body: String) throws(ConfigurationError) -> LoadedConfiguration {
+        try IcecastXMLConfigurationLoader().load(xml: "<icecast>\n\(body)\n</icecast>\n", fileName: "icecast.xml")
+    }
+
+    /// The error `body` fails with, or `nil` (after recording a failure) if it loads.
+    private func loadError(_ body: String, sourceLocation: SourceLocation = #_sourceLocation) -> ConfigurationError? {
+        #expect(throws: ConfigurationError.self, sourceLocation: sourceLocation) { try load(body) }
+    }
+
+    // MARK: - The Debian stock file
+
+    /// The file Debian's icecast2 package installs must load as it is: a drop-in replacement starts there.
+    @Test func debianStockFile() throws {
+        let path = "/etc/icecast2/icecast.xml"
+        try #require(
+            FileManager.default.fileExists(atPath: path),
+            "\(path) is missing: install the icecast2 package (apt-get install icecast2); CI does"
+        )
+        let xml = try String(contentsOfFile: path, encoding: .utf8)
+        let loaded = try IcecastXMLConfigurationLoader().load(xml: xml, fileName: path)
+        let configuration = loaded.configuration
+
+        #expect(configuration.listenSockets == [ListenSocket(bindAddress: nil, port: 8000)])
+        #expect(configuration.hostname == "localhost")
+        #expect(configuration.location == "Earth")
+        #expect(configuration.adminContact == "icemaster@localhost")
+
+        #expect(configuration.authentication.sourceUser == "source")
+        #expect(configuration.authentication.sourcePassword == "hackme")
+        #expect(configuration.authentication.relayUser == "relay")
+        #expect(configuration.authentication.relayPassword == "hackme")
+        #expect(configuration.authentication.adminUser == "admin")
+        #expect(configuration.authentication.adminPassword == "hackme")
+
+        #expect(configuration.limits.clients == 100)
+        #expect(configuration.limits.sources == 2)
+        #expect(configuration.limits.queueSize == 524_288)
+        #expect(configuration.limits.burstSize == 65_535)
+        #expect(configuration.limits.headerTimeout == 15)
+        #expect(configuration.limits.sourceTimeout == 10)
+
+        #expect(configuration.httpHeaders == [.init(name: "Access-Control-Allow-Origin", value: "*")])
+        #expect(configuration.mounts.isEmpty)
+        #expect(configuration.defaultMount == MountConfiguration())
+
+        let options = loaded.warnings.map(\.option)
+        for expected in [
+            "limits/client-timeout", "fileserve", "paths/basedir", "paths/logdir", "paths/webroot",
+            "paths/adminroot", "paths/alias", "logging/accesslog", "logging/loglevel", "security/chroot",
+        ] {
+            #expect(options.contains(expected), "missing warning for \(expected) in \(options)")
+        }
+        #expect(Set(options).count == options.count, "warnings are deduplicated")
+        // Commented-out blocks (relay, directory, mounts) are not elements and must not warn.
+        #expect(!options.contains { $0.hasPrefix("relay") || $0.hasPrefix("directory") || $0.hasPrefix("mount") })
+    }
+
+    // MARK: - Listen sockets
+
+    @Test func severalListenSocketsInDocumentOrder() throws {
+        let loaded = try load(
+            """
+            <listen-socket><port>8000</port></listen-socket>
+            <listen-socket>
+                <port> 8080 </port>
+                <bind-address>127.0.0.1</bind-address>
+                <shoutcast-mount>/live.mp3</shoutcast-mount>
+            </listen-socket>
+            <listen-socket><port>8443</port><ssl>1</ssl><so-sndbuf>65536</so-sndbuf></listen-socket>
+            """
+        )
+        #expect(
+            loaded.configuration.listenSockets == [
+                ListenSocket(port: 8000),
+                ListenSocket(bindAddress: "127.0.0.1", port: 8080, shoutcastMount: "/live.mp3"),
+                ListenSocket(port: 8443),
+            ]
+        )
+        #expect(loaded.warnings.map(\.option) == ["listen-socket/ssl", "listen-socket/so-sndbuf"])
+    }
+
+    @Test func withoutListenSocketTheDefaultSocketIsPort8000() throws {
+        let loaded = try load("<hostname>radio.example</hostname>")
+        #expect(loaded.configuration.listenSockets == [ListenSocket(port: 8000)])
+        #expect(loaded.configuration.hostname == "radio.example")
+        #expect(loaded.warnings.isEmpty)
+    }
+
+    /// Icecast 2.0's root `<port>` is used only when there is no `<listen-socket>`.
+    @Test func rootPortIsTheLegacySocket() throws {
+        let legacy = try load("<port>9000</port>\n<bind-address>::1</bind-address>")
+        #expect(legacy.configuration.listenSockets == [ListenSocket(bindAddress: "::1", port: 9000)])
+
+        let both = try load("<port>9000</port>\n<listen-socket><port>8000</port></listen-socket>")
+        #expect(both.configuration.listenSockets == [ListenSocket(port: 8000)])
+        #expect(both.warnings.map(\.option) == ["port"])
+    }
+
+    /// The deprecated pair "plain socket on P, `shoutcast-compat` socket on P + 1" becomes `shoutcastMount`.
+    @Test func legacyShoutcastCompatSocketFoldsIntoItsPartner() throws {
+        let loaded = try load(
+            """
+            <shoutcast-mount>/live.nsv</shoutcast-mount>
+            <listen-socket><port>8000</port></listen-socket>
+            <listen-socket><port>8001</port><shoutcast-compat>1</shoutcast-compat></listen-socket>
+            <listen-socket><port>9001</port><shoutcast-compat>1</shoutcast-compat></listen-socket>
+            """
+        )
+        #expect(loaded.configuration.listenSockets == [ListenSocket(port: 8000, shoutcastMount: "/live.nsv")])
+        #expect(loaded.warnings.map(\.option) == ["listen-socket/shoutcast-compat"])
+    }
+
+    // MARK: - Limits and authentication
+
+    @Test func limitsAndAuthentication() throws {
+        let loaded = try load(
+            """
+            <limits>
+                <clients>500</clients><sources>4</sources><queue-size>1048576</queue-size>
+                <burst-size>32768</burst-size><header-timeout>5</header-timeout><source-timeout>2.5</source-timeout>
+                <threadpool>4</threadpool>
+            </limits>
+            <authentication>
+                <source-password>s3cret</source-password>
+                <admin-user>boss</admin-user><admin-password>adm</admin-password>
+                <relay-user>mirror</relay-user><relay-password>rel</relay-password>
+            </authentication>
+            <server-id>Icecast 2.4.4</server-id>
+            """
+        )
+        let configuration = loaded.configuration
+        #expect(
+            configuration.limits
+                == .init(
+                    clients: 500,
+                    sources: 4,
+                    queueSize: 1_048_576,
+                    burstSize: 32_768,
+                    headerTimeout: 5,
+                    sourceTimeout: 2.5
+                )
+        )
+        #expect(
+            configuration.authentication
+                == .init(
+                    sourcePassword: "s3cret",
+                    adminUser: "boss",
+                    adminPassword: "adm",
+                    relayUser: "mirror",
+                    relayPassword: "rel"
+                )
+        )
+        #expect(configuration.serverID == "Icecast 2.4.4")
+        #expect(loaded.warnings.map(\.option) == ["limits/threadpool"])
+    }
+
+    /// Where the file is silent, the model's defaults apply, not Icecast's (256 clients).
+    @Test func limitsWithoutClientsKeepTheModelDefault() throws {
+        let loaded = try load("<limits><sources>3</sources></limits>")
+        #expect(loaded.configuration.limits.clients == ServerConfiguration.Limits().clients)
+        #expect(loaded.configuration.limits.sources == 3)
+    }
+
+    /// `burst-on-connect` 0 turns bursting off; a later `burst-size` wins again, as in Icecast.
+    @Test(arguments: [
+        ("<burst-size>4096</burst-size><burst-on-connect>0</burst-on-connect>", 0),
+        ("<burst-on-connect>0</burst-on-connect><burst-size>4096</burst-size>", 4096),
+        ("<burst-on-connect>1</burst-on-connect><burst-size>4096</burst-size>", 4096),
+        ("<burst-on-connect>1</burst-on-connect>", 64 * 1024),
+    ])
+    func burstOnConnect(limits: String, expectedBurst: Int) throws {
+        let loaded = try load("<limits>\(limits)</limits>")
+        #expect(loaded.configuration.limits.burstSize == expectedBurst)
+    }
+
+    /// An empty element counts as absent, as in Icecast: no empty password that anyone could match.
+    @Test func emptyElementsCountAsAbsent() throws {
+        let loaded = try load(
+            "<authentication><source-password></source-password><admin-user/></authentication>\n<hostname/>"
+        )
+        #expect(loaded.configuration.authentication.sourcePassword == nil)
+        #expect(loaded.configuration.authentication.adminUser == "admin")
+        #expect(loaded.configuration.hostname == "localhost")
+    }
+
+    // MARK: - HTTP headers
+
+    @Test func globalHTTPHeaders() throws {
+        let loaded = try load(
+            """
+            <http-headers>
+                <header name="Access-Control-Allow-Origin" value="*" />
+                <header name="X-Only-OK" value="yes" status="200" />
+                <header name="X-Any" value="a &amp; b" status="0" />
+                <header name="X-Dynamic" value="v" type="dynamic" />
+            </http-headers>
+            <http-headers><header name="X-Second-Block" value="" /></http-headers>
+            """
+        )
+        #expect(
+            loaded.configuration.httpHeaders == [
+                .init(name: "Access-Control-Allow-Origin", value: "*"),
+                .init(name: "X-Only-OK", value: "yes", status: 200),
+                .init(name: "X-Any", value: "a & b"),
+                .init(name: "X-Second-Block", value: ""),
+            ]
+        )
+        #expect(loaded.warnings.map(\.option) == ["http-headers/header[X-Dynamic]"])
+    }
+
+    // MARK: - Mounts
+
+    @Test func normalMountWithEverySupportedSetting() throws {
+        let loaded = try load(
+            """
+            <mount type="normal">
+                <dump-file>/tmp/dump.mp3</dump-file>
+                <mount-name>/live</mount-name>
+                <username>dj</username>
+                <password>pw</password>
+                <max-listeners>50</max-listeners>
+                <stream-name>Live</stream-name>
+                <stream-description>Live show</stream-description>
+                <stream-url>https://radio.example</stream-url>
+                <genre>Jazz</genre>
+                <mp3-metadata-interval>8192</mp3-metadata-interval>
+                <burst-size>0</burst-size>
+                <queue-size>262144</queue-size>
+                <source-timeout>30</source-timeout>
+                <fallback-mount>/backup</fallback-mount>
+                <hidden>1</hidden>
+                <public>1</public>
+                <charset>UTF-8</charset>
+                <authentication type="htpasswd"><option name="filename" value="users"/></authentication>
+            </mount>
+            """
+        )
+        let expected = MountConfiguration(
+            username: "dj",
+            password: "pw",
+            maxListeners: 50,
+            streamName: "Live",
+            streamDescription: "Live show",
+            streamURL: "https://radio.example",
+            genre: "Jazz",
+            metadataInterval: 8192,
+            burstSize: 0,
+            queueSize: 262_144,
+            sourceTimeout: 30,
+            fallbackMount: "/backup",
+            hidden: true,
+            public: 1,
+            charset: "UTF-8"
+        )
+        #expect(loaded.configuration.mounts == ["/live": expected])
+        #expect(loaded.configuration.mount("/live") == expected)
+        #expect(loaded.configuration.mount("/other") == MountConfiguration())
+        // The mount's name labels the warning even though <dump-file> comes before <mount-name>.
+        #expect(loaded.warnings.map(\.option) == ["mount[/live]/dump-file", "mount[/live]/authentication"])
+    }
+
+    @Test func mountWithoutTypeIsNormalAndMinusOneMeansUnlimited() throws {
+        let loaded = try load(
+            """
+            <mount><mount-name>/a.mp3</mount-name><max-listeners>-1</max-listeners><public>-1</public></mount>
+            <mount type="normal"><mount-name>/b.mp3</mount-name><max-listeners>0</max-listeners></mount>
+            """
+        )
+        #expect(loaded.configuration.mounts["/a.mp3"] == MountConfiguration(maxListeners: nil, public: nil))
+        #expect(loaded.configuration.mounts["/b.mp3"] == MountConfiguration(maxListeners: 0))
+    }
+
+    @Test func defaultMountAppliesToUnlistedMounts() throws {
+        let loaded = try load(
+            """
+            <mount type="default">
+                <max-listeners>10</max-listeners>
+                <public>0</public>
+                <intro>/intro.mp3</intro>
+            </mount>
+            """
+        )
+        #expect(loaded.configuration.defaultMount == MountConfiguration(maxListeners: 10, public: 0))
+        #expect(loaded.configuration.mount("/anything") == MountConfiguration(maxListeners: 10, public: 0))
+        #expect(loaded.warnings.map(\.option) == ["mount[default]/intro"])
+    }
+
+    /// Icecast 2.4.4 fills a normal mount's unset settings from the default mount (`merge_mounts`), whatever
+    /// its documentation says; a setting the normal mount does make wins.
+    @Test func defaultMountFillsWhatANormalMountLeavesUnset() throws {
+        let loaded = try load(
+            """
+            <mount type="normal">
+                <mount-name>/live</mount-name>
+                <stream-description>Normal</stream-description>
+                <max-listeners>-1</max-listeners>
+            </mount>
+            <mount type="default">
+                <stream-name>Default</stream-name>
+                <stream-description>Default</stream-description>
+                <max-listeners>10</max-listeners>
+                <hidden>1</hidden>
+            </mount>
+            """
+        )
+        #expect(
+            loaded.configuration.mounts["/live"]
+                == MountConfiguration(
+                    maxListeners: 10,
+                    streamName: "Default",
+                    streamDescription: "Normal",
+                    hidden: true
+                )
+        )
+    }
+
+    @Test func mountBlocksIcecastSkipsAreWarnings() throws {
+        let loaded = try load(
+            """
+            <mount type="normal"><password>lost</password></mount>
+            <mount type="relay"><mount-name>/x</mount-name></mount>
+            <mount type="default"><mount-name>/music/*</mount-name><genre>Music</genre></mount>
+            <mount type="default"><genre>Ignored</genre></mount>
+            """
+        )
+        #expect(loaded.configuration.mounts.isEmpty)
+        #expect(loaded.configuration.defaultMount == MountConfiguration(genre: "Music"))
+        #expect(
+            loaded.warnings.map(\.option) == [
+                "mount/mount-name", "mount[relay]", "mount[default]/mount-name", "mount[default]",
+            ]
+        )
+    }
+
+    // MARK: - Unknown and unsupported elements
+
+    @Test func unknownAndUnsupportedElementsAreWarningsInDocumentOrder() throws {
+        let loaded = try load(
+            """
+            <listen-sockett><port>8000</port></listen-sockett>
+            <paths><logdir>/var/log/icecast2</logdir><webroot>/w</webroot><logdir>/again</logdir></paths>
+            <relay><server>127.0.0.1</server></relay>
+            <relay><server>127.0.0.2</server></relay>
+            <limits><clients>10</clients><frobnicate>1</frobnicate></limits>
+            <directory><yp-url>http://dir.xiph.org/cgi-bin/yp-cgi</yp-url></directory>
+            """
+        )
+        #expect(
+            loaded.warnings.map(\.option) == [
+                "listen-sockett", "paths/logdir", "paths/webroot", "relay", "limits/frobnicate", "directory",
+            ]
+        )
+        #expect(loaded.warnings[0].message.contains("unknown"))
+        #expect(loaded.warnings[1].message.contains("not supported"))
+        #expect(loaded.configuration.limits.clients == 10)
+        #expect(loaded.configuration.listenSockets == [ListenSocket(port: 8000)])
+    }
+
+    // MARK: - Errors
+
+    @Test func malformedXMLReportsTheLine() throws {
+        let error = try #require(
+            loadError(
+                """
+                <limits>
+                    <clients>100</client>
+                </limits>
+                """
+            )
+        )
+        #expect(error.file == "icecast.xml")
+        #expect(error.line == 3)
+        #expect(error.option == "limits/clients")
+        #expect(error.message.hasPrefix("malformed XML"))
+        #expect(error.message.contains("<clients> opened on line 3"))
+    }
+
+    @Test func truncatedDocumentNamesTheUnclosedElement() throws {
+        let xml = "<icecast>\n  <limits>\n    <clients>1</clients>\n"
+        let error = #expect(throws: ConfigurationError.self) {
+            try IcecastXMLConfigurationLoader().load(xml: xml, fileName: "icecast.xml")
+        }
+        #expect(error?.message.contains("<limits> opened on line 2") == true)
+    }
+
+    @Test func badIntegerNamesTheOptionAndLine() throws {
+        let error = try #require(loadError("<limits>\n    <clients>abc</clients>\n</limits>"))
+        let expected = ConfigurationError(
+            file: "icecast.xml",
+            line: 3,
+            option: "limits/clients",
+            message: "expected an integer, got \"abc\""
+        )
+        #expect(error == expected)
+        #expect(error.description == "icecast.xml:3: limits/clients: expected an integer, got \"abc\"")
+    }
+
+    /// One invalid value each: what the file says, and the option the error must name.
+    struct InvalidCase: Sendable, CustomTestStringConvertible {
+        var body: String
+        var option: String
+        var testDescription: String { option }
+    }
+
+    @Test(arguments: [
+        InvalidCase(body: "<listen-socket><port>abc</port></listen-socket>", option: "listen-socket/port"),
+        InvalidCase(body: "<listen-socket><port>70000</port></listen-socket>", option: "listen-socket/port"),
+        InvalidCase(body: "<listen-socket><port>-1</port></listen-socket>", option: "listen-socket/port"),
+        InvalidCase(body: "<port>8000x</port>", option: "port"),
+        InvalidCase(body: "<limits><sources>-2</sources></limits>", option: "limits/sources"),
+        InvalidCase(body: "<limits><source-timeout>soon</source-timeout></limits>", option: "limits/source-timeout"),
+        InvalidCase(body: "<limits><header-timeout>nan</header-timeout></limits>", option: "limits/header-timeout"),
+        InvalidCase(
+            body: "<limits><burst-on-connect>no</burst-on-connect></limits>",
+            option: "limits/burst-on-connect"
+        ),
+        InvalidCase(body: "<mount><mount-name>live</mount-name></mount>", option: "mount/mount-name"),
+        InvalidCase(
+            body: "<mount><mount-name>/a</mount-name><hidden>yes</hidden></mount>",
+            option: "mount[/a]/hidden"
+        ),
+        InvalidCase(
+            body: "<mount><mount-name>/a</mount-name><max-listeners>-5</max-listeners></mount>",
+            option: "mount[/a]/max-listeners"
+        ),
+        InvalidCase(body: "<mount type=\"default\"><public>2</public></mount>", option: "mount[default]/public"),
+        InvalidCase(body: "<http-headers><header value=\"x\"/></http-headers>", option: "http-headers/header"),
+        InvalidCase(
+            body: "<http-headers><header name=\"A\" value=\"x\" status=\"ok\"/></http-headers>",
+            option: "http-headers/header"
+        ),
+        InvalidCase(
+            body: "<authentication><source-password mount=\"/a\">x</source-password></authentication>",
+            option: "authentication/source-password"
+        ),
+    ])
+    func invalidValueIsAnError(_ invalid: InvalidCase) throws {
+        let error = try #require(loadError(invalid.body))
+        #expect(error.option == invalid.option)
+        #expect(error.line == 2)
+        #expect(error.file == "icecast.xml")
+    }
+
+    @Test func duplicateMountNameIsAnError() throws {
+        let error = try #require(
+            loadError(
+                """
+                <mount><mount-name>/live</mount-name></mount>
+                <mount type="normal">
+                    <mount-name>/live</mount-name>
+                </mount>
+                """
+            )
+        )
+        #expect(error.option == "mount/mount-name")
+        #expect(error.line == 4)
+        #expect(error.message == "mount \"/live\" is already defined on line 2")
+    }
+
+    @Test func documentLevelErrors() throws {
+        let loader = IcecastXMLConfigurationLoader()
+        let empty = #expect(throws: ConfigurationError.self) { try loader.load(xml: "", fileName: "empty.xml") }
+        #expect(empty?.description == "empty.xml: the document is empty")
+
+        let wrongRoot = #expect(throws: ConfigurationError.self) {
+            try loader.load(xml: "<shoutcast/>", fileName: "x.xml")
+        }
+        #expect(wrongRoot?.line == 1)
+        #expect(wrongRoot?.message == "expected the root element <icecast>, found <shoutcast>")
+    }
+
+    /// The text reaches the parser as UTF-8; a declared Latin-1 encoding must not garble it a second time.
+    @Test func declaredEncodingDoesNotGarbleText() throws {
+        let xml = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<icecast><location>Zürich</location></icecast>"
+        let loaded = try IcecastXMLConfigurationLoader().load(xml: xml, fileName: "icecast.xml")
+        #expect(loaded.configuration.location == "Zürich")
+    }
+}

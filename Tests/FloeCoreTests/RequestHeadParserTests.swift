@@ -1,0 +1,62 @@
+import FloeCore
+import NIOCore
+import Testing
+
+@Suite("Request heads")
+struct RequestHeadParserTests {
+    let parser = RequestHeadParser()
+
+    @Test(arguments: ["\r\n\r\n", "\n\n", "\r\r\n\r\r\n"])
+    func headEndsAtAnyIcecastTerminatorAndKeepsTheBytesAfterIt(terminator: String) throws {
+        let text = "SOURCE /live ICE/1.0\(terminator.hasPrefix("\r\r") ? "\r\r\n" : terminator == "\n\n" ? "\n" : "\r\n")"
+            + "Content-Type: audio/mpeg" + terminator + "AUDIO"
+        let buffer = ByteBuffer(string: text)
+        guard case .head(let head, let length) = parser.parse(buffer) else {
+            Issue.record("no head in \(text.debugDescription)")
+            return
+        }
+        #expect(head.method == "SOURCE")
+        #expect(head.protocolName == "ICE")
+        #expect(head["content-type"] == "audio/mpeg")
+        #expect(String(decoding: Array(text.utf8)[length...], as: UTF8.self) == "AUDIO")
+    }
+
+    @Test func incompleteHeadAsksForMore() {
+        #expect(parser.parse(ByteBuffer(string: "GET /live HTTP/1.0\r\nHost: x\r\n")) == .needMoreData)
+    }
+
+    @Test func oversizedHeadIsRefused() {
+        let big = "GET / HTTP/1.0\r\nX-Big: " + String(repeating: "a", count: 20_000)
+        #expect(parser.parse(ByteBuffer(string: big)) == .failure(.headTooLarge))
+    }
+
+    @Test(arguments: [
+        ("GARBAGE\r\n\r\n", RequestHeadParser.Failure.malformedRequestLine),
+        ("GET /x FOO/1.0\r\n\r\n", .unsupportedProtocol),
+        ("GET /x HTTP/1.0\r\nno colon here\r\n\r\n", .malformedHeader),
+    ])
+    func malformedHeadsAreRefused(text: String, failure: RequestHeadParser.Failure) {
+        #expect(parser.parse(ByteBuffer(string: text)) == .failure(failure))
+    }
+
+    @Test func pathDropsQueryAndQueryIsDecoded() throws {
+        guard case .head(let head, _) = parser.parse(
+            ByteBuffer(string: "GET /admin/metadata?mount=%2flive&song=It%27s+%C3%A9t%C3%A9 HTTP/1.1\r\n\r\n")
+        ) else {
+            Issue.record("no head")
+            return
+        }
+        #expect(head.path == "/admin/metadata")
+        #expect(head.queryValue("mount") == "/live")
+        #expect(head.queryValue("song") == "It's été")
+    }
+
+    @Test func basicCredentialsRoundTrip() throws {
+        let credentials = try #require(BasicCredentials(authorizationHeader: "Basic c291cmNlOmhhY2ttZQ=="))
+        #expect(credentials == BasicCredentials(user: "source", password: "hackme"))
+        #expect(credentials.matches(user: "source", password: "hackme"))
+        #expect(!credentials.matches(user: "source", password: "hackm"))
+        #expect(BasicCredentials(user: "a", password: "b:c").authorizationHeader == "Basic YTpiOmM=")
+        #expect(BasicCredentials(authorizationHeader: "Bearer abc") == nil)
+    }
+}

@@ -1,0 +1,77 @@
+import FloeCore
+import FloeTestSupport
+import MPEGAudio
+import NIOCore
+import Testing
+
+@Suite("Source ingest")
+struct SourceIngestTests {
+    static let mp3 = SineMP3.make(seconds: 3)
+
+    /// Feeds `bytes` in reads of `readSize` and collects the published blocks.
+    func ingest(_ bytes: [UInt8], readSize: Int) -> (blocks: [SourceIngest.Output], ingest: SourceIngest) {
+        var ingest = SourceIngest(format: .mpeg)
+        var blocks: [SourceIngest.Output] = []
+        var offset = 0
+        var now = NIODeadline.uptimeNanoseconds(0)
+        while offset < bytes.count {
+            let end = min(offset + readSize, bytes.count)
+            blocks += ingest.receive(ByteBuffer(bytes: bytes[offset..<end]), at: now)
+            offset = end
+            now = now + .milliseconds(1)
+        }
+        blocks += ingest.finish(at: now)
+        return (blocks, ingest)
+    }
+
+    @Test(arguments: [1, 417, 4096, 100_000])
+    func cleanStreamComesOutByteForByteInFrameAlignedBlocks(readSize: Int) throws {
+        let (blocks, ingest) = ingest(Self.mp3, readSize: readSize)
+        let joined = blocks.flatMap { Array($0.bytes.readableBytesView) }
+        #expect(joined == Self.mp3)
+        let frameStarts = Set(MPEGFrameSynchronizer.frames(in: Self.mp3).map(\.offset))
+        var offset = 0
+        for block in blocks {
+            #expect(frameStarts.contains(offset), "block at \(offset) does not start on a frame")
+            #expect(block.frames.first?.offset == 0)
+            offset += block.bytes.readableBytes
+        }
+        #expect(ingest.framing.garbageBytes == 0)
+        // About 250 ms of media per block.
+        for block in blocks.dropLast() {
+            let media = block.frames.reduce(Duration.zero) { $0 + $1.duration }
+            #expect(media >= .milliseconds(250) && media < .milliseconds(280))
+        }
+    }
+
+    @Test func garbageIsDroppedAndCountedAndFramesSurvive() throws {
+        let garbage = [UInt8](repeating: 0x41, count: 1000)
+        let frames = MPEGFrameSynchronizer.frames(in: Self.mp3)
+        let cut = frames[20].offset
+        let stream = Array(Self.mp3[..<cut]) + garbage + Array(Self.mp3[cut...])
+        let (blocks, ingest) = ingest(stream, readSize: 1500)
+        #expect(blocks.flatMap { Array($0.bytes.readableBytesView) } == Self.mp3)
+        #expect(ingest.framing.garbageBytes == 1000)
+    }
+
+    @Test func clockMeasuresTheEncodedBitrate() throws {
+        let (_, ingest) = ingest(Self.mp3, readSize: 4096)
+        let bitrate = try #require(ingest.clock.measuredBitrate)
+        #expect(abs(bitrate - 128_000) < 1500)
+        #expect(abs(ingest.clock.mediaTime.seconds - 3.0) < 0.06)
+    }
+
+    @Test func passthroughKeepsBytesAsTheyCame() {
+        var ingest = SourceIngest(format: StreamFormat(contentType: "application/ogg"))
+        var out: [UInt8] = []
+        let data = (0..<10_000).map { UInt8($0 % 251) }
+        for chunk in stride(from: 0, to: data.count, by: 700) {
+            for block in ingest.receive(ByteBuffer(bytes: data[chunk..<min(chunk + 700, data.count)]), at: .uptimeNanoseconds(0)) {
+                out += block.bytes.readableBytesView
+            }
+        }
+        for block in ingest.finish(at: .uptimeNanoseconds(0)) { out += block.bytes.readableBytesView }
+        #expect(out == data)
+        #expect(!ingest.format.allowsICYMetadata)
+    }
+}
