@@ -48,7 +48,8 @@ struct FrameClockTests {
         #expect(fast.pace(at: at(0.1)) == .fast)
         #expect(fast.pace(at: at(4.0)) == .realTime)
         #expect(fast.pace(at: at(7.0)) == .slow)
-        let ratio = try #require(fast.realTimeRatio(at: at(4.8)))
+        // Anchored at the first frame (0.1 s): 4.8 s of media is real time at 4.9 s.
+        let ratio = try #require(fast.realTimeRatio(at: at(4.9)))
         #expect(abs(ratio - 1.0) < 0.001)
     }
 

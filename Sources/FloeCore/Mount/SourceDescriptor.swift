@@ -56,7 +56,7 @@ public struct SourceDescriptor: Sendable, Equatable {
                     if !hasExplicitBitrate, let bitrate = Self.audioInfo(value)["bitrate"], emitted.insert("icy-br").inserted {
                         lines.append("icy-br:\(bitrate)")
                     }
-                    lines.append("ice-audio-info: \(value)")
+                    lines.append("ice-audio-info: \(Self.headerSafe(value))")
                 }
             default:
                 let listenerName: String
@@ -94,7 +94,10 @@ public struct SourceDescriptor: Sendable, Equatable {
 
     /// Removes line breaks so a source cannot inject header lines into listener responses.
     static func headerSafe(_ value: String) -> String {
-        String(value.filter { $0 != "\r" && $0 != "\n" })
+        // Filter scalars, not Characters: "\r\n" is a single Character.
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
+        return String(scalars)
     }
 }
 

@@ -1,0 +1,99 @@
+import FloeTestSupport
+import Foundation
+import MPEGAudio
+import Testing
+
+/// Shared material for the integration tests: one encoded tone, and helpers to read what listeners receive.
+enum Fixture {
+    /// Eight seconds of 128 kbps, 44.1 kHz stereo MP3 from LAME: frames only, no tags.
+    static let mp3 = SineMP3.make(seconds: 8, frequency: 440)
+    /// Offsets at which frames start in `mp3`.
+    static let frameStarts = Set(MPEGFrameSynchronizer.frames(in: mp3).map(\.offset))
+
+    /// Where `excerpt` begins in `mp3`, if it is an exact excerpt of it starting on a frame boundary.
+    static func frameAlignedOffset(of excerpt: [UInt8]) -> Int? {
+        guard excerpt.count >= 4 else { return nil }
+        for start in frameStarts.sorted() where start + excerpt.count <= mp3.count {
+            if mp3[start] == excerpt[0], Array(mp3[start..<(start + excerpt.count)]) == excerpt {
+                return start
+            }
+        }
+        return nil
+    }
+
+    /// Writes `mp3` to a file for programs that read files.
+    static func writeMP3(in directory: TemporaryDirectory, name: String = "tone.mp3") throws -> String {
+        let path = directory.path(name)
+        try Data(mp3).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+}
+
+/// Splits a listener stream with ICY metadata into audio and the metadata blocks, checking that every block
+/// sits exactly `interval` audio bytes after the previous one.
+struct ICYStream {
+    var audio: [UInt8] = []
+    /// Titles in order, `nil` for an unchanged (`\0`) block.
+    var blocks: [String?] = []
+    /// A block in the wrong place or with a malformed length makes the stream invalid.
+    var isWellFormed = true
+
+    init(_ bytes: [UInt8], interval: Int) {
+        var index = 0
+        while index < bytes.count {
+            let take = min(interval, bytes.count - index)
+            audio += bytes[index..<(index + take)]
+            index += take
+            guard take == interval, index < bytes.count else { break }
+            let length = Int(bytes[index]) * 16
+            index += 1
+            guard index + length <= bytes.count else { break }
+            if length == 0 {
+                blocks.append(nil)
+            } else {
+                let text = String(decoding: bytes[index..<(index + length)].prefix { $0 != 0 }, as: UTF8.self)
+                if text.hasPrefix("StreamTitle='"), text.hasSuffix("';") {
+                    blocks.append(String(text.dropFirst(13).dropLast(2)))
+                } else {
+                    isWellFormed = false
+                }
+            }
+            index += length
+        }
+    }
+}
+
+/// Sends `bytes` as a source on `mount` over a raw socket, logging in with SOURCE.
+func rawSource(port: Int, mount: String, password: String = TestServer.sourcePassword, headers: [String] = []) throws -> RawSocket {
+    let socket = try RawSocket(port: port)
+    try socket.send(
+        requestHead(
+            "SOURCE \(mount) HTTP/1.0",
+            ["Authorization: \(basicAuthorization("source", password))", "Content-Type: audio/mpeg"] + headers
+        )
+    )
+    let reply = socket.receive(exactly: 19)
+    guard reply == Array("HTTP/1.0 200 OK\r\n\r\n".utf8) else {
+        throw RawSocket.Failure(description: "source login failed: \(String(decoding: reply, as: UTF8.self))")
+    }
+    return socket
+}
+
+/// Connects a listener and reads its response head.
+func rawListener(port: Int, mount: String, headers: [String] = [], receiveBuffer: Int? = nil) throws -> (RawSocket, String, [UInt8]) {
+    let socket = try RawSocket(port: port, receiveBuffer: receiveBuffer)
+    try socket.send(requestHead("GET \(mount) HTTP/1.0", headers))
+    let (head, rest) = try socket.receiveHead()
+    return (socket, head, rest)
+}
+
+/// Sends `bytes` in chunks, pausing between them, so a stream arrives over time as it would from an encoder.
+func sendPaced(_ socket: RawSocket, _ bytes: [UInt8], chunk: Int = 4096, pause: Duration = .milliseconds(5)) async throws {
+    var offset = 0
+    while offset < bytes.count {
+        let end = min(offset + chunk, bytes.count)
+        try socket.send(Array(bytes[offset..<end]))
+        offset = end
+        try await Task.sleep(for: pause)
+    }
+}
