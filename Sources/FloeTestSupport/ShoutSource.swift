@@ -6,7 +6,8 @@ import Foundation
 /// libshout's calls block, so use it from a thread of its own (`Task.detached` is fine in tests). Its default
 /// TLS mode makes it probe the server with `OPTIONS *` and `GET /admin/!POKE` before logging in, exactly as
 /// deployed clients do.
-public final class ShoutSource {
+public final class ShoutSource: @unchecked Sendable {
+    // @unchecked: libshout handles are not thread-safe; a test drives one source from one task at a time.
     public struct Failure: Error, CustomStringConvertible {
         public var call: String
         public var code: Int32
