@@ -24,12 +24,15 @@ public final class ExternalProcess: @unchecked Sendable {
         return nil
     }
 
-    public init(_ program: String, _ arguments: [String], standardInput: Bool = false) throws {
+    public init(_ program: String, _ arguments: [String], standardInput: Bool = false, environment: [String: String] = [:]) throws {
         guard let path = program.hasPrefix("/") ? program : Self.which(program) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(program) is not installed"])
         }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = output
         process.standardError = errors
         if standardInput {
@@ -41,6 +44,17 @@ public final class ExternalProcess: @unchecked Sendable {
             input = nil
         }
         try process.run()
+    }
+
+    /// Standard output that has arrived so far and not been read (for banners of long-running programs).
+    /// Do not mix with `finish`, which reads the rest.
+    public func availableOutput() -> Data {
+        let handle = output.fileHandleForReading
+        var pollDescriptor = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&pollDescriptor, 1, 0) > 0 else { return Data() }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        return count > 0 ? Data(buffer[..<count]) : Data()
     }
 
     /// Writes to the program's standard input.

@@ -1,5 +1,6 @@
 import FloeCore
 import Foundation
+import NIOCore
 
 /// The configuration Floe runs on when given no file.
 ///
@@ -16,24 +17,36 @@ enum DefaultConfiguration {
         return configuration
     }
 
-    static func printBanner(_ configuration: ServerConfiguration) {
-        let socket = configuration.listenSockets[0]
-        let host = socket.bindAddress ?? "127.0.0.1"
+    /// Tells the operator where to point a source client and where to listen, with the real bound port.
+    static func printBanner(_ configuration: ServerConfiguration, addresses: [SocketAddress], configurationFile: String?) {
+        let address = addresses.first
+        let host = address?.ipAddress ?? "127.0.0.1"
+        let shownHost = host == "0.0.0.0" ? "127.0.0.1" : host
+        let port = address?.port ?? configuration.listenSockets[0].port
         let authentication = configuration.authentication
-        let password = authentication.sourcePassword ?? ""
-        let banner =
-            """
-            Floe is running on the embedded default configuration.
+        let origin = configurationFile.map { "the configuration in \($0)" } ?? "the embedded default configuration"
+        var banner = """
+            Floe is running on \(origin).
 
-              Point a source client at:  icecast://\(authentication.sourceUser):\(password)@\(host):\(socket.port)/live
-                (e.g. ffmpeg -re -i music.mp3 -c copy -f mp3 icecast://\(authentication.sourceUser):\(password)@\(host):\(socket.port)/live)
-              Listen at:                 http://\(host):\(socket.port)/live
-              Admin user / password:     \(authentication.adminUser) / \(authentication.adminPassword ?? "")
-
-            Passwords are generated at each start; set FLOE_SOURCE_PASSWORD and FLOE_ADMIN_PASSWORD to fix them.
-            Stop with Ctrl-C.
+              Point a source client at:  icecast://\(authentication.sourceUser):<source password>@\(shownHost):\(port)/live
+              Listen at:                 http://\(shownHost):\(port)/live
 
             """
+        if configurationFile == nil {
+            let password = authentication.sourcePassword ?? ""
+            banner = """
+                Floe is running on \(origin).
+
+                  Point a source client at:  icecast://\(authentication.sourceUser):\(password)@\(shownHost):\(port)/live
+                    (e.g. ffmpeg -re -i music.mp3 -c copy -f mp3 icecast://\(authentication.sourceUser):\(password)@\(shownHost):\(port)/live)
+                  Listen at:                 http://\(shownHost):\(port)/live
+                  Admin user / password:     \(authentication.adminUser) / \(authentication.adminPassword ?? "")
+
+                Passwords are generated at each start; set FLOE_SOURCE_PASSWORD and FLOE_ADMIN_PASSWORD to fix them.
+                Stop with Ctrl-C.
+
+                """
+        }
         // Written unbuffered, so the banner shows at once even when stdout is a pipe.
         FileHandle.standardOutput.write(Data(banner.utf8))
     }

@@ -50,9 +50,9 @@ struct Serve: AsyncParsableCommand {
         }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = FloeServer(configuration: configuration, eventLoopGroup: group, logger: logger)
-        if icecastConfig == nil {
-            DefaultConfiguration.printBanner(configuration)
+        let source = icecastConfig
+        let server = FloeServer(configuration: configuration, eventLoopGroup: group, logger: logger) { addresses in
+            DefaultConfiguration.printBanner(configuration, addresses: addresses, configurationFile: source)
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(

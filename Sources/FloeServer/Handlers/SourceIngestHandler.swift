@@ -1,4 +1,5 @@
 import FloeCore
+import Foundation
 import Logging
 import NIOCore
 
@@ -15,6 +16,8 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var ingest: SourceIngest
     private var logger: Logger
     private var ended = false
+    /// The pace last reported in the log, so a change is logged once, not per read.
+    private var reportedPace = FrameClock.Pace.realTime
 
     init(server: ServerContext, mount: Mount, sourceID: Int, ingest: SourceIngest, logger: Logger) {
         self.server = server
@@ -26,8 +29,24 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
-        for output in ingest.receive(bytes, at: .now()) {
+        let now = NIODeadline.now()
+        for output in ingest.receive(bytes, at: now) {
             mount.publish(output)
+        }
+        reportPaceChange(at: now)
+    }
+
+    /// Logs when the source starts or stops keeping real time: an operator's first clue to a misbehaving
+    /// encoder (too fast: no pacing; too slow: an encoder or network that cannot keep up).
+    private func reportPaceChange(at now: NIODeadline) {
+        let pace = ingest.clock.pace(at: now)
+        guard pace != reportedPace else { return }
+        reportedPace = pace
+        let lead = String(format: "%.1f", ingest.clock.lead(at: now).seconds)
+        switch pace {
+        case .fast: logger.warning("Source is sending faster than real time", metadata: ["source.lead_seconds": "\(lead)"])
+        case .slow: logger.warning("Source is sending slower than real time", metadata: ["source.lead_seconds": "\(lead)"])
+        case .realTime: logger.info("Source is back to real time", metadata: ["source.lead_seconds": "\(lead)"])
         }
     }
 

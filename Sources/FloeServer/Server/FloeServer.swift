@@ -15,9 +15,17 @@ public final class FloeServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let serverChannels = Mutex<[Channel]>([])
     private let openChannels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private let onListening: @Sendable ([SocketAddress]) -> Void
 
-    public init(configuration: ServerConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    /// `onListening` is called once every socket is bound, with the real addresses (useful with port 0).
+    public init(
+        configuration: ServerConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
+    ) {
         self.group = eventLoopGroup
+        self.onListening = onListening
         let loops = Array(eventLoopGroup.makeIterator())
         self.context = ServerContext(configuration: configuration, eventLoops: loops, logger: logger)
     }
@@ -34,6 +42,7 @@ public final class FloeServer: Service, Sendable {
             if let address = channel.localAddress { addresses.append(address) }
             context.logger.info("Listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
+        onListening(addresses)
         return addresses
     }
 
