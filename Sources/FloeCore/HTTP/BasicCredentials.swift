@@ -12,7 +12,7 @@ public struct BasicCredentials: Sendable, Equatable {
     public init?(authorizationHeader: String) {
         let parts = authorizationHeader.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-            let decoded = Base64.decode(String(parts[1]).trimmingCharacters(" "))
+            let decoded = Base64.decode(String(parts[1].trimmingSpaces()))
         else { return nil }
         let text = String(decoding: decoded, as: UTF8.self)
         guard let colon = text.firstIndex(of: ":") else { return nil }
@@ -44,15 +44,6 @@ public struct BasicCredentials: Sendable, Equatable {
             difference |= a ^ b
         }
         return difference == 0
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(_ character: Character) -> String {
-        var result = Substring(self)
-        while result.first == character { result = result.dropFirst() }
-        while result.last == character { result = result.dropLast() }
-        return String(result)
     }
 }
 

@@ -122,12 +122,12 @@ public struct RequestHeadParser: Sendable {
     }
 }
 
-extension Substring {
-    /// Drops leading and trailing spaces and tabs.
-    func trimmingSpaces() -> Substring {
-        var result = self
+extension StringProtocol {
+    /// Drops leading and trailing spaces and tabs (HTTP's optional whitespace).
+    public func trimmingSpaces() -> Substring {
+        var result = self[...]
         while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
         while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
-        return result
+        return Substring(result)
     }
 }

@@ -9,7 +9,7 @@ public enum StreamFormat: Sendable, Equatable {
     /// Chooses the format for a content type. A missing type is MP3, as Icecast assumes for `SOURCE`.
     public init(contentType: String?) {
         let type = (contentType ?? "audio/mpeg").lowercased()
-        let essence = type.split(separator: ";").first.map { String($0).trimmingSpaces() } ?? type
+        let essence = type.split(separator: ";").first.map { String($0.trimmingSpaces()) } ?? type
         switch essence {
         case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/mpg":
             self = .mpeg
@@ -25,11 +25,5 @@ public enum StreamFormat: Sendable, Equatable {
         case .mpeg: return true
         case .passthrough(let allows): return allows
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingSpaces() -> String {
-        String(Substring(self).trimmingSpaces())
     }
 }

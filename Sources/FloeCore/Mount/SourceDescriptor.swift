@@ -85,7 +85,7 @@ public struct SourceDescriptor: Sendable, Equatable {
         for entry in value.split(separator: ";") {
             let parts = entry.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else { continue }
-            var key = String(parts[0]).trimmingCharacters()
+            var key = String(parts[0].trimmingSpaces())
             if key.hasPrefix("ice-") { key.removeFirst(4) }
             result[key] = String(decoding: QueryString.percentDecode(parts[1]), as: UTF8.self)
         }
@@ -98,12 +98,6 @@ public struct SourceDescriptor: Sendable, Equatable {
         var scalars = String.UnicodeScalarView()
         scalars.append(contentsOf: value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
         return String(scalars)
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        String(Substring(self).trimmingSpaces())
     }
 }
 

@@ -81,11 +81,6 @@ final class LoopBroadcaster {
         queue.removeAll()
     }
 
-    /// Closes every listener without touching the queue (server shutdown).
-    func closeAll() {
-        endAll()
-    }
-
     private func drop(_ listener: ListenerSession, slow: Bool) {
         detach(listener, slow: slow)
         listener.channel.close(promise: nil)

@@ -83,11 +83,4 @@ final class Mount: Sendable {
     func metadataUpdated(_ update: MetadataUpdate) -> MountStateMachine.MetadataAction {
         state.withLockedValue { $0.metadataUpdated(update) }
     }
-
-    /// Closes every listener (server shutdown).
-    func closeAllListeners() {
-        for bound in broadcasters {
-            bound.eventLoop.execute { bound.box.value.closeAll() }
-        }
-    }
 }

@@ -23,7 +23,7 @@ extension RequestHeadHandler {
             descriptor = admitted
         }
 
-        let wantsMetadata = (head["icy-metadata"].flatMap { Int($0.trimmingCharacters()) } ?? 0) != 0
+        let wantsMetadata = (head["icy-metadata"].flatMap { Int($0.trimmingSpaces()) } ?? 0) != 0
         let metadataInterval =
             wantsMetadata && descriptor.format.allowsICYMetadata
             ? (mountConfiguration.metadataInterval ?? 16_000) : nil
@@ -64,11 +64,5 @@ extension RequestHeadHandler {
         let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
         broadcaster.add(session, burstBytes: burst)
         logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(connectionID)"])
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        String(self.filter { $0 != " " && $0 != "\t" })
     }
 }

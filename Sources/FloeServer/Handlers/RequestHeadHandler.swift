@@ -152,7 +152,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         state = .draining(discarded: 0)
         received = nil
         let channel = context.channel
-        context.writeAndFlush(wrapOutbound(bytes)).whenComplete { _ in
+        context.writeAndFlush(NIOAny(bytes)).whenComplete { _ in
             channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
         }
         context.eventLoop.scheduleTask(in: Self.drainTime) {
@@ -163,9 +163,5 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Marks the connection as belonging to another handler from now on.
     func handOver() {
         state = .handedOver
-    }
-
-    private func wrapOutbound(_ bytes: ByteBuffer) -> NIOAny {
-        NIOAny(bytes)
     }
 }

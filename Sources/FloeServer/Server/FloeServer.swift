@@ -55,9 +55,14 @@ public final class FloeServer: Service, Sendable {
         for channel in listening {
             try? await channel.close()
         }
+        // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
+        // one round trip at a time.
         let open = openChannels.withLockedValue { Array($0.values) }
         for channel in open {
-            try? await channel.close()
+            channel.close(promise: nil)
+        }
+        for channel in open {
+            try? await channel.closeFuture.get()
         }
         context.logger.info("Server stopped")
     }
