@@ -2,84 +2,86 @@ import FloeTestSupport
 import Foundation
 import Testing
 
-/// The `floe` binary as an operator runs it.
-@Suite("The floe executable", .serialized)
-struct ExecutableTests {
-    /// `.build/<config>/floe`, beside the test bundle.
-    static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
-    }
-
-    /// Starts the binary and waits for its "Listen at:" line; returns the process and the port.
-    func launch(_ arguments: [String], environment: [String: String] = [:]) async throws -> (ExternalProcess, Int, String) {
-        let process = try ExternalProcess(Self.binary, arguments, environment: environment)
-        var banner = ""
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            banner += String(decoding: process.availableOutput(), as: UTF8.self)
-            if let line = banner.split(separator: "\n").first(where: { $0.contains("Listen at:") }),
-                let url = line.split(separator: " ").last, let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)
-            {
-                return (process, port, banner)
-            }
-            try await Task.sleep(for: .milliseconds(50))
+extension IntegrationTests {
+    /// The `floe` binary as an operator runs it.
+    @Suite("The floe executable", .serialized)
+    struct ExecutableTests {
+        /// `.build/<config>/floe`, beside the test bundle.
+        static var binary: String {
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
         }
-        process.terminate()
-        throw RawSocket.Failure(description: "no banner: \(banner)")
-    }
 
-    @Test func embeddedDefaultPrintsGeneratedPasswordsServesAndStopsOnSIGTERM() async throws {
-        let (process, port, banner) = try await launch(["--port", "0"])
-        #expect(banner.contains("embedded default configuration"))
-        // The generated password is printed in the source URL; use it.
-        let sourceURL = try #require(banner.split(separator: " ").first { $0.hasPrefix("icecast://source:") })
-        let password = String(sourceURL.dropFirst("icecast://source:".count).prefix { $0 != "@" })
-        #expect(password.count >= 12)
-        let source = try rawSource(port: port, mount: "/live", password: password)
-        try source.send(Array(Fixture.mp3.prefix(50_000)))
-        let (listener, head, _) = try rawListener(port: port, mount: "/live")
-        #expect(head.hasPrefix("HTTP/1.0 200 OK"))
-        kill(process.process.processIdentifier, SIGTERM)
-        let result = await process.finish(timeout: 10)
-        #expect(result.status == 0, "exit after SIGTERM: \(result.stderr)")
-        #expect(listener.isClosedByPeer(within: 2))
-        #expect(source.isClosedByPeer(within: 2))
-    }
+        /// Starts the binary and waits for its "Listen at:" line; returns the process and the port.
+        func launch(_ arguments: [String], environment: [String: String] = [:]) async throws -> (ExternalProcess, Int, String) {
+            let process = try ExternalProcess(Self.binary, arguments, environment: environment)
+            var banner = ""
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                banner += String(decoding: process.availableOutput(), as: UTF8.self)
+                if let line = banner.split(separator: "\n").first(where: { $0.contains("Listen at:") }),
+                    let url = line.split(separator: " ").last, let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)
+                {
+                    return (process, port, banner)
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            process.terminate()
+            throw RawSocket.Failure(description: "no banner: \(banner)")
+        }
 
-    @Test func runsOnAnIcecastXMLAndNamesWhatItDoesNotImplement() async throws {
-        let directory = try TemporaryDirectory()
-        let xml = """
-            <icecast>
-              <limits><clients>50</clients><sources>1</sources></limits>
-              <authentication><source-password>xmlpass</source-password><admin-password>adm</admin-password></authentication>
-              <listen-socket><port>0</port><bind-address>127.0.0.1</bind-address></listen-socket>
-              <paths><logdir>/var/log/icecast2</logdir></paths>
-              <mount><mount-name>/named</mount-name><stream-name>From XML</stream-name></mount>
-            </icecast>
-            """
-        try xml.write(toFile: directory.path("icecast.xml"), atomically: true, encoding: .utf8)
-        let (process, port, _) = try await launch(["--icecast-config", directory.path("icecast.xml")])
-        let source = try rawSource(port: port, mount: "/named", password: "xmlpass", headers: ["ice-name: From Source"])
-        try source.send(Array(Fixture.mp3.prefix(20_000)))
-        let (_, head, _) = try rawListener(port: port, mount: "/named")
-        #expect(head.contains("icy-name:From XML"))
-        // <sources>1</sources>: a second source is refused.
-        let second = try RawSocket(port: port)
-        try second.send(requestHead("SOURCE /other HTTP/1.0", ["Authorization: \(basicAuthorization("source", "xmlpass"))"]))
-        #expect(String(decoding: second.receiveAll(), as: UTF8.self).hasSuffix("too many sources connected"))
-        kill(process.process.processIdentifier, SIGINT)
-        let result = await process.finish(timeout: 10)
-        #expect(result.status == 0)
-        #expect(result.stderr.contains("paths/logdir"), "the unsupported option is named: \(result.stderr)")
-    }
+        @Test func embeddedDefaultPrintsGeneratedPasswordsServesAndStopsOnSIGTERM() async throws {
+            let (process, port, banner) = try await launch(["--port", "0"])
+            #expect(banner.contains("embedded default configuration"))
+            // The generated password is printed in the source URL; use it.
+            let sourceURL = try #require(banner.split(separator: " ").first { $0.hasPrefix("icecast://source:") })
+            let password = String(sourceURL.dropFirst("icecast://source:".count).prefix { $0 != "@" })
+            #expect(password.count >= 12)
+            let source = try rawSource(port: port, mount: "/live", password: password)
+            try source.send(Array(Fixture.mp3.prefix(50_000)))
+            let (listener, head, _) = try rawListener(port: port, mount: "/live")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            kill(process.process.processIdentifier, SIGTERM)
+            let result = await process.finish(timeout: 10)
+            #expect(result.status == 0, "exit after SIGTERM: \(result.stderr)")
+            #expect(listener.isClosedByPeer(within: 2))
+            #expect(source.isClosedByPeer(within: 2))
+        }
 
-    @Test func brokenIcecastXMLFailsWithFileAndLine() async throws {
-        let directory = try TemporaryDirectory()
-        try "<icecast>\n<limits><clients>abc</clients></limits>\n</icecast>\n".write(
-            toFile: directory.path("bad.xml"), atomically: true, encoding: .utf8)
-        let result = try await ExternalProcess.run(Self.binary, ["--icecast-config", directory.path("bad.xml")], timeout: 20)
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("bad.xml:2"), "error names file and line: \(result.stderr)")
-        #expect(result.stderr.contains("limits/clients"))
+        @Test func runsOnAnIcecastXMLAndNamesWhatItDoesNotImplement() async throws {
+            let directory = try TemporaryDirectory()
+            let xml = """
+                <icecast>
+                  <limits><clients>50</clients><sources>1</sources></limits>
+                  <authentication><source-password>xmlpass</source-password><admin-password>adm</admin-password></authentication>
+                  <listen-socket><port>0</port><bind-address>127.0.0.1</bind-address></listen-socket>
+                  <paths><logdir>/var/log/icecast2</logdir></paths>
+                  <mount><mount-name>/named</mount-name><stream-name>From XML</stream-name></mount>
+                </icecast>
+                """
+            try xml.write(toFile: directory.path("icecast.xml"), atomically: true, encoding: .utf8)
+            let (process, port, _) = try await launch(["--icecast-config", directory.path("icecast.xml")])
+            let source = try rawSource(port: port, mount: "/named", password: "xmlpass", headers: ["ice-name: From Source"])
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            let (_, head, _) = try rawListener(port: port, mount: "/named")
+            #expect(head.contains("icy-name:From XML"))
+            // <sources>1</sources>: a second source is refused.
+            let second = try RawSocket(port: port)
+            try second.send(requestHead("SOURCE /other HTTP/1.0", ["Authorization: \(basicAuthorization("source", "xmlpass"))"]))
+            #expect(String(decoding: second.receiveAll(), as: UTF8.self).hasSuffix("too many sources connected"))
+            kill(process.process.processIdentifier, SIGINT)
+            let result = await process.finish(timeout: 10)
+            #expect(result.status == 0)
+            #expect(result.stderr.contains("paths/logdir"), "the unsupported option is named: \(result.stderr)")
+        }
+
+        @Test func brokenIcecastXMLFailsWithFileAndLine() async throws {
+            let directory = try TemporaryDirectory()
+            try "<icecast>\n<limits><clients>abc</clients></limits>\n</icecast>\n".write(
+                toFile: directory.path("bad.xml"), atomically: true, encoding: .utf8)
+            let result = try await ExternalProcess.run(Self.binary, ["--icecast-config", directory.path("bad.xml")], timeout: 20)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("bad.xml:2"), "error names file and line: \(result.stderr)")
+            #expect(result.stderr.contains("limits/clients"))
+        }
     }
 }

@@ -2,193 +2,195 @@ import FloeTestSupport
 import Foundation
 import Testing
 
-/// Listeners: response headers, exact relayed bytes, ICY metadata, and isolation from slow or hostile peers.
-@Suite("Listeners", .serialized)
-struct ListenerTests {
-    @Test func missingMountIs404WithIcecastBody() async throws {
-        let server = try await TestServer()
-        let socket = try RawSocket(port: server.port)
-        try socket.send(requestHead("GET /nothing HTTP/1.0"))
-        let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
-        #expect(reply.hasPrefix("HTTP/1.0 404 File Not Found\r\n"))
-        #expect(reply.contains("Content-Type: text/html; charset=utf-8\r\n"))
-        #expect(reply.hasSuffix("<b>404 - The file you requested could not be found</b></body></html>\r\n"))
-        await server.stop()
-    }
-
-    @Test func responseHeadersFollowIcecastAndQueryIsIgnored() async throws {
-        let server = try await TestServer()
-        let source = try rawSource(
-            port: server.port,
-            mount: "/head.mp3",
-            headers: ["ice-name: My Stream", "ice-genre: Rock", "ice-public: 1", "ice-audio-info: bitrate=128;samplerate=44100", "X-Custom: no"]
-        )
-        try source.send(Array(Fixture.mp3.prefix(20_000)))
-        let (_, head, _) = try rawListener(port: server.port, mount: "/head.mp3?nocache=123", headers: ["Icy-MetaData: 1"])
-        let lines = head.components(separatedBy: "\r\n")
-        #expect(lines[0] == "HTTP/1.0 200 OK")
-        #expect(lines.contains("Content-Type: audio/mpeg"))
-        #expect(lines.contains("icy-name:My Stream"))
-        #expect(lines.contains("icy-genre:Rock"))
-        #expect(lines.contains("icy-pub:1"))
-        #expect(lines.contains("icy-br:128"))
-        #expect(lines.contains("icy-metaint:16000"))
-        #expect(lines.contains("Access-Control-Allow-Origin: *"))
-        #expect(!head.lowercased().contains("content-length"))
-        #expect(!head.lowercased().contains("x-custom"))
-
-        // HEAD: the same headers, no body; OPTIONS: a CORS preflight answer.
-        let headSocket = try RawSocket(port: server.port)
-        try headSocket.send(requestHead("HEAD /head.mp3 HTTP/1.1"))
-        let headReply = String(decoding: headSocket.receiveAll(), as: UTF8.self)
-        #expect(headReply.hasPrefix("HTTP/1.0 200 OK\r\n"))
-        #expect(headReply.hasSuffix("\r\n\r\n"))
-        #expect(headReply.contains("icy-name:My Stream"))
-        let options = try RawSocket(port: server.port)
-        try options.send(requestHead("OPTIONS /head.mp3 HTTP/1.1", ["Origin: http://example.org", "Access-Control-Request-Headers: icy-metadata"]))
-        let optionsReply = String(decoding: options.receiveAll(), as: UTF8.self)
-        #expect(optionsReply.hasPrefix("HTTP/1.0 204 No Content\r\n"))
-        #expect(optionsReply.contains("Access-Control-Allow-Headers: Content-Type, Icy-MetaData, Range\r\n"))
-        #expect(optionsReply.contains("Icy-MetaInt"))
-        await server.stop()
-    }
-
-    @Test func relayedBytesAreAFrameAlignedExcerptAndFiftyListenersGetIdenticalBytes() async throws {
-        let server = try await TestServer { $0.limits.burstSize = 16 * 1024 }
-        let source = try rawSource(port: server.port, mount: "/fifty")
-        // Some stream first, so listeners join mid-stream and get a burst.
-        try await sendPaced(source, Array(Fixture.mp3.prefix(100_000)))
-        try await Task.sleep(for: .milliseconds(300))
-        var listeners: [(RawSocket, [UInt8])] = []
-        for _ in 0..<50 {
-            let (socket, head, rest) = try rawListener(port: server.port, mount: "/fifty")
-            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
-            listeners.append((socket, rest))
-        }
-        #expect(await server.waitUntil { server.listeners("/fifty") == 50 })
-        try await sendPaced(source, Array(Fixture.mp3[100_000...]))
-        source.shutdownWrite()
-        // The source ends: every listener's stream ends too; read to the end.
-        var streams: [[UInt8]] = []
-        for (socket, rest) in listeners {
-            streams.append(rest + socket.receiveAll())
-        }
-        let first = try #require(streams.first)
-        let offset = try #require(Fixture.frameAlignedOffset(of: first), "not a frame-aligned excerpt of the source")
-        #expect(offset + first.count == Fixture.mp3.count, "the excerpt runs to the end of what the source sent")
-        #expect(Fixture.mp3.count - offset >= Fixture.mp3.count - 100_000 + 16 * 1024, "burst of at least 16 KiB")
-        for (index, stream) in streams.enumerated() {
-            #expect(stream == first, "listener \(index) differs")
-        }
-        await server.stop()
-    }
-
-    @Test func icyBlocksSitAtExactOffsetsAndCarryTheTitle() async throws {
-        let server = try await TestServer { $0.mounts["/icy"] = .init(metadataInterval: 8192) }
-        let source = try rawSource(port: server.port, mount: "/icy")
-        let (listener, head, rest) = try rawListener(port: server.port, mount: "/icy", headers: ["Icy-MetaData: 1"])
-        #expect(head.contains("icy-metaint:8192"))
-        try await sendPaced(source, Array(Fixture.mp3.prefix(60_000)))
-        let admin = try RawSocket(port: server.port)
-        try admin.send(
-            requestHead(
-                "GET /admin/metadata?mount=%2ficy&mode=updinfo&charset=UTF-8&song=AC%2fDC%20-%20It%27s%20%C3%A9t%C3%A9 HTTP/1.0",
-                ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]
-            )
-        )
-        let reply = String(decoding: admin.receiveAll(), as: UTF8.self)
-        #expect(reply.hasSuffix("<iceresponse><message>Metadata update successful</message><return>1</return></iceresponse>\n"))
-        try await sendPaced(source, Array(Fixture.mp3[60_000...]))
-        source.shutdownWrite()
-        let stream = ICYStream(rest + listener.receiveAll(), interval: 8192)
-        #expect(stream.isWellFormed)
-        #expect(stream.audio == Fixture.mp3, "audio between metadata blocks is the source's stream, intact")
-        // First block: the (empty) title at connect; later the new title once, then unchanged markers.
-        #expect(stream.blocks.first == "")
-        let titled = stream.blocks.compactMap { $0 }.filter { !$0.isEmpty }
-        #expect(titled == ["AC/DC - It's été"])
-        #expect(stream.blocks.count == Fixture.mp3.count / 8192)
-    }
-
-    @Test func stalledListenerIsDroppedWhileAnotherKeepsFullRate() async throws {
-        let server = try await TestServer { $0.limits.queueSize = 96 * 1024 }
-        let source = try rawSource(port: server.port, mount: "/slow")
-        // A listener that never reads, with a tiny receive window.
-        let (stalled, _, _) = try rawListener(port: server.port, mount: "/slow", receiveBuffer: 2048)
-        let (healthy, _, rest) = try rawListener(port: server.port, mount: "/slow")
-        #expect(await server.waitUntil { server.listeners("/slow") == 2 })
-        let copies = 40
-        let reader = Task.detached { rest + healthy.receiveAll(limit: copies * Fixture.mp3.count) }
-        // 5 MB as fast as the sockets take it: past the stalled listener's kernel buffers (which autotune up to
-        // megabytes on loopback), NIO's high-water mark and the 96 KiB queue.
-        for _ in 0..<copies { try source.send(Fixture.mp3) }
-        #expect(await server.waitUntil { server.server.mountState("/slow")?.slowListeners == 1 })
-        #expect(stalled.isClosedByPeer(within: 5))
-        source.shutdownWrite()
-        let received = await reader.value
-        #expect(received.count == copies * Fixture.mp3.count, "the reading listener got every byte")
-        await server.stop()
-    }
-
-    @Test func garbageAndHugeHeadersGetClearErrorsAndHurtNobody() async throws {
-        let server = try await TestServer()
-        let source = try rawSource(port: server.port, mount: "/calm")
-        let (listener, _, rest) = try rawListener(port: server.port, mount: "/calm")
-        let feeder = Task.detached { try await sendPaced(source, Fixture.mp3, chunk: 8192, pause: .milliseconds(20)) }
-
-        let huge = try RawSocket(port: server.port)
-        let bigHead = "GET /calm HTTP/1.0\r\nX-Filler: " + String(repeating: "x", count: 200_000) + "\r\n\r\n"
-        try? huge.send(bigHead)
-        let hugeReply = String(decoding: huge.receiveAll(), as: UTF8.self)
-        #expect(hugeReply.hasPrefix("HTTP/1.0 431 Request Header Fields Too Large\r\n"))
-
-        for garbage in ["\u{01}\u{02}garbage\r\n\r\n", "GET\r\n\r\n", "GET /calm FOO/1.0\r\n\r\n", "BREW /calm HTTP/1.0\r\n\r\n"] {
+extension IntegrationTests {
+    /// Listeners: response headers, exact relayed bytes, ICY metadata, and isolation from slow or hostile peers.
+    @Suite("Listeners", .serialized)
+    struct ListenerTests {
+        @Test func missingMountIs404WithIcecastBody() async throws {
+            let server = try await TestServer()
             let socket = try RawSocket(port: server.port)
-            try socket.send(garbage)
+            try socket.send(requestHead("GET /nothing HTTP/1.0"))
             let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
-            #expect(reply.hasPrefix("HTTP/1.0 400 ") || reply.hasPrefix("HTTP/1.0 405 "), "reply to \(garbage.debugDescription): \(reply)")
+            #expect(reply.hasPrefix("HTTP/1.0 404 File Not Found\r\n"))
+            #expect(reply.contains("Content-Type: text/html; charset=utf-8\r\n"))
+            #expect(reply.hasSuffix("<b>404 - The file you requested could not be found</b></body></html>\r\n"))
+            await server.stop()
         }
-        try await feeder.value
-        source.shutdownWrite()
-        let received = rest + listener.receiveAll()
-        #expect(Fixture.frameAlignedOffset(of: received) == 0)
-        #expect(received.count == Fixture.mp3.count)
-        await server.stop()
-    }
 
-    @Test func slowRequestHeadIsCutOffAtHeaderTimeout() async throws {
-        let server = try await TestServer { $0.limits.headerTimeout = 0.3 }
-        let socket = try RawSocket(port: server.port)
-        try socket.send("GET /x HTTP/1.0\r\n")
-        let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
-        #expect(reply.hasPrefix("HTTP/1.0 408 "))
-        await server.stop()
-    }
+        @Test func responseHeadersFollowIcecastAndQueryIsIgnored() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(
+                port: server.port,
+                mount: "/head.mp3",
+                headers: ["ice-name: My Stream", "ice-genre: Rock", "ice-public: 1", "ice-audio-info: bitrate=128;samplerate=44100", "X-Custom: no"]
+            )
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            let (_, head, _) = try rawListener(port: server.port, mount: "/head.mp3?nocache=123", headers: ["Icy-MetaData: 1"])
+            let lines = head.components(separatedBy: "\r\n")
+            #expect(lines[0] == "HTTP/1.0 200 OK")
+            #expect(lines.contains("Content-Type: audio/mpeg"))
+            #expect(lines.contains("icy-name:My Stream"))
+            #expect(lines.contains("icy-genre:Rock"))
+            #expect(lines.contains("icy-pub:1"))
+            #expect(lines.contains("icy-br:128"))
+            #expect(lines.contains("icy-metaint:16000"))
+            #expect(lines.contains("Access-Control-Allow-Origin: *"))
+            #expect(!head.lowercased().contains("content-length"))
+            #expect(!head.lowercased().contains("x-custom"))
 
-    @Test func listenerLimitsGive403() async throws {
-        let server = try await TestServer { $0.mounts["/small"] = .init(maxListeners: 1) }
-        let source = try rawSource(port: server.port, mount: "/small")
-        try source.send(Array(Fixture.mp3.prefix(10_000)))
-        let (first, _, _) = try rawListener(port: server.port, mount: "/small")
-        let second = try RawSocket(port: server.port)
-        try second.send(requestHead("GET /small HTTP/1.0"))
-        let reply = String(decoding: second.receiveAll(), as: UTF8.self)
-        #expect(reply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
-        #expect(reply.hasSuffix("max listeners reached"))
-        _ = first
-        await server.stop()
-    }
+            // HEAD: the same headers, no body; OPTIONS: a CORS preflight answer.
+            let headSocket = try RawSocket(port: server.port)
+            try headSocket.send(requestHead("HEAD /head.mp3 HTTP/1.1"))
+            let headReply = String(decoding: headSocket.receiveAll(), as: UTF8.self)
+            #expect(headReply.hasPrefix("HTTP/1.0 200 OK\r\n"))
+            #expect(headReply.hasSuffix("\r\n\r\n"))
+            #expect(headReply.contains("icy-name:My Stream"))
+            let options = try RawSocket(port: server.port)
+            try options.send(requestHead("OPTIONS /head.mp3 HTTP/1.1", ["Origin: http://example.org", "Access-Control-Request-Headers: icy-metadata"]))
+            let optionsReply = String(decoding: options.receiveAll(), as: UTF8.self)
+            #expect(optionsReply.hasPrefix("HTTP/1.0 204 No Content\r\n"))
+            #expect(optionsReply.contains("Access-Control-Allow-Headers: Content-Type, Icy-MetaData, Range\r\n"))
+            #expect(optionsReply.contains("Icy-MetaInt"))
+            await server.stop()
+        }
 
-    @Test func clientLimitRefusesExtraConnections() async throws {
-        let server = try await TestServer { $0.limits.clients = 2 }
-        let a = try RawSocket(port: server.port)
-        let b = try RawSocket(port: server.port)
-        #expect(await server.waitUntil { server.server.connectionCount == 2 })
-        let c = try RawSocket(port: server.port)
-        let reply = String(decoding: c.receiveAll(), as: UTF8.self)
-        #expect(reply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
-        #expect(reply.hasSuffix("Icecast connection limit reached"))
-        _ = (a, b)
-        await server.stop()
+        @Test func relayedBytesAreAFrameAlignedExcerptAndFiftyListenersGetIdenticalBytes() async throws {
+            let server = try await TestServer { $0.limits.burstSize = 16 * 1024 }
+            let source = try rawSource(port: server.port, mount: "/fifty")
+            // Some stream first, so listeners join mid-stream and get a burst.
+            try await sendPaced(source, Array(Fixture.mp3.prefix(100_000)))
+            try await Task.sleep(for: .milliseconds(300))
+            var listeners: [(RawSocket, [UInt8])] = []
+            for _ in 0..<50 {
+                let (socket, head, rest) = try rawListener(port: server.port, mount: "/fifty")
+                #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+                listeners.append((socket, rest))
+            }
+            #expect(await server.waitUntil { server.listeners("/fifty") == 50 })
+            try await sendPaced(source, Array(Fixture.mp3[100_000...]))
+            source.shutdownWrite()
+            // The source ends: every listener's stream ends too; read to the end.
+            var streams: [[UInt8]] = []
+            for (socket, rest) in listeners {
+                streams.append(rest + socket.receiveAll())
+            }
+            let first = try #require(streams.first)
+            let offset = try #require(Fixture.frameAlignedOffset(of: first), "not a frame-aligned excerpt of the source")
+            #expect(offset + first.count == Fixture.mp3.count, "the excerpt runs to the end of what the source sent")
+            #expect(Fixture.mp3.count - offset >= Fixture.mp3.count - 100_000 + 16 * 1024, "burst of at least 16 KiB")
+            for (index, stream) in streams.enumerated() {
+                #expect(stream == first, "listener \(index) differs")
+            }
+            await server.stop()
+        }
+
+        @Test func icyBlocksSitAtExactOffsetsAndCarryTheTitle() async throws {
+            let server = try await TestServer { $0.mounts["/icy"] = .init(metadataInterval: 8192) }
+            let source = try rawSource(port: server.port, mount: "/icy")
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/icy", headers: ["Icy-MetaData: 1"])
+            #expect(head.contains("icy-metaint:8192"))
+            try await sendPaced(source, Array(Fixture.mp3.prefix(60_000)))
+            let admin = try RawSocket(port: server.port)
+            try admin.send(
+                requestHead(
+                    "GET /admin/metadata?mount=%2ficy&mode=updinfo&charset=UTF-8&song=AC%2fDC%20-%20It%27s%20%C3%A9t%C3%A9 HTTP/1.0",
+                    ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]
+                )
+            )
+            let reply = String(decoding: admin.receiveAll(), as: UTF8.self)
+            #expect(reply.hasSuffix("<iceresponse><message>Metadata update successful</message><return>1</return></iceresponse>\n"))
+            try await sendPaced(source, Array(Fixture.mp3[60_000...]))
+            source.shutdownWrite()
+            let stream = ICYStream(rest + listener.receiveAll(), interval: 8192)
+            #expect(stream.isWellFormed)
+            #expect(stream.audio == Fixture.mp3, "audio between metadata blocks is the source's stream, intact")
+            // First block: the (empty) title at connect; later the new title once, then unchanged markers.
+            #expect(stream.blocks.first == "")
+            let titled = stream.blocks.compactMap { $0 }.filter { !$0.isEmpty }
+            #expect(titled == ["AC/DC - It's été"])
+            #expect(stream.blocks.count == Fixture.mp3.count / 8192)
+        }
+
+        @Test func stalledListenerIsDroppedWhileAnotherKeepsFullRate() async throws {
+            let server = try await TestServer { $0.limits.queueSize = 96 * 1024 }
+            let source = try rawSource(port: server.port, mount: "/slow")
+            // A listener that never reads, with a tiny receive window.
+            let (stalled, _, _) = try rawListener(port: server.port, mount: "/slow", receiveBuffer: 2048)
+            let (healthy, _, rest) = try rawListener(port: server.port, mount: "/slow")
+            #expect(await server.waitUntil { server.listeners("/slow") == 2 })
+            let copies = 40
+            let reader = Task.detached { rest + healthy.receiveAll(limit: copies * Fixture.mp3.count) }
+            // 5 MB as fast as the sockets take it: past the stalled listener's kernel buffers (which autotune up to
+            // megabytes on loopback), NIO's high-water mark and the 96 KiB queue.
+            for _ in 0..<copies { try source.send(Fixture.mp3) }
+            #expect(await server.waitUntil { server.server.mountState("/slow")?.slowListeners == 1 })
+            #expect(stalled.isClosedByPeer(within: 5))
+            source.shutdownWrite()
+            let received = await reader.value
+            #expect(received.count == copies * Fixture.mp3.count, "the reading listener got every byte")
+            await server.stop()
+        }
+
+        @Test func garbageAndHugeHeadersGetClearErrorsAndHurtNobody() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/calm")
+            let (listener, _, rest) = try rawListener(port: server.port, mount: "/calm")
+            let feeder = Task.detached { try await sendPaced(source, Fixture.mp3, chunk: 8192, pause: .milliseconds(20)) }
+
+            let huge = try RawSocket(port: server.port)
+            let bigHead = "GET /calm HTTP/1.0\r\nX-Filler: " + String(repeating: "x", count: 200_000) + "\r\n\r\n"
+            try? huge.send(bigHead)
+            let hugeReply = String(decoding: huge.receiveAll(), as: UTF8.self)
+            #expect(hugeReply.hasPrefix("HTTP/1.0 431 Request Header Fields Too Large\r\n"))
+
+            for garbage in ["\u{01}\u{02}garbage\r\n\r\n", "GET\r\n\r\n", "GET /calm FOO/1.0\r\n\r\n", "BREW /calm HTTP/1.0\r\n\r\n"] {
+                let socket = try RawSocket(port: server.port)
+                try socket.send(garbage)
+                let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+                #expect(reply.hasPrefix("HTTP/1.0 400 ") || reply.hasPrefix("HTTP/1.0 405 "), "reply to \(garbage.debugDescription): \(reply)")
+            }
+            try await feeder.value
+            source.shutdownWrite()
+            let received = rest + listener.receiveAll()
+            #expect(Fixture.frameAlignedOffset(of: received) == 0)
+            #expect(received.count == Fixture.mp3.count)
+            await server.stop()
+        }
+
+        @Test func slowRequestHeadIsCutOffAtHeaderTimeout() async throws {
+            let server = try await TestServer { $0.limits.headerTimeout = 0.3 }
+            let socket = try RawSocket(port: server.port)
+            try socket.send("GET /x HTTP/1.0\r\n")
+            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 408 "))
+            await server.stop()
+        }
+
+        @Test func listenerLimitsGive403() async throws {
+            let server = try await TestServer { $0.mounts["/small"] = .init(maxListeners: 1) }
+            let source = try rawSource(port: server.port, mount: "/small")
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            let (first, _, _) = try rawListener(port: server.port, mount: "/small")
+            let second = try RawSocket(port: server.port)
+            try second.send(requestHead("GET /small HTTP/1.0"))
+            let reply = String(decoding: second.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+            #expect(reply.hasSuffix("max listeners reached"))
+            _ = first
+            await server.stop()
+        }
+
+        @Test func clientLimitRefusesExtraConnections() async throws {
+            let server = try await TestServer { $0.limits.clients = 2 }
+            let a = try RawSocket(port: server.port)
+            let b = try RawSocket(port: server.port)
+            #expect(await server.waitUntil { server.server.connectionCount == 2 })
+            let c = try RawSocket(port: server.port)
+            let reply = String(decoding: c.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+            #expect(reply.hasSuffix("Icecast connection limit reached"))
+            _ = (a, b)
+            await server.stop()
+        }
     }
 }

@@ -2,159 +2,161 @@ import FloeTestSupport
 import Foundation
 import Testing
 
-/// Source logins byte for byte, as Icecast 2.4 answers them.
-@Suite("Source logins on the wire", .serialized)
-struct SourceLoginTests {
-    let ok = Array("HTTP/1.0 200 OK\r\n\r\n".utf8)
+extension IntegrationTests {
+    /// Source logins byte for byte, as Icecast 2.4 answers them.
+    @Suite("Source logins on the wire", .serialized)
+    struct SourceLoginTests {
+        let ok = Array("HTTP/1.0 200 OK\r\n\r\n".utf8)
 
-    @Test(arguments: ["HTTP/1.0", "HTTP/1.1", "ICE/1.0"])
-    func sourceGetsExactlyNineteenBytes(protocolToken: String) async throws {
-        let server = try await TestServer()
-        defer { Task { await server.stop() } }
-        let socket = try RawSocket(port: server.port)
-        try socket.send(
-            requestHead(
-                "SOURCE /live \(protocolToken)",
+        @Test(arguments: ["HTTP/1.0", "HTTP/1.1", "ICE/1.0"])
+        func sourceGetsExactlyNineteenBytes(protocolToken: String) async throws {
+            let server = try await TestServer()
+            defer { Task { await server.stop() } }
+            let socket = try RawSocket(port: server.port)
+            try socket.send(
+                requestHead(
+                    "SOURCE /live \(protocolToken)",
+                    ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: audio/mpeg"]
+                )
+            )
+            #expect(socket.receive(exactly: 19) == ok)
+            #expect(await server.waitUntil { server.isLive("/live") })
+            // Nothing else is ever sent to a source.
+            try socket.send(Array(Fixture.mp3.prefix(8192)))
+            try await Task.sleep(for: .milliseconds(200))
+            var quiet = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(socket.descriptor, SOL_SOCKET, SO_RCVTIMEO, &quiet, socklen_t(MemoryLayout<timeval>.size))
+            #expect((try? socket.receive()) == nil)
+            await server.stop()
+        }
+
+        @Test func putWithExpectGetsContinueThenOK() async throws {
+            let server = try await TestServer()
+            let socket = try RawSocket(port: server.port)
+            try socket.send(
+                requestHead(
+                    "PUT /put.mp3 HTTP/1.1",
+                    [
+                        "Authorization: \(basicAuthorization("source", TestServer.sourcePassword))",
+                        "Content-Type: audio/mpeg", "Expect: 100-continue",
+                    ]
+                )
+            )
+            let expected = Array("HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\nHTTP/1.0 200 OK\r\n\r\n".utf8)
+            #expect(socket.receive(exactly: expected.count) == expected)
+            await server.stop()
+        }
+
+        @Test func putWithoutContentTypeIsRefused() async throws {
+            let server = try await TestServer()
+            let socket = try RawSocket(port: server.port)
+            try socket.send(requestHead("PUT /x HTTP/1.1", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
+            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+            #expect(reply.hasSuffix("\r\n\r\nNo Content-type given"))
+            await server.stop()
+        }
+
+        @Test(arguments: [nil, "source:wrong", "admin:\(TestServer.adminPassword)", "relay:x"] as [String?])
+        func wrongOrMissingCredentialsGet401WithChallenge(credentials: String?) async throws {
+            let server = try await TestServer()
+            let socket = try RawSocket(port: server.port)
+            var headers = ["Content-Type: audio/mpeg", "Content-Length: 0"]
+            if let credentials {
+                let parts = credentials.split(separator: ":")
+                headers.append("Authorization: \(basicAuthorization(String(parts[0]), String(parts[1])))")
+            }
+            try socket.send(requestHead("SOURCE /live HTTP/1.0", headers))
+            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 401 Authentication Required\r\n"))
+            #expect(reply.contains("\r\nWWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n"))
+            #expect(reply.hasSuffix("\r\n\r\nYou need to authenticate\r\n"))
+            #expect(!server.isLive("/live"))
+            await server.stop()
+        }
+
+        @Test func perMountCredentialsReplaceTheGlobalOnes() async throws {
+            let server = try await TestServer { $0.mounts["/private"] = .init(username: "dj", password: "mountpw") }
+            let global = try RawSocket(port: server.port)
+            try global.send(requestHead("SOURCE /private HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
+            #expect(String(decoding: global.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 401 "))
+            let own = try RawSocket(port: server.port)
+            try own.send(requestHead("SOURCE /private HTTP/1.0", ["Authorization: \(basicAuthorization("dj", "mountpw"))"]))
+            #expect(own.receive(exactly: 19) == ok)
+            await server.stop()
+        }
+
+        @Test func busyMountAndSourceLimitGet403() async throws {
+            let server = try await TestServer { $0.limits.sources = 2 }
+            let first = try rawSource(port: server.port, mount: "/one")
+            let busy = try RawSocket(port: server.port)
+            try busy.send(requestHead("SOURCE /one HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
+            let busyReply = String(decoding: busy.receiveAll(), as: UTF8.self)
+            #expect(busyReply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+            #expect(busyReply.hasSuffix("\r\n\r\nMountpoint in use"))
+
+            let second = try rawSource(port: server.port, mount: "/two")
+            let third = try RawSocket(port: server.port)
+            try third.send(requestHead("SOURCE /three HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
+            #expect(String(decoding: third.receiveAll(), as: UTF8.self).hasSuffix("\r\n\r\ntoo many sources connected"))
+            _ = (first, second)
+            await server.stop()
+        }
+
+        @Test func audioInTheSamePacketAsTheHeadIsKept() async throws {
+            let server = try await TestServer()
+            let socket = try RawSocket(port: server.port)
+            let head = requestHead(
+                "SOURCE /same HTTP/1.1",
                 ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: audio/mpeg"]
             )
-        )
-        #expect(socket.receive(exactly: 19) == ok)
-        #expect(await server.waitUntil { server.isLive("/live") })
-        // Nothing else is ever sent to a source.
-        try socket.send(Array(Fixture.mp3.prefix(8192)))
-        try await Task.sleep(for: .milliseconds(200))
-        var quiet = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(socket.descriptor, SOL_SOCKET, SO_RCVTIMEO, &quiet, socklen_t(MemoryLayout<timeval>.size))
-        #expect((try? socket.receive()) == nil)
-        await server.stop()
-    }
-
-    @Test func putWithExpectGetsContinueThenOK() async throws {
-        let server = try await TestServer()
-        let socket = try RawSocket(port: server.port)
-        try socket.send(
-            requestHead(
-                "PUT /put.mp3 HTTP/1.1",
-                [
-                    "Authorization: \(basicAuthorization("source", TestServer.sourcePassword))",
-                    "Content-Type: audio/mpeg", "Expect: 100-continue",
-                ]
-            )
-        )
-        let expected = Array("HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\nHTTP/1.0 200 OK\r\n\r\n".utf8)
-        #expect(socket.receive(exactly: expected.count) == expected)
-        await server.stop()
-    }
-
-    @Test func putWithoutContentTypeIsRefused() async throws {
-        let server = try await TestServer()
-        let socket = try RawSocket(port: server.port)
-        try socket.send(requestHead("PUT /x HTTP/1.1", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
-        let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
-        #expect(reply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
-        #expect(reply.hasSuffix("\r\n\r\nNo Content-type given"))
-        await server.stop()
-    }
-
-    @Test(arguments: [nil, "source:wrong", "admin:\(TestServer.adminPassword)", "relay:x"] as [String?])
-    func wrongOrMissingCredentialsGet401WithChallenge(credentials: String?) async throws {
-        let server = try await TestServer()
-        let socket = try RawSocket(port: server.port)
-        var headers = ["Content-Type: audio/mpeg", "Content-Length: 0"]
-        if let credentials {
-            let parts = credentials.split(separator: ":")
-            headers.append("Authorization: \(basicAuthorization(String(parts[0]), String(parts[1])))")
+            // ffmpeg's legacy mode: the head and the first audio in one write, without waiting for the reply.
+            let firstAudio = Array(Fixture.mp3.prefix(40_000))
+            try socket.send(Array(head.utf8) + firstAudio)
+            #expect(socket.receive(exactly: 19) == ok)
+            #expect(await server.waitUntil { server.isLive("/same") })
+            // A listener arriving now gets the burst, which must begin with the very first frame sent.
+            try await Task.sleep(for: .milliseconds(200))
+            let (listener, responseHead, rest) = try rawListener(port: server.port, mount: "/same")
+            #expect(responseHead.hasPrefix("HTTP/1.0 200 OK"))
+            var received = rest
+            let deadline = Date().addingTimeInterval(5)
+            while received.count < 30_000, Date() < deadline {
+                received += (try? listener.receive()) ?? []
+            }
+            #expect(received.count >= 30_000)
+            #expect(Array(received.prefix(30_000)) == Array(firstAudio.prefix(30_000)))
+            await server.stop()
         }
-        try socket.send(requestHead("SOURCE /live HTTP/1.0", headers))
-        let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
-        #expect(reply.hasPrefix("HTTP/1.0 401 Authentication Required\r\n"))
-        #expect(reply.contains("\r\nWWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n"))
-        #expect(reply.hasSuffix("\r\n\r\nYou need to authenticate\r\n"))
-        #expect(!server.isLive("/live"))
-        await server.stop()
-    }
 
-    @Test func perMountCredentialsReplaceTheGlobalOnes() async throws {
-        let server = try await TestServer { $0.mounts["/private"] = .init(username: "dj", password: "mountpw") }
-        let global = try RawSocket(port: server.port)
-        try global.send(requestHead("SOURCE /private HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
-        #expect(String(decoding: global.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 401 "))
-        let own = try RawSocket(port: server.port)
-        try own.send(requestHead("SOURCE /private HTTP/1.0", ["Authorization: \(basicAuthorization("dj", "mountpw"))"]))
-        #expect(own.receive(exactly: 19) == ok)
-        await server.stop()
-    }
-
-    @Test func busyMountAndSourceLimitGet403() async throws {
-        let server = try await TestServer { $0.limits.sources = 2 }
-        let first = try rawSource(port: server.port, mount: "/one")
-        let busy = try RawSocket(port: server.port)
-        try busy.send(requestHead("SOURCE /one HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
-        let busyReply = String(decoding: busy.receiveAll(), as: UTF8.self)
-        #expect(busyReply.hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
-        #expect(busyReply.hasSuffix("\r\n\r\nMountpoint in use"))
-
-        let second = try rawSource(port: server.port, mount: "/two")
-        let third = try RawSocket(port: server.port)
-        try third.send(requestHead("SOURCE /three HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
-        #expect(String(decoding: third.receiveAll(), as: UTF8.self).hasSuffix("\r\n\r\ntoo many sources connected"))
-        _ = (first, second)
-        await server.stop()
-    }
-
-    @Test func audioInTheSamePacketAsTheHeadIsKept() async throws {
-        let server = try await TestServer()
-        let socket = try RawSocket(port: server.port)
-        let head = requestHead(
-            "SOURCE /same HTTP/1.1",
-            ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: audio/mpeg"]
-        )
-        // ffmpeg's legacy mode: the head and the first audio in one write, without waiting for the reply.
-        let firstAudio = Array(Fixture.mp3.prefix(40_000))
-        try socket.send(Array(head.utf8) + firstAudio)
-        #expect(socket.receive(exactly: 19) == ok)
-        #expect(await server.waitUntil { server.isLive("/same") })
-        // A listener arriving now gets the burst, which must begin with the very first frame sent.
-        try await Task.sleep(for: .milliseconds(200))
-        let (listener, responseHead, rest) = try rawListener(port: server.port, mount: "/same")
-        #expect(responseHead.hasPrefix("HTTP/1.0 200 OK"))
-        var received = rest
-        let deadline = Date().addingTimeInterval(5)
-        while received.count < 30_000, Date() < deadline {
-            received += (try? listener.receive()) ?? []
+        @Test func libshoutProbesGetRepliesThatKeepItOnPlainHTTP() async throws {
+            let server = try await TestServer()
+            // libshout 2.4's TLS "auto" probe.
+            let options = try RawSocket(port: server.port)
+            try options.send(requestHead("OPTIONS * HTTP/1.1", ["Host: 127.0.0.1", "User-Agent: libshout/2.4.6", "Connection: Upgrade", "Upgrade: TLS/1.0, HTTP/1.1"]))
+            let optionsReply = String(decoding: options.receiveAll(), as: UTF8.self)
+            #expect(optionsReply.hasPrefix("HTTP/1.0 204 "))
+            #expect(!optionsReply.lowercased().contains("\r\nallow:"))
+            // Its capability poke must get an HTTP reply, not EOF.
+            let poke = try RawSocket(port: server.port)
+            try poke.send(requestHead("GET /admin/!POKE HTTP/1.1", ["Host: 127.0.0.1"]))
+            let pokeReply = String(decoding: poke.receiveAll(), as: UTF8.self)
+            #expect(pokeReply.hasPrefix("HTTP/1.0 400 Bad Request\r\n"))
+            #expect(pokeReply.contains("Unrecognised command"))
+            await server.stop()
         }
-        #expect(received.count >= 30_000)
-        #expect(Array(received.prefix(30_000)) == Array(firstAudio.prefix(30_000)))
-        await server.stop()
-    }
 
-    @Test func libshoutProbesGetRepliesThatKeepItOnPlainHTTP() async throws {
-        let server = try await TestServer()
-        // libshout 2.4's TLS "auto" probe.
-        let options = try RawSocket(port: server.port)
-        try options.send(requestHead("OPTIONS * HTTP/1.1", ["Host: 127.0.0.1", "User-Agent: libshout/2.4.6", "Connection: Upgrade", "Upgrade: TLS/1.0, HTTP/1.1"]))
-        let optionsReply = String(decoding: options.receiveAll(), as: UTF8.self)
-        #expect(optionsReply.hasPrefix("HTTP/1.0 204 "))
-        #expect(!optionsReply.lowercased().contains("\r\nallow:"))
-        // Its capability poke must get an HTTP reply, not EOF.
-        let poke = try RawSocket(port: server.port)
-        try poke.send(requestHead("GET /admin/!POKE HTTP/1.1", ["Host: 127.0.0.1"]))
-        let pokeReply = String(decoding: poke.receiveAll(), as: UTF8.self)
-        #expect(pokeReply.hasPrefix("HTTP/1.0 400 Bad Request\r\n"))
-        #expect(pokeReply.contains("Unrecognised command"))
-        await server.stop()
-    }
-
-    @Test func silentSourceIsDroppedAfterSourceTimeoutAndItsListenersAreClosed() async throws {
-        let server = try await TestServer { $0.limits.sourceTimeout = 0.5 }
-        let source = try rawSource(port: server.port, mount: "/quiet")
-        try source.send(Array(Fixture.mp3.prefix(20_000)))
-        let (listener, _, _) = try rawListener(port: server.port, mount: "/quiet")
-        #expect(await server.waitUntil { server.listeners("/quiet") == 1 })
-        // No more bytes: after 0.5 s the source is dropped and the listener's connection ends.
-        #expect(await server.waitUntil(timeout: 5) { !server.isLive("/quiet") })
-        #expect(listener.isClosedByPeer(within: 3))
-        #expect(source.isClosedByPeer(within: 3))
-        await server.stop()
+        @Test func silentSourceIsDroppedAfterSourceTimeoutAndItsListenersAreClosed() async throws {
+            let server = try await TestServer { $0.limits.sourceTimeout = 0.5 }
+            let source = try rawSource(port: server.port, mount: "/quiet")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            let (listener, _, _) = try rawListener(port: server.port, mount: "/quiet")
+            #expect(await server.waitUntil { server.listeners("/quiet") == 1 })
+            // No more bytes: after 0.5 s the source is dropped and the listener's connection ends.
+            #expect(await server.waitUntil(timeout: 5) { !server.isLive("/quiet") })
+            #expect(listener.isClosedByPeer(within: 3))
+            #expect(source.isClosedByPeer(within: 3))
+            await server.stop()
+        }
     }
 }

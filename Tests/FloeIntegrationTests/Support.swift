@@ -3,6 +3,11 @@ import Foundation
 import MPEGAudio
 import Testing
 
+/// Every suite that starts servers and real clients runs inside this one, one test at a time: they share two
+/// cores with ffmpeg and mpg123 processes, and timing-sensitive checks (source timeouts, pacing) must not starve.
+@Suite("Integration", .serialized)
+struct IntegrationTests {}
+
 /// Shared material for the integration tests: one encoded tone, and helpers to read what listeners receive.
 enum Fixture {
     /// Eight seconds of 128 kbps, 44.1 kHz stereo MP3 from LAME: frames only, no tags.
@@ -85,6 +90,16 @@ func rawListener(port: Int, mount: String, headers: [String] = [], receiveBuffer
     try socket.send(requestHead("GET \(mount) HTTP/1.0", headers))
     let (head, rest) = try socket.receiveHead()
     return (socket, head, rest)
+}
+
+/// Streams the tone in a loop at about real time until cancelled, so a mount stays live for as long as a test
+/// needs it (a silent source would be dropped after `source-timeout`).
+func streamUntilCancelled(_ socket: RawSocket) -> Task<Void, Error> {
+    Task.detached {
+        while !Task.isCancelled {
+            try await sendPaced(socket, Fixture.mp3, chunk: 4096, pause: .milliseconds(250))
+        }
+    }
 }
 
 /// Sends `bytes` in chunks, pausing between them, so a stream arrives over time as it would from an encoder.
