@@ -37,10 +37,10 @@ struct SourceIngestTests {
             offset += block.bytes.readableBytes
         }
         #expect(ingest.framing.garbageBytes == 0)
-        // About 250 ms of media per block.
+        // About `blockDuration` (500 ms) of media per block: at least that, and less than one frame more.
         for block in blocks.dropLast() {
             let media = block.frames.reduce(Duration.zero) { $0 + $1.duration }
-            #expect(media >= .milliseconds(250) && media < .milliseconds(280))
+            #expect(media >= .milliseconds(500) && media < .milliseconds(527))
         }
     }
 

@@ -6,7 +6,7 @@ import NIOCore
 /// For MPEG audio it finds frames (dropping garbage and ID3 tags, never emitting a partial frame), clocks
 /// them with a `FrameClock`, and gathers whole frames into blocks of about `blockDuration` of media. Writing to
 /// listeners once per block, rather than per read or per frame, is what keeps system calls per listener low.
-/// Other formats pass through in blocks of about `passthroughBlockBytes`.
+/// Other formats pass through in blocks of `passthroughBlockBytes`, or whatever arrived within `blockDuration`.
 public struct SourceIngest: Sendable {
     /// Media time gathered into one block (MPEG).
     public var blockDuration: Duration
@@ -32,8 +32,8 @@ public struct SourceIngest: Sendable {
 
     public init(
         format: StreamFormat,
-        blockDuration: Duration = .milliseconds(250),
-        passthroughBlockBytes: Int = 4096,
+        blockDuration: Duration = .milliseconds(500),
+        passthroughBlockBytes: Int = 8192,
         clock: FrameClock = FrameClock()
     ) {
         self.format = format
@@ -62,7 +62,7 @@ public struct SourceIngest: Sendable {
             if blockStartedAt == nil { blockStartedAt = now }
             var incoming = incoming
             block.writeBuffer(&incoming)
-            let old = blockStartedAt.map { now - $0 >= TimeAmount.milliseconds(250) } ?? false
+            let old = blockStartedAt.map { now - $0 >= .nanoseconds(blockDuration.nanoseconds) } ?? false
             if block.readableBytes >= passthroughBlockBytes || old {
                 return [takeBlock()]
             }

@@ -17,6 +17,8 @@ final class ListenerSession {
     var bytesSent: Int = 0
     /// Set when the session was removed from its broadcaster, so it is counted out exactly once.
     var isDetached = false
+    /// Index in the broadcaster's listener array, for O(1) removal.
+    var slot = -1
 
     init(id: Int, channel: Channel, metadataInterval: Int?) {
         self.id = id

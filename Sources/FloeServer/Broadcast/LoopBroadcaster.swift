@@ -13,7 +13,9 @@ import NIOCore
 final class LoopBroadcaster {
     let eventLoop: EventLoop
     private var queue: BroadcastQueue
-    private var listeners: [ObjectIdentifier: ListenerSession] = [:]
+    /// Listeners in no particular order; each knows its `slot`. Loops over it run backwards, so a listener removed
+    /// mid-loop (a write that fails closes its channel at once) swaps in one already visited.
+    private var listeners: [ListenerSession] = []
     /// Called (on this loop) when a listener leaves; `slow` when it was dropped for falling behind.
     private let listenerLeft: @Sendable (_ id: Int, _ slow: Bool) -> Void
 
@@ -32,7 +34,8 @@ final class LoopBroadcaster {
             queue.removeAll()
         }
         queue.append(block)
-        for listener in listeners.values {
+        for index in listeners.indices.reversed() where index < listeners.count {
+            let listener = listeners[index]
             if listener.nextSequence < queue.firstSequence {
                 drop(listener, slow: true)
             } else {
@@ -45,7 +48,8 @@ final class LoopBroadcaster {
     /// burst at once, so the first bytes go out in the same loop tick as the response head.
     func add(_ listener: ListenerSession, burstBytes: Int) {
         listener.nextSequence = queue.burstStart(burstBytes: burstBytes)
-        listeners[ObjectIdentifier(listener)] = listener
+        listener.slot = listeners.count
+        listeners.append(listener)
         pump(listener)
         if listener.channel.isActive {
             listener.channel.flush()
@@ -58,7 +62,7 @@ final class LoopBroadcaster {
     /// stays where it is in the shared queue until it drains (`channelWritabilityChanged`) or falls out of it.
     func pump(_ listener: ListenerSession) {
         var wrote = false
-        while listener.channel.isWritable, let block = queue.block(listener.nextSequence) {
+        while let block = queue.block(listener.nextSequence), listener.channel.isWritable {
             listener.write(block)
             wrote = true
         }
@@ -74,7 +78,7 @@ final class LoopBroadcaster {
 
     /// Closes every listener (the source ended and nothing takes over) and forgets the stream.
     func endAll() {
-        for listener in listeners.values {
+        while let listener = listeners.last {
             detach(listener, slow: false)
             listener.channel.close(promise: nil)
         }
@@ -89,7 +93,11 @@ final class LoopBroadcaster {
     private func detach(_ listener: ListenerSession, slow: Bool) {
         guard !listener.isDetached else { return }
         listener.isDetached = true
-        listeners.removeValue(forKey: ObjectIdentifier(listener))
+        let last = listeners.removeLast()
+        if last !== listener {
+            listeners[listener.slot] = last
+            last.slot = listener.slot
+        }
         listenerLeft(listener.id, slow)
     }
 }

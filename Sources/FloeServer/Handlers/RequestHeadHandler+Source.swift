@@ -66,7 +66,10 @@ extension RequestHeadHandler {
             server: server,
             mount: mount,
             sourceID: connectionID,
-            ingest: SourceIngest(format: descriptor.format),
+            ingest: SourceIngest(
+                format: descriptor.format,
+                blockDuration: .nanoseconds(Int64(configuration.limits.blockDuration * 1e9))
+            ),
             logger: sourceLogger
         )
         do {
