@@ -130,3 +130,9 @@ public func requestHead(_ requestLine: String, _ headers: [String] = []) -> Stri
 public func basicAuthorization(_ user: String, _ password: String) -> String {
     "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
 }
+
+/// Whether two byte arrays are equal, as a plain Bool: a failed `#expect(a == b)` on megabytes of audio would
+/// print every byte.
+public func sameBytes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+    lhs == rhs
+}

@@ -43,7 +43,7 @@ extension IntegrationTests {
             }.value
             let stream = ICYStream(await listener.value, interval: 16_000)
             #expect(stream.isWellFormed)
-            #expect(stream.audio == Fixture.mp3, "the listener heard exactly what libshout sent")
+            #expect(sameBytes(stream.audio, Fixture.mp3), "the listener heard exactly what libshout sent")
             #expect(stream.blocks.compactMap { $0 }.contains("Shouted Title"))
             _ = try await decodeWithMPG123(stream.audio, in: directory)
             await server.stop()

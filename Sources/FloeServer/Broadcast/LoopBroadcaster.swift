@@ -16,6 +16,15 @@ final class LoopBroadcaster {
     /// Listeners in no particular order; each knows its `slot`. Loops over it run backwards, so a listener removed
     /// mid-loop (a write that fails closes its channel at once) swaps in one already visited.
     private var listeners: [ListenerSession] = []
+    /// Next index of the fan-out pass in progress, counting down; -1 when no pass is running.
+    private var passCursor = -1
+    /// Whether the rest of a pass is scheduled.
+    private var passContinuationScheduled = false
+
+    /// Listeners written per slice of a pass. Between slices the loop returns to its selector, so a new
+    /// listener's request is answered within one slice (about a millisecond on loopback) rather than after a
+    /// pass over thousands of sockets.
+    static let sliceSize = 256
     /// Called (on this loop) when a listener leaves; `slow` when it was dropped for falling behind.
     private let listenerLeft: @Sendable (_ id: Int, _ slow: Bool) -> Void
 
@@ -27,20 +36,45 @@ final class LoopBroadcaster {
 
     var listenerCount: Int { listeners.count }
 
-    /// Adds a block at the live edge, drops listeners that fell out of the queue, and sends to the rest.
+    /// Adds a block at the live edge and starts a pass over the listeners: those that fell out of the queue are
+    /// dropped, the rest are sent what they have not had.
     func publish(_ block: StreamBlock) {
         if !queue.isEmpty, block.sequence != queue.endSequence {
             // A gap means the mount restarted its sequence (a new source after a reset); start afresh.
             queue.removeAll()
         }
         queue.append(block)
-        for index in listeners.indices.reversed() where index < listeners.count {
-            let listener = listeners[index]
-            if listener.nextSequence < queue.firstSequence {
-                drop(listener, slow: true)
-            } else {
-                pump(listener)
+        // A pass still running restarts from the top: pumping a listener twice is harmless (it sends only
+        // what it has not had), and every listener sees the new block.
+        passCursor = listeners.count - 1
+        continuePass(sliceSize: Self.sliceSize)
+    }
+
+    /// Visits one slice of the pass, then yields to the selector before the next.
+    private func continuePass(sliceSize: Int) {
+        var visited = 0
+        while passCursor >= 0, visited < sliceSize {
+            // Removals during the pass swap the last listener (already visited, or new and already pumped) into
+            // the freed slot, so no listener waiting for its turn is skipped.
+            if passCursor < listeners.count {
+                let listener = listeners[passCursor]
+                if listener.nextSequence < queue.firstSequence {
+                    drop(listener, slow: true)
+                } else {
+                    pump(listener)
+                }
             }
+            passCursor -= 1
+            visited += 1
+        }
+        guard passCursor >= 0, !passContinuationScheduled else { return }
+        passContinuationScheduled = true
+        // A task due "now" would run in this same tick (NIO drains ready tasks before selecting again); one due
+        // a few microseconds later lets the loop serve sockets first.
+        let this = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.scheduleTask(in: .microseconds(20)) {
+            this.value.passContinuationScheduled = false
+            this.value.continuePass(sliceSize: Self.sliceSize)
         }
     }
 
@@ -76,14 +110,24 @@ final class LoopBroadcaster {
         detach(listener, slow: false)
     }
 
-    /// Closes every listener (the source ended and nothing takes over) and forgets the stream.
+    /// Ends every listener (the source ended and nothing takes over) and forgets the stream.
+    ///
+    /// The pass in progress is finished first, so every listener is handed the source's last block; each
+    /// connection then closes once what NIO holds for it has gone out, or after `lingerTime` for one that has
+    /// stopped reading.
     func endAll() {
+        continuePass(sliceSize: .max)
         while let listener = listeners.last {
             detach(listener, slow: false)
-            listener.channel.close(promise: nil)
+            let channel = listener.channel
+            channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
+            eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
         }
         queue.removeAll()
     }
+
+    /// How long an ending listener may take to receive what was already written to it.
+    static let lingerTime = TimeAmount.seconds(5)
 
     private func drop(_ listener: ListenerSession, slow: Bool) {
         detach(listener, slow: slow)
