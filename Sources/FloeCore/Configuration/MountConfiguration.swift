@@ -23,8 +23,32 @@ public struct MountConfiguration: Sendable, Equatable {
     public var queueSize: Int?
     /// Per-mount source timeout in seconds, overriding `Limits.sourceTimeout`.
     public var sourceTimeout: Double?
-    /// Mount whose listeners take over when this one has no source. Stored now; served by a later issue.
+    /// Where listeners go when this mount has no source: another mount, or an MP3 file under the web root
+    /// (played in real time by the frame clock). Chains are followed; loops are refused at load time.
     public var fallbackMount: String?
+    /// When a source returns to this mount, move back the listeners that came from it to the fallback.
+    public var fallbackOverride: Bool
+    /// When the mount is full (`maxListeners`), serve new listeners from the fallback instead of refusing them.
+    public var fallbackWhenFull: Bool
+    /// Seconds after which a listener is disconnected; `nil` is unlimited.
+    public var maxListenerDuration: Double?
+    /// MP3 file (relative to the web root, or absolute) played to each new listener before the live stream.
+    public var intro: String?
+    /// File that records every byte each source sends; `strftime` patterns (`%Y%m%d-%H%M%S`) are expanded at
+    /// each source connection, so reconnects do not overwrite earlier recordings.
+    public var dumpFile: String?
+    /// Program run (with the mount path as its only argument, without waiting) when a source connects.
+    public var onConnect: String?
+    /// Program run (with the mount path as its only argument, without waiting) when a source disconnects.
+    public var onDisconnect: String?
+    /// How listeners must authenticate; `nil` lets everyone listen.
+    public var listenerAuthentication: ListenerAuthentication?
+    /// Headers added to this mount's successful (200) listener responses.
+    public var httpHeaders: [ServerConfiguration.HTTPHeaderRule]
+    /// Overrides the `Content-Type` the source declared (Icecast `<type>`).
+    public var type: String?
+    /// Overrides the bitrate shown in status (Icecast `<bitrate>`).
+    public var bitrate: String?
     /// Hidden from public status pages.
     public var hidden: Bool
     /// Icecast `<public>`: -1 leaves it to the source, 0/1 force it.
@@ -45,6 +69,17 @@ public struct MountConfiguration: Sendable, Equatable {
         queueSize: Int? = nil,
         sourceTimeout: Double? = nil,
         fallbackMount: String? = nil,
+        fallbackOverride: Bool = false,
+        fallbackWhenFull: Bool = false,
+        maxListenerDuration: Double? = nil,
+        intro: String? = nil,
+        dumpFile: String? = nil,
+        onConnect: String? = nil,
+        onDisconnect: String? = nil,
+        listenerAuthentication: ListenerAuthentication? = nil,
+        httpHeaders: [ServerConfiguration.HTTPHeaderRule] = [],
+        type: String? = nil,
+        bitrate: String? = nil,
         hidden: Bool = false,
         public: Int? = nil,
         charset: String? = nil
@@ -61,8 +96,79 @@ public struct MountConfiguration: Sendable, Equatable {
         self.queueSize = queueSize
         self.sourceTimeout = sourceTimeout
         self.fallbackMount = fallbackMount
+        self.fallbackOverride = fallbackOverride
+        self.fallbackWhenFull = fallbackWhenFull
+        self.maxListenerDuration = maxListenerDuration
+        self.intro = intro
+        self.dumpFile = dumpFile
+        self.onConnect = onConnect
+        self.onDisconnect = onDisconnect
+        self.listenerAuthentication = listenerAuthentication
+        self.httpHeaders = httpHeaders
+        self.type = type
+        self.bitrate = bitrate
         self.hidden = hidden
         self.public = `public`
         self.charset = charset
+    }
+}
+
+/// How a mount's listeners authenticate (Icecast `<authentication type="…">` inside a `<mount>`).
+public enum ListenerAuthentication: Sendable, Equatable {
+    /// Users and passwords in a file of `user:md5hex(password)` lines (Icecast's htpasswd format).
+    case htpasswd(HTPasswdOptions)
+    /// An HTTP service decides: Floe POSTs `action=listener_add&…` and admits the listener when the reply
+    /// carries `icecast-auth-user: 1`.
+    case url(URLAuthenticationOptions)
+}
+
+/// Options of htpasswd listener authentication.
+public struct HTPasswdOptions: Sendable, Equatable {
+    /// The users file.
+    public var filename: String
+    /// Whether one user may be connected more than once.
+    public var allowDuplicateUsers: Bool
+
+    public init(filename: String, allowDuplicateUsers: Bool = true) {
+        self.filename = filename
+        self.allowDuplicateUsers = allowDuplicateUsers
+    }
+}
+
+/// Options of URL listener authentication (Icecast `auth_url`).
+public struct URLAuthenticationOptions: Sendable, Equatable {
+    /// URL POSTed when a listener arrives (`action=listener_add`).
+    public var listenerAdd: String?
+    /// URL POSTed when a listener leaves (`action=listener_remove`, with `duration`).
+    public var listenerRemove: String?
+    /// Basic credentials for the auth service, if it wants them.
+    public var username: String?
+    public var password: String?
+    /// Reply header that admits a listener, and the value it must have.
+    public var authHeader: String
+    /// Reply header that limits the listener's time, in seconds.
+    public var timelimitHeader: String
+    /// Request headers copied into the POST (as `<headerPrefix><name>=value`).
+    public var headers: [String]
+    public var headerPrefix: String
+
+    public init(
+        listenerAdd: String? = nil,
+        listenerRemove: String? = nil,
+        username: String? = nil,
+        password: String? = nil,
+        authHeader: String = "icecast-auth-user: 1",
+        timelimitHeader: String = "icecast-auth-timelimit:",
+        headers: [String] = [],
+        headerPrefix: String = "ClientHeader."
+    ) {
+        self.listenerAdd = listenerAdd
+        self.listenerRemove = listenerRemove
+        self.username = username
+        self.password = password
+        self.authHeader = authHeader
+        self.timelimitHeader = timelimitHeader
+        self.headers = headers
+        self.headerPrefix = headerPrefix
     }
 }

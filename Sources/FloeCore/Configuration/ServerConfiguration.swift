@@ -23,6 +23,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var serverID: String
     /// Extra headers sent on every HTTP response (Icecast global `<http-headers>`).
     public var httpHeaders: [HTTPHeaderRule]
+    /// Files and directories (Icecast `<paths>`).
+    public var paths: Paths
+    /// Log destinations and level (Icecast `<logging>`).
+    public var logging: Logging
+    /// Relays and master-server settings, kept for the relay work; not active yet.
+    public var relay: RelaySettings
 
     public init(
         listenSockets: [ListenSocket] = [ListenSocket()],
@@ -34,7 +40,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         location: String = "Earth",
         adminContact: String = "icemaster@localhost",
         serverID: String = "Icecast 2.4.4 (Floe)",
-        httpHeaders: [HTTPHeaderRule] = []
+        httpHeaders: [HTTPHeaderRule] = [],
+        paths: Paths = Paths(),
+        logging: Logging = Logging(),
+        relay: RelaySettings = RelaySettings()
     ) {
         self.listenSockets = listenSockets
         self.authentication = authentication
@@ -46,6 +55,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.adminContact = adminContact
         self.serverID = serverID
         self.httpHeaders = httpHeaders
+        self.paths = paths
+        self.logging = logging
+        self.relay = relay
     }
 
     /// The settings that apply to `mountPath`: its own entry, or the default mount's.
@@ -154,6 +166,86 @@ extension ServerConfiguration {
             self.name = name
             self.value = value
             self.status = status
+        }
+    }
+}
+
+extension ServerConfiguration {
+    /// Files and directories (Icecast `<paths>`).
+    public struct Paths: Sendable, Equatable {
+        /// Directory of static files, intro files and file fallbacks (Icecast `<webroot>`).
+        public var webroot: String
+        /// Directory the access and error logs go to when their names are relative (Icecast `<logdir>`).
+        public var logdir: String
+        /// File Floe writes its process id to, if set.
+        public var pidfile: String?
+        /// Request paths served as other paths (Icecast `<alias source="/" destination="/status.xsl"/>`).
+        public var aliases: [Alias]
+
+        public init(webroot: String = "web", logdir: String = ".", pidfile: String? = nil, aliases: [Alias] = []) {
+            self.webroot = webroot
+            self.logdir = logdir
+            self.pidfile = pidfile
+            self.aliases = aliases
+        }
+    }
+
+    /// A request path answered as another path.
+    public struct Alias: Sendable, Equatable {
+        public var source: String
+        public var destination: String
+
+        public init(source: String, destination: String) {
+            self.source = source
+            self.destination = destination
+        }
+    }
+
+    /// Logging (Icecast `<logging>`).
+    public struct Logging: Sendable, Equatable {
+        /// Access log file (relative to `paths.logdir`), `-` for standard output, `nil` for none.
+        public var accessLog: String?
+        /// Error log file (relative to `paths.logdir`), `-` for standard error.
+        public var errorLog: String
+        /// Least severe level logged: `debug`, `info`, `warning` or `error` (Icecast 4…1).
+        public var level: String
+
+        public init(accessLog: String? = nil, errorLog: String = "-", level: String = "info") {
+            self.accessLog = accessLog
+            self.errorLog = errorLog
+            self.level = level
+        }
+    }
+
+    /// Relay settings, stored so a later issue can act on them; Floe warns that they are not active yet.
+    public struct RelaySettings: Sendable, Equatable {
+        /// Icecast `<relay>` blocks: `server:port/mount` pulled onto `localMount`.
+        public var relays: [Relay]
+        /// Icecast `<master-server>` (with port and credentials) for slave mode.
+        public var masterServer: String?
+        public var masterServerPort: Int?
+
+        public init(relays: [Relay] = [], masterServer: String? = nil, masterServerPort: Int? = nil) {
+            self.relays = relays
+            self.masterServer = masterServer
+            self.masterServerPort = masterServerPort
+        }
+    }
+
+    /// One pulled relay.
+    public struct Relay: Sendable, Equatable {
+        public var server: String
+        public var port: Int
+        public var mount: String
+        public var localMount: String
+        public var onDemand: Bool
+
+        public init(server: String, port: Int = 8000, mount: String = "/", localMount: String? = nil, onDemand: Bool = false) {
+            self.server = server
+            self.port = port
+            self.mount = mount
+            self.localMount = localMount ?? mount
+            self.onDemand = onDemand
         }
     }
 }
