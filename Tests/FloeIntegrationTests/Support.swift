@@ -12,6 +12,9 @@ struct IntegrationTests {}
 enum Fixture {
     /// Eight seconds of 128 kbps, 44.1 kHz stereo MP3 from LAME: frames only, no tags.
     static let mp3 = SineMP3.make(seconds: 8, frequency: 440)
+    /// A second tone (880 Hz), to tell two mounts' streams apart.
+    static let otherMP3 = SineMP3.make(seconds: 8, frequency: 880)
+
     /// Offsets at which frames start in `mp3`.
     static let frameStarts = Set(MPEGFrameSynchronizer.frames(in: mp3).map(\.offset))
 
@@ -94,12 +97,19 @@ func rawListener(port: Int, mount: String, headers: [String] = [], receiveBuffer
 
 /// Streams the tone in a loop at about real time until cancelled, so a mount stays live for as long as a test
 /// needs it (a silent source would be dropped after `source-timeout`).
-func streamUntilCancelled(_ socket: RawSocket) -> Task<Void, Error> {
+func streamUntilCancelled(_ socket: RawSocket, _ bytes: [UInt8] = Fixture.mp3) -> Task<Void, Error> {
     Task.detached {
         while !Task.isCancelled {
-            try await sendPaced(socket, Fixture.mp3, chunk: 4096, pause: .milliseconds(250))
+            try await sendPaced(socket, bytes, chunk: 4096, pause: .milliseconds(250))
         }
     }
+}
+
+/// How many of the frames in `stream` are frames of `source` (used to tell which tone a listener heard: the
+/// two test tones share no frame).
+func frameCount(in stream: [UInt8], from source: [UInt8]) -> Int {
+    let known = Set(MPEGFrameSynchronizer.frames(in: source).map { Array(source[$0.offset..<($0.offset + $0.frame.length)]) })
+    return MPEGFrameSynchronizer.frames(in: stream).filter { known.contains(Array(stream[$0.offset..<($0.offset + $0.frame.length)])) }.count
 }
 
 /// Sends `bytes` in chunks, pausing between them, so a stream arrives over time as it would from an encoder.

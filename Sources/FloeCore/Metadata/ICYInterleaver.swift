@@ -10,14 +10,16 @@ public struct ICYInterleaver: Sendable {
     public let interval: Int
     /// Audio bytes still to send before the next metadata point.
     public private(set) var bytesUntilMetadata: Int
-    /// Version of the last metadata block sent; `nil` before the first, so a new listener always gets the title.
-    public private(set) var lastSentVersion: Int?
+    /// The last metadata block sent; `nil` before the first, so a new listener always gets the title. Compared by
+    /// content, not by version: a listener moved to a fallback mount gets a title block exactly when what it
+    /// would show changes, whichever mount the title came from.
+    public private(set) var lastSent: ByteBuffer?
 
     public init(interval: Int) {
         precondition(interval > 0, "an ICY interval must be positive")
         self.interval = interval
         self.bytesUntilMetadata = interval
-        self.lastSentVersion = nil
+        self.lastSent = nil
     }
 
     /// Splits `audio` at metadata points and calls `emit` with each piece in order: audio slices and metadata
@@ -33,11 +35,11 @@ public struct ICYInterleaver: Sendable {
             emit(remaining.readSlice(length: take)!)
             bytesUntilMetadata -= take
             if bytesUntilMetadata == 0 {
-                if lastSentVersion == metadata.version {
+                if lastSent == metadata.encoded {
                     emit(ICYMetadata.unchanged)
                 } else {
                     emit(metadata.encoded)
-                    lastSentVersion = metadata.version
+                    lastSent = metadata.encoded
                 }
                 bytesUntilMetadata = interval
             }

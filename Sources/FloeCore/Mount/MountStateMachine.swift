@@ -45,7 +45,8 @@ public struct MountStateMachine: Sendable {
     }
 
     public enum DisconnectSourceAction: Sendable, Equatable {
-        /// Close every listener of the mount (no fallback is configured).
+        /// Move the listeners (or close them when no fallback can take them): the server resolves the fallback
+        /// chain, which involves other mounts.
         case endListeners
         /// The disconnect belongs to a source that no longer feeds the mount.
         case ignore
@@ -74,6 +75,12 @@ public struct MountStateMachine: Sendable {
         listeners += 1
         listenerPeak = max(listenerPeak, listeners)
         return .admit(live.descriptor)
+    }
+
+    /// A listener arrived from another mount (a fallback move); limits do not apply to moves.
+    public mutating func listenerMovedIn() {
+        listeners += 1
+        listenerPeak = max(listenerPeak, listeners)
     }
 
     /// A listener left; `slow` when it was dropped for falling behind.

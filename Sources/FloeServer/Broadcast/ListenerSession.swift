@@ -9,6 +9,9 @@ final class ListenerSession {
     /// Connection number, shown in logs and admin listings.
     let id: Int
     let channel: Channel
+    /// The mount the listener asked for. A listener served by a fallback goes home when that mount's source
+    /// returns (`fallback-override`).
+    let homePath: String
     /// Sequence of the next block to send.
     var nextSequence: Int = 0
     /// Present when the listener sent `Icy-MetaData: 1` and the format allows it.
@@ -20,23 +23,29 @@ final class ListenerSession {
     /// Index in the broadcaster's listener array, for O(1) removal.
     var slot = -1
 
-    init(id: Int, channel: Channel, metadataInterval: Int?) {
+    init(id: Int, channel: Channel, homePath: String, metadataInterval: Int?) {
         self.id = id
         self.channel = channel
+        self.homePath = homePath
         self.interleaver = metadataInterval.map(ICYInterleaver.init(interval:))
     }
 
-    /// Writes one block (or the tail of one) without flushing. Audio slices are shared with every listener.
+    /// Writes one block without flushing and moves past it. Audio slices are shared with every listener.
     func write(_ block: StreamBlock) {
+        writeAudio(block.bytes, metadata: block.metadata)
+        nextSequence = block.sequence + 1
+    }
+
+    /// Writes audio that is not part of the mount's queue (an intro), counting it for ICY like any audio.
+    func writeAudio(_ bytes: ByteBuffer, metadata: ICYMetadata) {
         if interleaver != nil {
-            interleaver!.interleave(block.bytes, metadata: block.metadata) { piece in
+            interleaver!.interleave(bytes, metadata: metadata) { piece in
                 bytesSent += piece.readableBytes
                 channel.write(piece, promise: nil)
             }
         } else {
-            bytesSent += block.bytes.readableBytes
-            channel.write(block.bytes, promise: nil)
+            bytesSent += bytes.readableBytes
+            channel.write(bytes, promise: nil)
         }
-        nextSequence = block.sequence + 1
     }
 }

@@ -27,11 +27,19 @@ final class LoopBroadcaster {
     static let sliceSize = 256
     /// Called (on this loop) when a listener leaves; `slow` when it was dropped for falling behind.
     private let listenerLeft: @Sendable (_ id: Int, _ slow: Bool) -> Void
+    /// Called (on this loop) when a listener arrives from another mount.
+    private let listenerMovedIn: @Sendable () -> Void
 
-    init(eventLoop: EventLoop, queueCapacity: Int, listenerLeft: @escaping @Sendable (Int, Bool) -> Void) {
+    init(
+        eventLoop: EventLoop,
+        queueCapacity: Int,
+        listenerLeft: @escaping @Sendable (Int, Bool) -> Void,
+        listenerMovedIn: @escaping @Sendable () -> Void
+    ) {
         self.eventLoop = eventLoop
         self.queue = BroadcastQueue(capacityBytes: queueCapacity)
         self.listenerLeft = listenerLeft
+        self.listenerMovedIn = listenerMovedIn
     }
 
     var listenerCount: Int { listeners.count }
@@ -43,7 +51,14 @@ final class LoopBroadcaster {
             // A gap means the mount restarted its sequence (a new source after a reset); start afresh.
             queue.removeAll()
         }
+        let wasEmpty = queue.isEmpty
         queue.append(block)
+        if wasEmpty {
+            // Listeners waiting on an empty queue were at the live edge: this block is their next one.
+            for listener in listeners where listener.nextSequence < block.sequence {
+                listener.nextSequence = block.sequence
+            }
+        }
         // A pass still running restarts from the top: pumping a listener twice is harmless (it sends only
         // what it has not had), and every listener sees the new block.
         passCursor = listeners.count - 1
@@ -103,6 +118,39 @@ final class LoopBroadcaster {
         if wrote {
             listener.channel.flush()
         }
+    }
+
+    /// Moves every listener to `destination` (the same mount's fallback, on this same loop), after handing them
+    /// the rest of this mount's queue as far as their sockets take it. Blocks end on frame boundaries, so the
+    /// player hears the last whole frame of this mount, then the first whole frame of the other.
+    func moveAll(to destination: LoopBroadcaster) {
+        continuePass(sliceSize: .max)
+        while let listener = listeners.last {
+            detach(listener, slow: false)
+            destination.adopt(listener)
+        }
+        queue.removeAll()
+    }
+
+    /// Moves the listeners that asked for `homePath` to `destination` (their mount's source is back).
+    func moveListeners(homedAt homePath: String, to destination: LoopBroadcaster) {
+        for index in listeners.indices.reversed() where index < listeners.count {
+            let listener = listeners[index]
+            guard listener.homePath == homePath else { continue }
+            pump(listener)
+            detach(listener, slow: false)
+            destination.adopt(listener)
+        }
+    }
+
+    /// Takes over a listener from another mount at this mount's live edge: no audio is repeated, and the
+    /// listener's player still holds what the old mount sent.
+    private func adopt(_ listener: ListenerSession) {
+        listener.isDetached = false
+        listener.nextSequence = queue.endSequence
+        listener.slot = listeners.count
+        listeners.append(listener)
+        listenerMovedIn()
     }
 
     /// Removes a listener whose channel closed.

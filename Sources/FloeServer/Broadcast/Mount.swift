@@ -19,9 +19,12 @@ final class Mount: Sendable {
         let state = NIOLockedValueBox(MountStateMachine())
         self.state = state
         self.broadcasters = eventLoops.map { loop in
-            let broadcaster = LoopBroadcaster(eventLoop: loop, queueCapacity: queueCapacity) { _, slow in
-                state.withLockedValue { $0.listenerLeft(slow: slow) }
-            }
+            let broadcaster = LoopBroadcaster(
+                eventLoop: loop,
+                queueCapacity: queueCapacity,
+                listenerLeft: { _, slow in state.withLockedValue { $0.listenerLeft(slow: slow) } },
+                listenerMovedIn: { state.withLockedValue { $0.listenerMovedIn() } }
+            )
             return (loop, NIOLoopBoundBox.makeBoxSendingValue(broadcaster, eventLoop: loop))
         }
     }
@@ -43,17 +46,39 @@ final class Mount: Sendable {
         state.withLockedValue { $0.sourceConnected(id: id, descriptor: descriptor) }
     }
 
-    /// Ends the source `id`; its listeners are closed on their own loops.
-    func sourceDisconnected(id: Int) {
+    /// Whether a source feeds the mount now.
+    var isLive: Bool {
+        if case .live = snapshot.source { return true }
+        return false
+    }
+
+    /// Ends the source `id`. Its listeners move to `fallback` (a live mount) on their own loops, or are closed.
+    func sourceDisconnected(id: Int, fallback: Mount?) {
         state.withLockedValue { state in
             switch state.sourceDisconnected(id: id) {
             case .ignore:
                 return
             case .endListeners:
                 // Enqueued under the lock so that a new source's first block cannot overtake the cleanup.
-                for bound in broadcasters {
-                    bound.eventLoop.execute { bound.box.value.endAll() }
+                for (index, bound) in broadcasters.enumerated() {
+                    if let fallback, fallback !== self {
+                        let destination = fallback.broadcasters[index]
+                        bound.eventLoop.execute { bound.box.value.moveAll(to: destination.box.value) }
+                    } else {
+                        bound.eventLoop.execute { bound.box.value.endAll() }
+                    }
                 }
+            }
+        }
+    }
+
+    /// Brings back, from each of `fallbacks`, the listeners that asked for this mount (`fallback-override`).
+    func reclaimListeners(from fallbacks: [Mount]) {
+        for fallback in fallbacks where fallback !== self {
+            for (index, bound) in fallback.broadcasters.enumerated() {
+                let destination = broadcasters[index]
+                let path = self.path
+                bound.eventLoop.execute { bound.box.value.moveListeners(homedAt: path, to: destination.box.value) }
             }
         }
     }

@@ -6,22 +6,25 @@ extension RequestHeadHandler {
     func acceptListener(context: ChannelHandlerContext, head: RequestHead, peer: String) {
         let configuration = server.configuration
         let path = head.path
-        guard MountPath.isValid(path), let mount = server.mounts.mount(path) else {
+        guard MountPath.isValid(path) else {
             respondAndClose(context: context, .error(404, "The file you requested could not be found"))
             return
         }
-        let mountConfiguration = configuration.mount(path)
+        let mount: Mount
         let descriptor: SourceDescriptor
-        switch mount.listenerArrived(maxListeners: mountConfiguration.maxListeners) {
-        case .rejectNoSource:
+        switch admit(path: path, configuration: configuration) {
+        case .admitted(let servingMount, let admitted):
+            mount = servingMount
+            descriptor = admitted
+        case .notFound:
             respondAndClose(context: context, .error(404, "The file you requested could not be found"))
             return
-        case .rejectFull:
+        case .full:
             respondAndClose(context: context, .error(403, "max listeners reached"))
             return
-        case .admit(let admitted):
-            descriptor = admitted
         }
+        // A listener served by a fallback gets the fallback's headers, as in Icecast.
+        let mountConfiguration = configuration.mount(mount.path)
 
         let wantsMetadata = (head["icy-metadata"].flatMap { Int($0.trimmingSpaces()) } ?? 0) != 0
         let metadataInterval =
@@ -43,7 +46,12 @@ extension RequestHeadHandler {
 
         let channel = context.channel
         let broadcaster = mount.broadcaster(for: context.eventLoop)
-        let session = ListenerSession(id: connectionID, channel: channel, metadataInterval: metadataInterval)
+        let session = ListenerSession(
+            id: connectionID,
+            channel: channel,
+            homePath: path,
+            metadataInterval: metadataInterval
+        )
         do {
             try channel.syncOptions?.setOption(
                 ChannelOptions.writeBufferWaterMark,
@@ -64,5 +72,40 @@ extension RequestHeadHandler {
         let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
         broadcaster.add(session, burstBytes: burst)
         logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(connectionID)"])
+    }
+}
+
+extension RequestHeadHandler {
+    enum ListenerAdmission {
+        case admitted(Mount, SourceDescriptor)
+        case notFound
+        case full
+    }
+
+    /// Finds the mount that serves a listener of `path`: the mount itself when its source is live and it has
+    /// room; otherwise the first live mount of its fallback chain (when the mount has no source, or when it is
+    /// full and `fallback-when-full` is set).
+    func admit(path: String, configuration: ServerConfiguration) -> ListenerAdmission {
+        let mountConfiguration = configuration.mount(path)
+        var full = false
+        if let mount = server.mounts.mount(path) {
+            switch mount.listenerArrived(maxListeners: mountConfiguration.maxListeners) {
+            case .admit(let descriptor):
+                return .admitted(mount, descriptor)
+            case .rejectFull:
+                full = true
+                guard mountConfiguration.fallbackWhenFull else { return .full }
+            case .rejectNoSource:
+                break
+            }
+        }
+        guard let fallback = server.liveFallback(of: path, configuration: configuration) else {
+            return full ? .full : .notFound
+        }
+        switch fallback.listenerArrived(maxListeners: configuration.mount(fallback.path).maxListeners) {
+        case .admit(let descriptor): return .admitted(fallback, descriptor)
+        case .rejectFull: return .full
+        case .rejectNoSource: return full ? .full : .notFound
+        }
     }
 }

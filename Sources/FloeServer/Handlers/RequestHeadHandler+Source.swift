@@ -49,7 +49,9 @@ extension RequestHeadHandler {
             respondAndClose(context: context, .error(403, "Mountpoint in use"))
             return
         case .accept:
-            break
+            if mountConfiguration.fallbackOverride {
+                mount.reclaimListeners(from: server.fallbackChain(of: path, configuration: configuration))
+            }
         }
 
         var sourceLogger = logger
@@ -77,7 +79,7 @@ extension RequestHeadHandler {
             try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
         } catch {
             // The channel is closing; the ingest handler (if added) frees the mount when removed.
-            mount.sourceDisconnected(id: connectionID)
+            mount.sourceDisconnected(id: connectionID, fallback: nil)
             server.releaseSourceSlot()
             context.close(promise: nil)
             return

@@ -80,7 +80,11 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         for output in ingest.finish(at: .now()) {
             mount.publish(output)
         }
-        mount.sourceDisconnected(id: sourceID)
+        let fallback = server.liveFallback(of: mount.path, configuration: server.configuration)
+        mount.sourceDisconnected(id: sourceID, fallback: fallback)
+        if let fallback {
+            logger.info("Listeners moved to the fallback", metadata: ["fallback.path": "\(fallback.path)"])
+        }
         server.releaseSourceSlot()
         let framing = ingest.framing
         logger.info(

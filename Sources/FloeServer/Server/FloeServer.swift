@@ -1,4 +1,5 @@
 import FloeCore
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -16,6 +17,8 @@ public final class FloeServer: Service, Sendable {
     private let serverChannels = Mutex<[Channel]>([])
     private let openChannels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
     private let onListening: @Sendable ([SocketAddress]) -> Void
+    /// File fallbacks playing now, by mount path, with the source id each runs under.
+    private let fileSources = Mutex<[String: (source: FileSource, id: Int)]>([:])
 
     /// `onListening` is called once every socket is bound, with the real addresses (useful with port 0).
     public init(
@@ -42,8 +45,32 @@ public final class FloeServer: Service, Sendable {
             if let address = channel.localAddress { addresses.append(address) }
             context.logger.info("Listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
+        startFileFallbacks(configuration)
         onListening(addresses)
         return addresses
+    }
+
+    /// Starts playing every fallback that names an MP3 file under the web root rather than a mount.
+    private func startFileFallbacks(_ configuration: ServerConfiguration) {
+        let targets = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.fallbackMount))
+        let loops = Array(group.makeIterator())
+        for path in targets.sorted() where configuration.mounts[path] == nil {
+            guard fileSources.withLock({ $0[path] == nil }) else { continue }
+            let file = configuration.paths.webroot + path
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            let mount = context.mounts.mountCreatingIfNeeded(path, queueCapacity: configuration.limits.queueSize)
+            let blockDuration = Duration.nanoseconds(Int64(configuration.limits.blockDuration * 1e9))
+            let loop = loops[abs(path.hashValue) % loops.count]
+            guard let source = FileSource(bytes: Array(data), mount: mount, eventLoop: loop, blockDuration: blockDuration)
+            else {
+                context.logger.warning("Fallback file holds no MPEG audio", metadata: ["file": "\(file)"])
+                continue
+            }
+            let id = context.makeConnectionID()
+            fileSources.withLock { $0[path] = (source, id) }
+            source.start(sourceID: id, name: String(path.dropFirst()))
+            context.logger.info("Playing file fallback", metadata: ["mount.path": "\(path)", "file": "\(file)"])
+        }
     }
 
     /// Stops accepting and closes every connection: sources end, listeners are disconnected.
@@ -54,6 +81,13 @@ public final class FloeServer: Service, Sendable {
         }
         for channel in listening {
             try? await channel.close()
+        }
+        let files = fileSources.withLock { sources in
+            defer { sources.removeAll() }
+            return Array(sources.values)
+        }
+        for (source, id) in files {
+            source.stop(sourceID: id)
         }
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
         // one round trip at a time.
