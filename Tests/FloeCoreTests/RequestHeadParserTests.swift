@@ -59,4 +59,22 @@ struct RequestHeadParserTests {
         #expect(BasicCredentials(user: "a", password: "b:c").authorizationHeader == "Basic YTpiOmM=")
         #expect(BasicCredentials(authorizationHeader: "Bearer abc") == nil)
     }
+
+    @Test func pathIsPercentDecodedButPlusStaysPlus() {
+        #expect(RequestHead(method: "GET", uri: "/live%2Emp3?x=1").path == "/live.mp3")
+        #expect(RequestHead(method: "GET", uri: "/a+b").path == "/a+b")
+    }
+
+    @Test func resumedSearchFindsTheSameHeadAsAFullOne() {
+        let text = "GET /x HTTP/1.0\r\nHost: a\r\n\r\nrest"
+        var buffer = ByteBuffer()
+        var result = RequestHeadParser.Result.needMoreData
+        for byte in text.utf8 {
+            let searched = buffer.readableBytes
+            buffer.writeInteger(byte)
+            result = parser.parse(buffer, searchedBytes: searched)
+            if case .head = result { break }
+        }
+        #expect(result == parser.parse(ByteBuffer(string: "GET /x HTTP/1.0\r\nHost: a\r\n\r\n")))
+    }
 }

@@ -74,4 +74,18 @@ struct SourceIngestTests {
         #expect(sameBytes(out, data))
         #expect(!ingest.format.allowsICYMetadata)
     }
+
+    @Test func framesWithoutPlayTimeCannotGrowABlockForever() throws {
+        // MPEG-1 layer III, 128 kbit/s, 44.1 kHz, stereo: 417-byte frames; "Xing" after the 32-byte side info.
+        var frame = [UInt8](repeating: 0, count: 417)
+        frame[0...3] = [0xFF, 0xFB, 0x90, 0x64]
+        frame[36...39] = Array("Xing".utf8)[...]
+        var ingest = SourceIngest(format: .mpeg)
+        var published = 0
+        for _ in 0..<2000 {  // 834 KB of frames that play for no time at all
+            published += ingest.receive(ByteBuffer(bytes: frame), at: .uptimeNanoseconds(0)).count
+        }
+        #expect(published >= 3, "blocks are cut at SourceIngest.maximumBlockBytes")
+        #expect(ingest.clock.mediaTime == .zero)
+    }
 }

@@ -82,11 +82,12 @@ extension IntegrationTests {
             }
             let source = try rawSource(port: server.port, mount: "/c", headers: ["ice-name: Chain End"])
             try source.send(Array(Fixture.mp3.prefix(30_000)))
-            let (_, head, rest) = try rawListener(port: server.port, mount: "/a")
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/a")
             #expect(head.hasPrefix("HTTP/1.0 200 OK"))
             #expect(head.contains("icy-name:Chain End"), "served with the fallback's headers")
             #expect(rest.isEmpty || Fixture.frameAlignedOffset(of: Array(rest.prefix(4096))) != nil)
             #expect(await server.waitUntil { server.listeners("/c") == 1 })
+            withExtendedLifetime(listener) {}
             await server.stop()
         }
 

@@ -158,6 +158,18 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        @Test func zeroMetadataIntervalMeansNoMetadataRatherThanACrash() async throws {
+            let server = try await TestServer { $0.mounts["/zero"] = .init(metadataInterval: 0) }
+            let source = try rawSource(port: server.port, mount: "/zero")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            let (_, head, _) = try rawListener(port: server.port, mount: "/zero", headers: ["Icy-MetaData: 1"])
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            #expect(!head.contains("icy-metaint"))
+            let (_, again, _) = try rawListener(port: server.port, mount: "/zero")
+            #expect(again.hasPrefix("HTTP/1.0 200 OK"), "the server is still up")
+            await server.stop()
+        }
+
         @Test func slowRequestHeadIsCutOffAtHeaderTimeout() async throws {
             let server = try await TestServer { $0.limits.headerTimeout = 0.3 }
             let socket = try RawSocket(port: server.port)

@@ -35,12 +35,12 @@ public struct RequestHead: Sendable, Equatable {
         return headers.first { $0.name.lowercased() == lowered }?.value
     }
 
-    /// The path without its query string: what Icecast matches mounts against.
+    /// The path without its query string, percent-decoded as Icecast's `util_normalise_uri` does
+    /// (`/live%2Emp3` is `/live.mp3`): what mounts are matched against.
     public var path: String {
-        if let question = uri.firstIndex(of: "?") {
-            return String(uri[..<question])
-        }
-        return uri
+        let raw = uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
+        guard raw.contains("%") else { return String(raw) }
+        return String(decoding: QueryString.percentDecode(raw, plusAsSpace: false), as: UTF8.self)
     }
 
     /// Query parameters, percent-decoded as raw bytes (charset decisions are the caller's).
@@ -75,14 +75,14 @@ public enum QueryString {
         }
     }
 
-    /// Percent-decodes to bytes, turning `+` into a space.
-    public static func percentDecode(_ text: Substring) -> [UInt8] {
+    /// Percent-decodes to bytes, turning `+` into a space in query strings (not in paths).
+    public static func percentDecode(_ text: Substring, plusAsSpace: Bool = true) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]
         while let byte = iterator.popFirst() {
             switch byte {
-            case UInt8(ascii: "+"):
+            case UInt8(ascii: "+") where plusAsSpace:
                 out.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
                 if iterator.count >= 2, let high = hexValue(iterator[iterator.startIndex]),

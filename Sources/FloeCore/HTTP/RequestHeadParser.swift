@@ -47,9 +47,15 @@ public struct RequestHeadParser: Sendable {
     }
 
     /// Looks for a complete head at the reader index of `buffer` without consuming anything.
-    public func parse(_ buffer: ByteBuffer) -> Result {
+    ///
+    /// `searchedBytes` is how many bytes an earlier call already searched without finding the end (pass the
+    /// buffer's previous length): the search resumes a few bytes before that, so a head that trickles in byte by
+    /// byte costs linear, not quadratic, time.
+    public func parse(_ buffer: ByteBuffer, searchedBytes: Int = 0) -> Result {
         buffer.withUnsafeReadableBytes { bytes in
-            guard let (headEnd, terminatorLength) = Self.findEndOfHead(bytes, limit: maximumHeadBytes) else {
+            let start = max(0, searchedBytes - 5)
+            guard let (headEnd, terminatorLength) = Self.findEndOfHead(bytes, from: start, limit: maximumHeadBytes)
+            else {
                 return bytes.count >= maximumHeadBytes ? .failure(.headTooLarge) : .needMoreData
             }
             let text = String(decoding: bytes[..<headEnd], as: UTF8.self)
@@ -61,9 +67,9 @@ public struct RequestHeadParser: Sendable {
     }
 
     /// Index of the blank line and its length, searching only the first `limit` bytes.
-    static func findEndOfHead(_ bytes: UnsafeRawBufferPointer, limit: Int) -> (Int, Int)? {
+    static func findEndOfHead(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, limit: Int) -> (Int, Int)? {
         let end = min(bytes.count, limit)
-        var index = 0
+        var index = start
         while index < end {
             if bytes[index] == UInt8(ascii: "\n") {
                 // "\n\n" or "\r\n\r\n" (the preceding "\r" belongs to the line).

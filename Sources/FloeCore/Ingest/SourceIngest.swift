@@ -21,6 +21,9 @@ public struct SourceIngest: Sendable {
     /// Total bytes received from the source.
     public private(set) var bytesReceived: Int = 0
 
+    /// Largest block gathered, whatever its play time.
+    public static let maximumBlockBytes = 256 * 1024
+
     private var synchronizer = MPEGFrameSynchronizer()
     /// Bytes received but not yet framed.
     private var pending: ByteBuffer
@@ -115,7 +118,9 @@ public struct SourceIngest: Sendable {
                 var slice = pending.readSlice(length: frame.length)!
                 block.writeBuffer(&slice)
                 blockMedia += time.duration
-                if blockMedia >= blockDuration {
+                // The byte cap matters only for frames without play time (Xing/Info/VBRI): a source sending
+                // nothing else must not grow a block without bound.
+                if blockMedia >= blockDuration || block.readableBytes >= Self.maximumBlockBytes {
                     outputs.append(takeBlock())
                 }
             }

@@ -69,9 +69,11 @@ public struct MountStateMachine: Sendable {
         case rejectFull
     }
 
-    public mutating func listenerArrived(maxListeners: Int?) -> AdmitListenerAction {
+    /// A listener asks to join. With `counting: false` (a `HEAD` request) the answer is the same but nobody joins.
+    public mutating func listenerArrived(maxListeners: Int?, counting: Bool = true) -> AdmitListenerAction {
         guard case .live(let live) = source else { return .rejectNoSource }
         if let maxListeners, listeners >= maxListeners { return .rejectFull }
+        guard counting else { return .admit(live.descriptor) }
         listeners += 1
         listenerPeak = max(listenerPeak, listeners)
         return .admit(live.descriptor)

@@ -12,9 +12,12 @@ public struct SourceDescriptor: Sendable, Equatable {
     public var peerAddress: String
 
     public init(contentType: String?, headers: [(name: String, value: String)], peerAddress: String) {
-        self.contentType = contentType ?? "audio/mpeg"
+        self.contentType = Self.headerSafe(contentType ?? "audio/mpeg")
         self.format = StreamFormat(contentType: contentType)
-        self.headers = headers.map { ($0.name.lowercased(), $0.value) }
+        // Credentials are checked at login and never kept: nothing that lists source headers can leak them.
+        self.headers = headers.map { ($0.name.lowercased(), $0.value) }.filter {
+            $0.name != "authorization" && $0.name != "ice-password"
+        }
         self.userAgent = headers.first { $0.name.lowercased() == "user-agent" }?.value
         self.peerAddress = peerAddress
     }

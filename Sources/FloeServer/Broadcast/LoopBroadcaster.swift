@@ -20,6 +20,8 @@ final class LoopBroadcaster {
     private var passCursor = -1
     /// Whether the rest of a pass is scheduled.
     private var passContinuationScheduled = false
+    /// A block arrived during a pass: once the pass ends, another starts for the listeners it already visited.
+    private var needsAnotherPass = false
 
     /// Listeners written per slice of a pass. Between slices the loop returns to its selector, so a new
     /// listener's request is answered within one slice (about a millisecond on loopback) rather than after a
@@ -59,8 +61,13 @@ final class LoopBroadcaster {
                 listener.nextSequence = block.sequence
             }
         }
-        // A pass still running restarts from the top: pumping a listener twice is harmless (it sends only
-        // what it has not had), and every listener sees the new block.
+        if passCursor >= 0 {
+            // A pass is running: listeners it has yet to visit will get this block too; those it visited get
+            // another pass afterwards. Restarting from the top instead could starve the bottom of the list when
+            // blocks come faster than a pass (a source catching up).
+            needsAnotherPass = true
+            return
+        }
         passCursor = listeners.count - 1
         continuePass(sliceSize: Self.sliceSize)
     }
@@ -81,6 +88,10 @@ final class LoopBroadcaster {
             }
             passCursor -= 1
             visited += 1
+            if passCursor < 0, needsAnotherPass {
+                needsAnotherPass = false
+                passCursor = listeners.count - 1
+            }
         }
         guard passCursor >= 0, !passContinuationScheduled else { return }
         passContinuationScheduled = true

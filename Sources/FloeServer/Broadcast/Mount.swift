@@ -97,8 +97,8 @@ final class Mount: Sendable {
 
     // MARK: Listeners and metadata
 
-    func listenerArrived(maxListeners: Int?) -> MountStateMachine.AdmitListenerAction {
-        state.withLockedValue { $0.listenerArrived(maxListeners: maxListeners) }
+    func listenerArrived(maxListeners: Int?, counting: Bool = true) -> MountStateMachine.AdmitListenerAction {
+        state.withLockedValue { $0.listenerArrived(maxListeners: maxListeners, counting: counting) }
     }
 
     func listenerLeftBeforeStreaming() {

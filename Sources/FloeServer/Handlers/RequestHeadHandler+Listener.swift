@@ -12,7 +12,7 @@ extension RequestHeadHandler {
         }
         let mount: Mount
         let descriptor: SourceDescriptor
-        switch admit(path: path, configuration: configuration) {
+        switch admit(path: path, configuration: configuration, counting: head.method != "HEAD") {
         case .admitted(let servingMount, let admitted):
             mount = servingMount
             descriptor = admitted
@@ -27,9 +27,9 @@ extension RequestHeadHandler {
         let mountConfiguration = configuration.mount(mount.path)
 
         let wantsMetadata = (head["icy-metadata"].flatMap { Int($0.trimmingSpaces()) } ?? 0) != 0
+        let configuredInterval = mountConfiguration.metadataInterval ?? 16_000
         let metadataInterval =
-            wantsMetadata && descriptor.format.allowsICYMetadata
-            ? (mountConfiguration.metadataInterval ?? 16_000) : nil
+            wantsMetadata && descriptor.format.allowsICYMetadata && configuredInterval > 0 ? configuredInterval : nil
         var response = IcecastResponse(status: 200, contentType: descriptor.contentType)
         response.extraHeaders = IcecastResponse.corsHeaders(alreadyConfigured: configuration.httpHeaders)
         response.extraHeaders += descriptor.listenerHeaderLines(overrides: mountConfiguration)
@@ -39,7 +39,6 @@ extension RequestHeadHandler {
         let responseHead = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
 
         if head.method == "HEAD" {
-            mount.listenerLeftBeforeStreaming()
             respondAndClose(context: context, bytes: responseHead)
             return
         }
@@ -85,11 +84,11 @@ extension RequestHeadHandler {
     /// Finds the mount that serves a listener of `path`: the mount itself when its source is live and it has
     /// room; otherwise the first live mount of its fallback chain (when the mount has no source, or when it is
     /// full and `fallback-when-full` is set).
-    func admit(path: String, configuration: ServerConfiguration) -> ListenerAdmission {
+    func admit(path: String, configuration: ServerConfiguration, counting: Bool) -> ListenerAdmission {
         let mountConfiguration = configuration.mount(path)
         var full = false
         if let mount = server.mounts.mount(path) {
-            switch mount.listenerArrived(maxListeners: mountConfiguration.maxListeners) {
+            switch mount.listenerArrived(maxListeners: mountConfiguration.maxListeners, counting: counting) {
             case .admit(let descriptor):
                 return .admitted(mount, descriptor)
             case .rejectFull:
@@ -102,7 +101,7 @@ extension RequestHeadHandler {
         guard let fallback = server.liveFallback(of: path, configuration: configuration) else {
             return full ? .full : .notFound
         }
-        switch fallback.listenerArrived(maxListeners: configuration.mount(fallback.path).maxListeners) {
+        switch fallback.listenerArrived(maxListeners: configuration.mount(fallback.path).maxListeners, counting: counting) {
         case .admit(let descriptor): return .admitted(fallback, descriptor)
         case .rejectFull: return .full
         case .rejectNoSource: return full ? .full : .notFound

@@ -63,14 +63,14 @@ extension RequestHeadHandler {
         )
 
         let timeout = mountConfiguration.sourceTimeout ?? configuration.limits.sourceTimeout
-        let idle = IdleStateHandler(readTimeout: .nanoseconds(Int64(timeout * 1e9)))
+        let idle = IdleStateHandler(readTimeout: .seconds(configured: timeout))
         let ingest = SourceIngestHandler(
             server: server,
             mount: mount,
             sourceID: connectionID,
             ingest: SourceIngest(
                 format: descriptor.format,
-                blockDuration: .nanoseconds(Int64(configuration.limits.blockDuration * 1e9))
+                blockDuration: .seconds(configured: configuration.limits.blockDuration)
             ),
             logger: sourceLogger
         )

@@ -51,7 +51,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
             return
         }
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.limits.headerTimeout * 1e9))
+        let timeout = TimeAmount.seconds(configured: configuration.limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         headTimeout = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
@@ -72,12 +72,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .draining(discarded: total)
             if total > Self.maximumDrainBytes { context.close(promise: nil) }
         case .awaitingHead:
+            let searched = received?.readableBytes ?? 0
             if received == nil {
                 received = incoming
             } else {
                 received!.writeBuffer(&incoming)
             }
-            switch parser.parse(received!) {
+            switch parser.parse(received!, searchedBytes: searched) {
             case .needMoreData:
                 return
             case .failure(let failure):

@@ -59,7 +59,7 @@ public final class FloeServer: Service, Sendable {
             let file = configuration.paths.webroot + path
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             let mount = context.mounts.mountCreatingIfNeeded(path, queueCapacity: configuration.limits.queueSize)
-            let blockDuration = Duration.nanoseconds(Int64(configuration.limits.blockDuration * 1e9))
+            let blockDuration = Duration.seconds(configured: configuration.limits.blockDuration)
             let loop = loops[abs(path.hashValue) % loops.count]
             guard let source = FileSource(bytes: Array(data), mount: mount, eventLoop: loop, blockDuration: blockDuration)
             else {
