@@ -16,9 +16,10 @@ import FoundationXML
 /// - Every element Floe implements keeps Icecast's meaning. Where the file is silent, the model's `init` defaults
 ///   apply, not Icecast's; they differ in places (`limits/clients`: 10 000 in Floe, 256 in Icecast;
 ///   `limits/queue-size`: 512 KiB, 512 000 bytes). See ``ServerConfiguration/Limits``.
-/// - Every element Floe does not implement (`paths/*`, `logging/*`, `<relay>`, `mount[/x]/dump-file`, `ssl`, …)
-///   and every element Icecast does not know becomes a ``ConfigurationWarning``: one per option path, in document
-///   order. A feature Floe lacks never stops a file from loading.
+/// - Every element Floe does not implement (`ssl`, `<directory>`, `security/*`, `paths/basedir`, …) and every
+///   element Icecast does not know becomes a ``ConfigurationWarning``: one per option path, in document order. A
+///   feature Floe lacks never stops a file from loading. Relay settings (`<relay>`, `<master-server>`, …) are read
+///   into ``ServerConfiguration/relay`` with a single warning that relaying is not active yet.
 /// - Where Icecast reads garbage as 0 (`atoi`), Floe refuses: malformed XML, a value of the wrong form or out of
 ///   range, a mount name without its leading `/`, or a mount defined twice throw a ``ConfigurationError`` with the
 ///   file, line and option path. Starting with a silently different port or limit is worse than not starting.
@@ -29,6 +30,8 @@ import FoundationXML
 ///   that sets only `<stream-description>`), although its documentation says default mounts do not merge.
 /// - A legacy `<listen-socket>` with `<shoutcast-compat>1` on port P becomes `shoutcastMount` of its partner socket
 ///   on P − 1 (Icecast requires that partner), using the socket's own `<shoutcast-mount>` or the global one.
+/// - The finished configuration goes through ``ConfigurationValidator``, as a native one does: a fallback loop is
+///   an error here too.
 public struct IcecastXMLConfigurationLoader: Sendable {
     public init() {}
 
@@ -52,7 +55,10 @@ public struct IcecastXMLConfigurationLoader: Sendable {
         let document = ElementValue(element: root, path: "", fileName: fileName)
         try document.applyChildren(rules: IcecastXMLRules.root, to: &mapping, log: &log)
         let configuration = mapping.finish(log: &log)
-        return LoadedConfiguration(configuration: configuration, warnings: log.warnings)
+        let validatorWarnings = try ConfigurationValidator.validate(configuration) { mountPath, option in
+            mapping.location(ofMount: mountPath, option: option, fileName: fileName)
+        }
+        return LoadedConfiguration(configuration: configuration, warnings: log.warnings + validatorWarnings)
     }
 }
 
@@ -395,20 +401,73 @@ private enum IcecastXMLRules {
             mapping.configuration.httpHeaders += try headerRules(in: value, log: &log)
         },
         "mount": .section { mapping, value, log in try mapping.applyMount(value, log: &log) },
-        "paths": ignoredSection(paths),
-        "logging": ignoredSection(logging),
+        "paths": .section { mapping, value, log in
+            try value.applyChildren(rules: paths, to: &mapping.configuration.paths, log: &log)
+        },
+        "logging": .section { mapping, value, log in
+            try value.applyChildren(rules: logging, to: &mapping.configuration.logging, log: &log)
+        },
         "security": ignoredSection(security),
         "fileserve": .unsupported(nil),
         "mime-types": .unsupported(nil),
         "icelogin": .unsupported("the Icecast 1 source login is not implemented"),
         "directory": .unsupported("Floe does not list streams in YP directories"),
-        "relay": .unsupported(noRelaying),
-        "relays-on-demand": .unsupported(noRelaying),
-        "master-server": .unsupported(noRelaying),
-        "master-server-port": .unsupported(noRelaying),
-        "master-username": .unsupported(noRelaying),
-        "master-password": .unsupported(noRelaying),
-        "master-update-interval": .unsupported(noRelaying),
+        "relay": relaySetting { mapping, value, log in
+            var draft = RelayDraft()
+            try value.applyChildren(rules: relay, to: &draft, log: &log)
+            mapping.relays.append(draft)
+        },
+        "relays-on-demand": relaySetting { mapping, value, _ in
+            mapping.configuration.relay.relaysOnDemand = try value.flag()
+        },
+        "master-server": relaySetting { mapping, value, _ in
+            mapping.configuration.relay.masterServer = value.string
+        },
+        "master-server-port": relaySetting { mapping, value, _ in
+            mapping.configuration.relay.masterServerPort = try value.port()
+        },
+        "master-username": relaySetting { mapping, value, _ in
+            if let user = value.string { mapping.configuration.relay.masterUsername = user }
+        },
+        "master-password": relaySetting { mapping, value, _ in
+            mapping.configuration.relay.masterPassword = value.string
+        },
+        "master-update-interval": relaySetting { mapping, value, _ in
+            mapping.configuration.relay.masterUpdateInterval = try value.seconds()
+        },
+    ]
+
+    /// A relay setting: applied, and the first one in the document gets the one warning that relaying is not
+    /// active yet (a warning per `<relay>` would bury the others).
+    private static func relaySetting(
+        _ apply: @escaping @Sendable (inout IcecastXMLMapping, ElementValue, inout WarningLog) throws -> Void
+    ) -> ElementRule<IcecastXMLMapping> {
+        .section { mapping, value, log in
+            try apply(&mapping, value, &log)
+            if !mapping.hasRelaySettings {
+                mapping.hasRelaySettings = true
+                log.warn(value.path, "\(noRelaying) yet: relay settings are read and kept, but not acted on")
+            }
+        }
+    }
+
+    /// A `<relay>`, with `on-demand` left open until `<relays-on-demand>` is known.
+    struct RelayDraft {
+        var relay = ServerConfiguration.Relay(server: "127.0.0.1")  // Icecast's default server
+        var localMount: String?
+        var onDemand: Bool?
+    }
+
+    static let relay: [String: ElementRule<RelayDraft>] = [
+        "server": .apply { draft, value in if let server = value.string { draft.relay.server = server } },
+        "port": .apply { draft, value in draft.relay.port = try value.port() },
+        "mount": .apply { draft, value in draft.relay.mount = try value.mountPath() },
+        "local-mount": .apply { draft, value in draft.localMount = try value.mountPath() },
+        "on-demand": .apply { draft, value in draft.onDemand = try value.flag() },
+        "username": .apply { draft, value in draft.relay.username = value.string },
+        "password": .apply { draft, value in draft.relay.password = value.string },
+        "relay-shoutcast-metadata": .apply { draft, value in draft.relay.relayMetadata = try value.flag() },
+        "bind": .unsupported(nil),
     ]
 
     static let limits: [String: ElementRule<ServerConfiguration.Limits>] = [
@@ -488,6 +547,23 @@ private enum IcecastXMLRules {
             mount.sourceTimeout = timeout == 0 ? nil : timeout
         },
         "fallback-mount": .apply { mount, value in mount.fallbackMount = value.string },
+        "fallback-override": .apply { mount, value in mount.fallbackOverride = try value.flag() },
+        "fallback-when-full": .apply { mount, value in mount.fallbackWhenFull = try value.flag() },
+        // Icecast reads 0 as "no limit".
+        "max-listener-duration": .apply { mount, value in
+            let duration = try value.seconds()
+            mount.maxListenerDuration = duration == 0 ? nil : duration
+        },
+        "intro": .apply { mount, value in mount.intro = value.string },
+        "dump-file": .apply { mount, value in mount.dumpFile = value.string },
+        "on-connect": .apply { mount, value in mount.onConnect = value.string },
+        "on-disconnect": .apply { mount, value in mount.onDisconnect = value.string },
+        "type": .apply { mount, value in mount.type = value.string },
+        "bitrate": .apply { mount, value in mount.bitrate = value.string },
+        "http-headers": .section { mount, value, log in mount.httpHeaders += try headerRules(in: value, log: &log) },
+        "authentication": .section { mount, value, log in
+            mount.listenerAuthentication = try listenerAuthentication(in: value, log: &log)
+        },
         "hidden": .apply { mount, value in mount.hidden = try value.flag() },
         "public": .apply { mount, value in
             let visibility = try value.integer()
@@ -499,40 +575,126 @@ private enum IcecastXMLRules {
         // Deprecated spelling of <public>0</public>; <no-yp>0</no-yp> leaves the choice to the source.
         "no-yp": .apply { mount, value in mount.public = try value.flag() ? 0 : nil },
         "charset": .apply { mount, value in mount.charset = value.string },
-        "dump-file": .unsupported(nil),
-        "intro": .unsupported(nil),
-        "fallback-override": .unsupported(nil),
-        "fallback-when-full": .unsupported(nil),
         "no-mount": .unsupported(nil),
-        "max-listener-duration": .unsupported(nil),
-        "authentication": .unsupported("htpasswd and URL authentication are not implemented"),
-        "on-connect": .unsupported("Floe does not run scripts"),
-        "on-disconnect": .unsupported("Floe does not run scripts"),
         "cluster-password": .unsupported(nil),
-        "bitrate": .unsupported(reportsSource),
-        "type": .unsupported(reportsSource),
         "subtype": .unsupported(reportsSource),
-        "http-headers": .unsupported("only the global <http-headers> are implemented"),
     ]
 
-    static let paths: [String: ElementRule<Void>] = [
+    /// A mount's `<authentication type="htpasswd|url">` with its `<option name="…" value="…"/>` children.
+    ///
+    /// A type Floe does not know is a warning and leaves the mount open, as Icecast does for a type it was built
+    /// without. Options that would make the mount unusable are errors instead: an htpasswd block without its file
+    /// would admit everyone in Icecast (it drops the authenticator), which is the opposite of what was asked.
+    static func listenerAuthentication(
+        in value: ElementValue,
+        log: inout WarningLog
+    ) throws(ConfigurationError) -> ListenerAuthentication? {
+        let type = value.element.attributes["type"] ?? ""
+        var options: [(name: String, value: String, option: ElementValue)] = []
+        for element in value.element.children {
+            let child = value.child(element)
+            guard element.name == "option" else {
+                log.warn(child.path, "unknown element; ignored (only <option> belongs in <authentication>)")
+                continue
+            }
+            guard let name = element.attributes["name"], !name.isEmpty else {
+                throw child.error("an <option> needs a name=\"…\" attribute")
+            }
+            options.append((name, element.attributes["value"] ?? "", child))
+        }
+        func warnUnknown(_ option: (name: String, value: String, option: ElementValue), _ reason: String) {
+            log.warn("\(value.path)/option[\(option.name)]", reason)
+        }
+
+        switch type {
+        case "htpasswd":
+            var filename: String?
+            var allowDuplicateUsers = true
+            for option in options {
+                switch option.name {
+                case "filename": filename = option.value.isEmpty ? nil : option.value
+                case "allow_duplicate_users":
+                    guard let number = Int(option.value.trimmingCharacters(in: .whitespaces)) else {
+                        throw option.option.error("allow_duplicate_users: expected 0 or 1, got \"\(option.value)\"")
+                    }
+                    allowDuplicateUsers = number != 0
+                default: warnUnknown(option, "unknown htpasswd option; ignored")
+                }
+            }
+            guard let filename else {
+                throw value.error("htpasswd authentication needs <option name=\"filename\" value=\"…\"/>")
+            }
+            return .htpasswd(HTPasswdOptions(filename: filename, allowDuplicateUsers: allowDuplicateUsers))
+
+        case "url":
+            var url = URLAuthenticationOptions()
+            for option in options {
+                let text = option.value.isEmpty ? nil : option.value
+                switch option.name {
+                case "listener_add": url.listenerAdd = text
+                case "listener_remove": url.listenerRemove = text
+                case "username": url.username = text
+                case "password": url.password = text
+                case "auth_header": if let text { url.authHeader = text }
+                case "timelimit_header": if let text { url.timelimitHeader = text }
+                case "headers":
+                    url.headers = option.value.split(separator: ",").map {
+                        $0.trimmingCharacters(in: .whitespaces)
+                    }.filter { !$0.isEmpty }
+                case "header_prefix": if let text { url.headerPrefix = text }
+                case "mount_add", "mount_remove", "stream_auth":
+                    warnUnknown(option, "not supported by Floe; ignored (only listener authentication is implemented)")
+                default: warnUnknown(option, "unknown URL authentication option; ignored")
+                }
+            }
+            return .url(url)
+
+        default:
+            let which = type.isEmpty ? "an <authentication> without type=\"…\"" : "authentication type \"\(type)\""
+            log.warn(value.path, "\(which) is not supported by Floe; the mount is open to every listener")
+            return nil
+        }
+    }
+
+    static let paths: [String: ElementRule<ServerConfiguration.Paths>] = [
+        "webroot": .apply { paths, value in if let webroot = value.string { paths.webroot = webroot } },
+        "logdir": .apply { paths, value in if let logdir = value.string { paths.logdir = logdir } },
+        "pidfile": .apply { paths, value in paths.pidfile = value.string },
+        // `<alias source="/" destination="/status.xsl"/>`. Floe has no per-socket aliases, so one limited to a
+        // port or address is skipped rather than applied everywhere.
+        "alias": .section { paths, value, log in
+            let attributes = value.element.attributes
+            if attributes["port"] != nil || attributes["bind-address"] != nil {
+                log.warn(value.path, "aliases limited to a port or bind-address are not supported; alias ignored")
+                return
+            }
+            guard let source = attributes["source"], let destination = attributes["destination"] else {
+                throw value.error("an <alias> needs source=\"…\" and destination=\"…\" attributes")
+            }
+            guard source.hasPrefix("/"), destination.hasPrefix("/") else {
+                throw value.error("alias source and destination must start with \"/\"")
+            }
+            paths.aliases.append(ServerConfiguration.Alias(source: source, destination: destination))
+        },
         "basedir": .unsupported(nil),
-        "logdir": .unsupported(nil),
-        "pidfile": .unsupported(nil),
-        "webroot": .unsupported(nil),
         "adminroot": .unsupported(nil),
-        "alias": .unsupported(nil),
         "allow-ip": .unsupported(nil),
         "deny-ip": .unsupported(nil),
         "ssl-certificate": .unsupported(noTLS),
         "ssl-allowed-ciphers": .unsupported(noTLS),
     ]
 
-    static let logging: [String: ElementRule<Void>] = [
-        "accesslog": .unsupported(nil),
-        "errorlog": .unsupported(nil),
+    static let logging: [String: ElementRule<ServerConfiguration.Logging>] = [
+        "accesslog": .apply { logging, value in logging.accessLog = value.string },
+        "errorlog": .apply { logging, value in if let errorLog = value.string { logging.errorLog = errorLog } },
+        "loglevel": .apply { logging, value in
+            let levels = [1: "error", 2: "warning", 3: "info", 4: "debug"]
+            guard let level = levels[try value.integer()] else {
+                throw value.error("expected 1 (error), 2 (warn), 3 (info) or 4 (debug), got \"\(value.element.text)\"")
+            }
+            logging.level = level
+        },
         "playlistlog": .unsupported(nil),
-        "loglevel": .unsupported(nil),
         "logsize": .unsupported(nil),
         "logarchive": .unsupported(nil),
     ]
@@ -568,6 +730,10 @@ private enum IcecastXMLRules {
             }
             guard let headerValue = element.attributes["value"] else {
                 throw header.error("the <header> \"\(name)\" needs a value=\"…\" attribute")
+            }
+            // A line break would split the HTTP response the header is written into.
+            if (name + headerValue).unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
+                throw header.error("the <header> \"\(name)\" must not contain line breaks")
             }
             if let type = element.attributes["type"], type != "static" {
                 // Icecast 2.4 knows only "static" and skips the others.
@@ -611,6 +777,11 @@ private struct IcecastXMLMapping {
     var rootSocketLine: Int?
     /// Root `<shoutcast-mount>`: the mount for `shoutcast-compat` sockets that name none themselves.
     var globalShoutcastMount = "/stream"
+
+    /// `<relay>` blocks, resolved against `<relays-on-demand>` at the end.
+    var relays: [IcecastXMLRules.RelayDraft] = []
+    /// Whether a relay setting has been seen (and warned about).
+    var hasRelaySettings = false
 
     /// Line of the `<mount type="default">` in use; Icecast uses the first one.
     private var defaultMountLine: Int?
@@ -674,9 +845,24 @@ private struct IcecastXMLMapping {
     mutating func finish(log: inout WarningLog) -> ServerConfiguration {
         configuration.listenSockets = resolveListenSockets(log: &log)
         for (name, mount) in configuration.mounts {
-            configuration.mounts[name] = Self.merge(mount, defaults: configuration.defaultMount)
+            configuration.mounts[name] = mount.filled(from: configuration.defaultMount, mountPath: name)
+        }
+        configuration.relay.relays = relays.map { draft in
+            var relay = draft.relay
+            relay.localMount = draft.localMount ?? relay.mount
+            relay.onDemand = draft.onDemand ?? configuration.relay.relaysOnDemand
+            return relay
         }
         return configuration
+    }
+
+    /// Where the validator's problem with `option` of a mount was written: the mount's `<mount-name>` line (the
+    /// default mount's `<mount>` line), named `mount[/x]/option` like every other mount option.
+    func location(ofMount mountPath: String?, option: String, fileName: String) -> ConfigurationValidator.Location {
+        guard let mountPath else {
+            return .init(file: fileName, line: defaultMountLine, option: "mount[default]/\(option)")
+        }
+        return .init(file: fileName, line: mountNameLines[mountPath], option: "mount[\(mountPath)]/\(option)")
     }
 
     /// The sockets to open: the `<listen-socket>`s if there are any (Icecast then drops the root socket), else the
@@ -713,26 +899,5 @@ private struct IcecastXMLMapping {
             result[partner].shoutcastMount = draft.socket.shoutcastMount ?? globalShoutcastMount
         }
         return result
-    }
-
-    /// `mount` with every setting it leaves unset taken from `defaults`, as Icecast 2.4.4's `merge_mounts` does.
-    private static func merge(_ mount: MountConfiguration, defaults: MountConfiguration) -> MountConfiguration {
-        MountConfiguration(
-            username: mount.username ?? defaults.username,
-            password: mount.password ?? defaults.password,
-            maxListeners: mount.maxListeners ?? defaults.maxListeners,
-            streamName: mount.streamName ?? defaults.streamName,
-            streamDescription: mount.streamDescription ?? defaults.streamDescription,
-            streamURL: mount.streamURL ?? defaults.streamURL,
-            genre: mount.genre ?? defaults.genre,
-            metadataInterval: mount.metadataInterval ?? defaults.metadataInterval,
-            burstSize: mount.burstSize ?? defaults.burstSize,
-            queueSize: mount.queueSize ?? defaults.queueSize,
-            sourceTimeout: mount.sourceTimeout ?? defaults.sourceTimeout,
-            fallbackMount: mount.fallbackMount ?? defaults.fallbackMount,
-            hidden: mount.hidden || defaults.hidden,
-            public: mount.public ?? defaults.public,
-            charset: mount.charset ?? defaults.charset
-        )
     }
 }

@@ -224,11 +224,32 @@ extension ServerConfiguration {
         /// Icecast `<master-server>` (with port and credentials) for slave mode.
         public var masterServer: String?
         public var masterServerPort: Int?
+        /// User for polling the master's `/admin/streamlist.txt` (Icecast `<master-username>`, default `relay`).
+        public var masterUsername: String
+        /// Password for the master (Icecast `<master-password>`); `nil` sends no credentials.
+        public var masterPassword: String?
+        /// Seconds between polls of the master's stream list (Icecast `<master-update-interval>`, default 120).
+        public var masterUpdateInterval: Double
+        /// Whether relays that do not say otherwise connect only while someone listens
+        /// (Icecast `<relays-on-demand>`).
+        public var relaysOnDemand: Bool
 
-        public init(relays: [Relay] = [], masterServer: String? = nil, masterServerPort: Int? = nil) {
+        public init(
+            relays: [Relay] = [],
+            masterServer: String? = nil,
+            masterServerPort: Int? = nil,
+            masterUsername: String = "relay",
+            masterPassword: String? = nil,
+            masterUpdateInterval: Double = 120,
+            relaysOnDemand: Bool = false
+        ) {
             self.relays = relays
             self.masterServer = masterServer
             self.masterServerPort = masterServerPort
+            self.masterUsername = masterUsername
+            self.masterPassword = masterPassword
+            self.masterUpdateInterval = masterUpdateInterval
+            self.relaysOnDemand = relaysOnDemand
         }
     }
 
@@ -239,13 +260,30 @@ extension ServerConfiguration {
         public var mount: String
         public var localMount: String
         public var onDemand: Bool
+        /// Basic credentials for the remote server, if it wants them (Icecast `<username>`/`<password>`).
+        public var username: String?
+        public var password: String?
+        /// Ask the remote server for ICY metadata and carry it over (Icecast `<relay-shoutcast-metadata>`, default on).
+        public var relayMetadata: Bool
 
-        public init(server: String, port: Int = 8000, mount: String = "/", localMount: String? = nil, onDemand: Bool = false) {
+        public init(
+            server: String,
+            port: Int = 8000,
+            mount: String = "/",
+            localMount: String? = nil,
+            onDemand: Bool = false,
+            username: String? = nil,
+            password: String? = nil,
+            relayMetadata: Bool = true
+        ) {
             self.server = server
             self.port = port
             self.mount = mount
             self.localMount = localMount ?? mount
             self.onDemand = onDemand
+            self.username = username
+            self.password = password
+            self.relayMetadata = relayMetadata
         }
     }
 }

@@ -1,0 +1,142 @@
+/// The configuration Floe runs on when it is given no configuration file, as the YAML text of a main file.
+///
+/// It doubles as the reference of the native format: every option appears with its default, most of them commented
+/// out, so reading it tells the whole story. `floe.example.yaml` at the repository root is the same text (a test
+/// keeps them identical) for operators to copy. `floe check-config` without a file prints the effective
+/// configuration this text produces.
+///
+/// Safe on any machine: it listens on loopback only and sets no password. With no source password no source can
+/// log in, so the `floe` command generates source and admin passwords at each start when it runs without a file.
+/// Its mounts directory is `mounts` in the current directory, read when it exists.
+public enum EmbeddedConfiguration {
+    /// The name errors in ``yaml`` are reported against.
+    public static let fileName = "(embedded default)"
+
+    /// The YAML text; see the type's documentation.
+    public static let yaml = #"""
+        # Floe configuration
+        #
+        # This is Floe's built-in configuration: Floe runs on it when started without a configuration file, and
+        # `floe check-config` without a file prints what it amounts to. The same text ships as floe.example.yaml;
+        # copy that file, change what you need, and check it with `floe check-config FILE`.
+        #
+        # Every option is listed with its default value; an option left out (or commented out) has that default.
+        # Where a comment says "not set", `~` or an empty value also means "not set". Unknown options are errors,
+        # so a misspelt option never goes unnoticed.
+        #
+        # Values: sizes are bytes, written as a whole number or with KiB or MiB (`512 KiB`); durations are seconds,
+        # fractions allowed; switches are true or false. Quote text that YAML would otherwise read differently,
+        # such as "*" or "-".
+
+        # Sockets Floe accepts listeners, sources and admin requests on. At least one; no two on the same port.
+        listen:
+          - port: 8000                    # 0 lets the system pick a free port
+            bind-address: 127.0.0.1       # loopback only; leave out to listen on every interface
+            # shoutcast-mount: /live      # also take a SHOUTcast v1 source for /live on port + 1 (8001)
+
+        # Who may log in. Passwords that are not set refuse every login of that kind. When Floe runs without a
+        # configuration file, it generates the source and admin passwords at each start and prints them
+        # (FLOE_SOURCE_PASSWORD and FLOE_ADMIN_PASSWORD fix them).
+        authentication:
+          # source-user: source           # the user sources log in as; a mount's username replaces it
+          # source-password:              # not set; a mount's own password replaces it on that mount
+          # admin-user: admin             # for /admin/*
+          # admin-password:               # not set
+          # relay-user: relay             # for /admin/streamlist.txt
+          # relay-password:               # not set
+
+        limits:
+          # clients: 10000                # connections of every kind at once: listeners, sources, admin
+          # sources: 16                   # sources at once
+          # queue-size: 512 KiB           # stream kept per mount; a listener further behind is dropped
+          # burst-size: 64 KiB            # recent stream a new listener gets at once, so players start quickly
+          # header-timeout: 15            # seconds a client has to send its request head
+          # source-timeout: 10            # seconds without data before a source is dropped
+          # block-duration: 0.5           # seconds of audio per write to a listener (at most 10); lower it for
+          #                               # monitoring or talk-back, where every fraction of a second counts
+
+        # hostname: localhost             # used in listen URLs and playlists
+        # location: Earth                 # shown in status
+        # admin-contact: icemaster@localhost   # shown in status
+        # server-id: Icecast 2.4.4 (Floe) # the Server: header and the server_id stat
+
+        # Headers added to every response; `status` (optional) limits one to responses with that status.
+        # http-headers:
+        #   - name: Access-Control-Allow-Origin
+        #     value: "*"
+        #     status: 200
+
+        paths:
+          # webroot: web                  # static files, intros and file fallbacks
+          # logdir: .                     # where relative log file names are
+          # pidfile:                      # not set: no pid file
+          # aliases:                      # request paths answered as other paths
+          #   - source: /
+          #     destination: /status.html
+
+        logging:
+          # access-log:                   # not set: no access log; "-" is standard output
+          # error-log: "-"                # "-" is standard error
+          # level: info                   # debug, info, warning or error
+
+        # Relaying: Floe reads and keeps these settings, but does not relay streams yet, and warns about them.
+        # relay:
+        #   master-server:                # not set: no master server (slave mode off)
+        #   master-server-port:           # not set
+        #   master-username: relay
+        #   master-password:              # not set
+        #   master-update-interval: 120   # seconds between polls of the master's stream list
+        #   relays-on-demand: false       # whether relays connect only while someone listens
+        #   relays:
+        #     - server: radio.example.org # required
+        #       port: 8000
+        #       mount: /                  # the remote mount
+        #       local-mount:              # not set: the same path as the remote mount
+        #       on-demand:                # not set: relays-on-demand
+        #       username:                 # not set
+        #       password:                 # not set
+        #       relay-metadata: true      # carry the remote stream's titles over
+
+        # One file per mount in this directory: mounts/live.yaml configures /live, radio.mp3.yaml configures
+        # /radio.mp3. Adding or removing a file adds or removes the mount; files not ending in .yaml or .yml, and
+        # hidden files, are skipped. The path is relative to this file's directory (to the current directory for
+        # the built-in configuration). An explicitly named directory must exist; `~` reads no directory.
+        # mounts-directory: mounts
+
+        # Settings for every mount: a mount with no settings of its own uses these, and a configured mount takes
+        # from here whatever it leaves unset. mounts/live.yaml lists the same options, explained.
+        # default-mount:
+        #   username:                     # not set: the global source-user
+        #   password:                     # not set: the global source-password
+        #   max-listeners: unlimited      # or a number
+        #   stream-name:                  # not set: what the source sends (ice-name)
+        #   stream-description:           # not set: what the source sends
+        #   stream-url:                   # not set: what the source sends
+        #   genre:                        # not set: what the source sends
+        #   metadata-interval: 16000      # bytes of audio between ICY metadata blocks, for new listeners
+        #   burst-size:                   # not set: limits/burst-size
+        #   queue-size:                   # not set: limits/queue-size
+        #   source-timeout:               # not set: limits/source-timeout
+        #   fallback-mount:               # not set: listeners are disconnected when the source leaves
+        #   fallback-override: false
+        #   fallback-when-full: false
+        #   max-listener-duration: unlimited   # or seconds
+        #   intro:                        # not set: no intro
+        #   dump-file:                    # not set: no recording
+        #   on-connect:                   # not set: nothing is run
+        #   on-disconnect:                # not set: nothing is run
+        #   hidden: false
+        #   public:                       # not set: the source decides; true or false decides for it
+        #   charset:                      # not set: UTF-8 when the bytes are UTF-8, else ISO-8859-1
+        #   type:                         # not set: the source's Content-Type
+        #   bitrate:                      # not set: what the source sends
+        #   http-headers: []              # extra headers on this mount's streams
+        #   authentication:               # not set: anyone may listen
+
+        # Mounts can also be written here instead of in files (not both for the same mount):
+        # mounts:
+        #   /extra:
+        #     stream-name: Extra
+        #     max-listeners: 100
+        """#
+}

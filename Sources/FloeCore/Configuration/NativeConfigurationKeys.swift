@@ -1,0 +1,399 @@
+/// The option tables of the native format, one per mapping, in the YAML's own (kebab-case) names. Each entry reads
+/// one option with a ``YAMLValue`` reader and stores it in the model; an option not in a table is an error.
+///
+/// ``EmbeddedConfiguration/yaml`` documents every option here with its default; keep the two in step (a test loads
+/// the embedded text and `floe.example.yaml`, and ``ServerConfiguration/effectiveJSON(redactingSecrets:)`` writes
+/// the same names).
+enum NativeConfigurationKeys {
+    typealias Configuration = ServerConfiguration
+
+    // MARK: - Main file
+
+    static let root: [String: YAMLKeyRule<NativeConfigurationDraft>] = [
+        "listen": { draft, value in draft.configuration.listenSockets = try listenSockets(value) },
+        "authentication": { draft, value in try value.apply(authentication, to: &draft.configuration.authentication) },
+        "limits": { draft, value in try value.apply(limits, to: &draft.configuration.limits) },
+        "hostname": { draft, value in draft.configuration.hostname = try value.text() },
+        "location": { draft, value in draft.configuration.location = try value.text() },
+        "admin-contact": { draft, value in draft.configuration.adminContact = try value.text() },
+        "server-id": { draft, value in draft.configuration.serverID = try value.text() },
+        "http-headers": { draft, value in draft.configuration.httpHeaders = try headerRules(value) },
+        "paths": { draft, value in try value.apply(paths, to: &draft.configuration.paths) },
+        "logging": { draft, value in try value.apply(logging, to: &draft.configuration.logging) },
+        "relay": { draft, value in draft.configuration.relay = try relaySettings(value) },
+        "mounts-directory": { draft, value in
+            draft.mountsDirectory = try value.optionalText()
+            draft.mountsDirectoryIsExplicit = true
+            draft.mountsDirectoryLine = value.line
+        },
+        "default-mount": { draft, value in
+            try value.apply(mount, to: &draft.configuration.defaultMount, hints: mountHints)
+            draft.defaultMountOrigin = MountOrigin(value)
+        },
+        "mounts": { draft, value in
+            let keyLines = value.keyLines
+            for (path, settings) in try value.entries() {
+                // The key is the mount path; its settings are labelled `mounts[/path]`.
+                let labelled = YAMLValue(node: settings.node, path: "mounts[\(path)]", fileName: value.fileName)
+                var origin = MountOrigin(labelled)
+                origin.line = keyLines[path] ?? origin.line
+                if let problem = ConfigurationValidator.pathProblem(path) {
+                    throw ConfigurationError(
+                        file: value.fileName,
+                        line: origin.line,
+                        option: labelled.path,
+                        message: "the mount path \"\(path)\" \(problem)"
+                    )
+                }
+                var mountSettings = MountConfiguration()
+                try labelled.apply(mount, to: &mountSettings, hints: mountHints)
+                try draft.addMount(path, mountSettings, origin: origin)
+            }
+        },
+    ]
+
+    static let listenSocket: [String: YAMLKeyRule<Configuration.ListenSocket>] = [
+        "port": { socket, value in socket.port = try value.integer(in: 0...65535) },
+        "bind-address": { socket, value in socket.bindAddress = try value.optionalText() },
+        "shoutcast-mount": { socket, value in socket.shoutcastMount = value.isNull ? nil : try value.mountPath() },
+    ]
+
+    static let authentication: [String: YAMLKeyRule<Configuration.Authentication>] = [
+        "source-user": { authentication, value in authentication.sourceUser = try value.text() },
+        "source-password": { authentication, value in authentication.sourcePassword = try value.optionalText() },
+        "admin-user": { authentication, value in authentication.adminUser = try value.text() },
+        "admin-password": { authentication, value in authentication.adminPassword = try value.optionalText() },
+        "relay-user": { authentication, value in authentication.relayUser = try value.text() },
+        "relay-password": { authentication, value in authentication.relayPassword = try value.optionalText() },
+    ]
+
+    static let limits: [String: YAMLKeyRule<Configuration.Limits>] = [
+        "clients": { limits, value in limits.clients = try value.integer(in: 1...Int.max) },
+        "sources": { limits, value in limits.sources = try value.integer() },
+        "queue-size": { limits, value in limits.queueSize = try value.byteCount(atLeast: 1) },
+        "burst-size": { limits, value in limits.burstSize = try value.byteCount() },
+        "header-timeout": { limits, value in limits.headerTimeout = try value.seconds() },
+        "source-timeout": { limits, value in limits.sourceTimeout = try value.seconds() },
+        "block-duration": { limits, value in limits.blockDuration = try value.seconds(atMost: 10) },
+    ]
+
+    static let paths: [String: YAMLKeyRule<Configuration.Paths>] = [
+        "webroot": { paths, value in paths.webroot = try value.text() },
+        "logdir": { paths, value in paths.logdir = try value.text() },
+        "pidfile": { paths, value in paths.pidfile = try value.optionalText() },
+        "aliases": { paths, value in
+            paths.aliases = try value.elements().map { element throws(ConfigurationError) in
+                var alias = AliasDraft()
+                try element.apply(aliasKeys, to: &alias)
+                guard let source = alias.source, let destination = alias.destination else {
+                    throw element.error("an alias needs both a source and a destination")
+                }
+                return Configuration.Alias(source: source, destination: destination)
+            }
+        },
+    ]
+
+    private struct AliasDraft {
+        var source: String?
+        var destination: String?
+    }
+
+    private static let aliasKeys: [String: YAMLKeyRule<AliasDraft>] = [
+        "source": { alias, value in alias.source = try value.mountPath() },
+        "destination": { alias, value in alias.destination = try value.mountPath() },
+    ]
+
+    static let logging: [String: YAMLKeyRule<Configuration.Logging>] = [
+        "access-log": { logging, value in logging.accessLog = try value.optionalText() },
+        "error-log": { logging, value in logging.errorLog = try value.text() },
+        "level": { logging, value in logging.level = try value.choice(["debug", "info", "warning", "error"]) },
+    ]
+
+    // MARK: - Relays
+
+    /// The relay section, with `on-demand` of each relay resolved against `relays-on-demand` wherever that is
+    /// written in the section.
+    private static func relaySettings(_ value: YAMLValue) throws(ConfigurationError) -> Configuration.RelaySettings {
+        var draft = RelaySettingsDraft()
+        try value.apply(relay, to: &draft)
+        draft.settings.relays = draft.relays.map { entry in
+            var relay = entry.relay
+            relay.onDemand = entry.onDemand ?? draft.settings.relaysOnDemand
+            return relay
+        }
+        return draft.settings
+    }
+
+    private struct RelaySettingsDraft {
+        var settings = Configuration.RelaySettings()
+        var relays: [(relay: Configuration.Relay, onDemand: Bool?)] = []
+    }
+
+    private static let relay: [String: YAMLKeyRule<RelaySettingsDraft>] = [
+        "master-server": { draft, value in draft.settings.masterServer = try value.optionalText() },
+        "master-server-port": { draft, value in
+            draft.settings.masterServerPort = value.isNull ? nil : try value.integer(in: 1...65535)
+        },
+        "master-username": { draft, value in draft.settings.masterUsername = try value.text() },
+        "master-password": { draft, value in draft.settings.masterPassword = try value.optionalText() },
+        "master-update-interval": { draft, value in draft.settings.masterUpdateInterval = try value.seconds() },
+        "relays-on-demand": { draft, value in draft.settings.relaysOnDemand = try value.bool() },
+        "relays": { draft, value in
+            draft.relays = try value.elements().map { element throws(ConfigurationError) in
+                var entry = RelayDraft()
+                try element.apply(relayEntry, to: &entry)
+                guard let server = entry.server else {
+                    throw element.error("a relay needs a server")
+                }
+                let relay = Configuration.Relay(
+                    server: server,
+                    port: entry.port,
+                    mount: entry.mount,
+                    localMount: entry.localMount,  // `nil`: the same path as the remote mount
+                    username: entry.username,
+                    password: entry.password,
+                    relayMetadata: entry.relayMetadata
+                )
+                return (relay, entry.onDemand)
+            }
+        },
+    ]
+
+    private struct RelayDraft {
+        var server: String?
+        var port = 8000
+        var mount = "/"
+        var localMount: String?
+        var onDemand: Bool?
+        var username: String?
+        var password: String?
+        var relayMetadata = true
+    }
+
+    private static let relayEntry: [String: YAMLKeyRule<RelayDraft>] = [
+        "server": { entry, value in entry.server = try value.text() },
+        "port": { entry, value in entry.port = try value.integer(in: 1...65535) },
+        "mount": { entry, value in entry.mount = try value.mountPath() },
+        "local-mount": { entry, value in entry.localMount = value.isNull ? nil : try value.mountPath() },
+        "on-demand": { entry, value in entry.onDemand = try value.bool() },
+        "username": { entry, value in entry.username = try value.optionalText() },
+        "password": { entry, value in entry.password = try value.optionalText() },
+        "relay-metadata": { entry, value in entry.relayMetadata = try value.bool() },
+    ]
+
+    // MARK: - Mounts
+
+    /// Options of a mount: a mount file, an entry under `mounts`, or `default-mount`.
+    static let mount: [String: YAMLKeyRule<MountConfiguration>] = [
+        "username": { mount, value in mount.username = try value.optionalText() },
+        "password": { mount, value in mount.password = try value.optionalText() },
+        "max-listeners": { mount, value in mount.maxListeners = try value.integerOrUnlimited() },
+        "stream-name": { mount, value in mount.streamName = try value.optionalText() },
+        "stream-description": { mount, value in mount.streamDescription = try value.optionalText() },
+        "stream-url": { mount, value in mount.streamURL = try value.optionalText() },
+        "genre": { mount, value in mount.genre = try value.optionalText() },
+        "metadata-interval": { mount, value in
+            mount.metadataInterval = value.isNull ? nil : try value.integer(in: 1...Int.max)
+        },
+        "burst-size": { mount, value in mount.burstSize = value.isNull ? nil : try value.byteCount() },
+        "queue-size": { mount, value in mount.queueSize = value.isNull ? nil : try value.byteCount(atLeast: 1) },
+        "source-timeout": { mount, value in mount.sourceTimeout = value.isNull ? nil : try value.seconds() },
+        "fallback-mount": { mount, value in mount.fallbackMount = value.isNull ? nil : try value.mountPath() },
+        "fallback-override": { mount, value in mount.fallbackOverride = try value.bool() },
+        "fallback-when-full": { mount, value in mount.fallbackWhenFull = try value.bool() },
+        "max-listener-duration": { mount, value in mount.maxListenerDuration = try value.secondsOrUnlimited() },
+        "intro": { mount, value in mount.intro = try value.optionalText() },
+        "dump-file": { mount, value in mount.dumpFile = try value.optionalText() },
+        "on-connect": { mount, value in mount.onConnect = try value.optionalText() },
+        "on-disconnect": { mount, value in mount.onDisconnect = try value.optionalText() },
+        "hidden": { mount, value in mount.hidden = try value.bool() },
+        // Icecast's -1 ("the source decides") is `null` here, or leaving the option out.
+        "public": { mount, value in
+            guard !value.isNull else {
+                mount.public = nil
+                return
+            }
+            guard let visible = try? value.bool() else {
+                throw value.error("expected true, false, or ~ (the source decides), got \(value.described)")
+            }
+            mount.public = visible ? 1 : 0
+        },
+        "charset": { mount, value in mount.charset = try value.optionalText() },
+        "type": { mount, value in mount.type = value.isNull ? nil : try contentType(value) },
+        "bitrate": { mount, value in mount.bitrate = try value.optionalText() },
+        "http-headers": { mount, value in mount.httpHeaders = try headerRules(value) },
+        "authentication": { mount, value in
+            mount.listenerAuthentication = value.isNull ? nil : try listenerAuthentication(value)
+        },
+    ]
+
+    /// Listener authentication: `type: htpasswd` or `type: url`, then that type's options.
+    private static func listenerAuthentication(
+        _ value: YAMLValue
+    ) throws(ConfigurationError) -> ListenerAuthentication {
+        guard let type = try value.entries().first(where: { $0.key == "type" })?.value else {
+            throw value.error("listener authentication needs a type: htpasswd or url")
+        }
+        switch try type.choice(["htpasswd", "url"]) {
+        case "htpasswd":
+            var draft = HTPasswdDraft()
+            try value.apply(htpasswd, to: &draft)
+            guard let filename = draft.filename else {
+                throw value.error("htpasswd authentication needs a filename (the users file)")
+            }
+            return .htpasswd(HTPasswdOptions(filename: filename, allowDuplicateUsers: draft.allowDuplicateUsers))
+        default:
+            var options = URLAuthenticationOptions()
+            try value.apply(urlAuthentication, to: &options)
+            guard options.listenerAdd != nil else {
+                throw value.error("url authentication needs listener-add, the URL that admits listeners")
+            }
+            return .url(options)
+        }
+    }
+
+    private struct HTPasswdDraft {
+        var filename: String?
+        var allowDuplicateUsers = true
+    }
+
+    private static let htpasswd: [String: YAMLKeyRule<HTPasswdDraft>] = [
+        "type": { _, _ in },  // Read first, by listenerAuthentication.
+        "filename": { draft, value in draft.filename = try value.text() },
+        "allow-duplicate-users": { draft, value in draft.allowDuplicateUsers = try value.bool() },
+    ]
+
+    private static let urlAuthentication: [String: YAMLKeyRule<URLAuthenticationOptions>] = [
+        "type": { _, _ in },  // Read first, by listenerAuthentication.
+        "listener-add": { options, value in options.listenerAdd = try url(value) },
+        "listener-remove": { options, value in options.listenerRemove = try url(value) },
+        "username": { options, value in options.username = try value.optionalText() },
+        "password": { options, value in options.password = try value.optionalText() },
+        "auth-header": { options, value in options.authHeader = try value.text() },
+        "timelimit-header": { options, value in options.timelimitHeader = try value.text() },
+        "headers": { options, value in options.headers = try value.elements().map { try $0.text() } },
+        "header-prefix": { options, value in options.headerPrefix = try value.text() },
+    ]
+
+    /// A media type such as `audio/mpeg`: two non-empty parts around one `/`, no spaces.
+    private static func contentType(_ value: YAMLValue) throws(ConfigurationError) -> String {
+        let type = try value.text()
+        let parts = type.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !type.contains(where: \.isWhitespace) else {
+            throw value.error("expected a content type such as audio/mpeg, got \"\(type)\"")
+        }
+        return type
+    }
+
+    private static func url(_ value: YAMLValue) throws(ConfigurationError) -> String? {
+        guard let url = try value.optionalText() else { return nil }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw value.error("expected an http:// or https:// URL, got \"\(url)\"")
+        }
+        return url
+    }
+
+    // MARK: - Shared lists
+
+    /// `listen`: one or more sockets, no two on the same port (counting the SHOUTcast port, `port + 1`).
+    private static func listenSockets(_ value: YAMLValue) throws(ConfigurationError) -> [Configuration.ListenSocket] {
+        var sockets: [Configuration.ListenSocket] = []
+        // Ports taken so far: address (`nil` is every interface), port, and which entry took it.
+        var taken: [(address: String?, port: Int, entry: String)] = []
+        for element in try value.elements() {
+            var socket = Configuration.ListenSocket()
+            try element.apply(listenSocket, to: &socket)
+            var ports = [socket.port]
+            if socket.shoutcastMount != nil {
+                guard socket.port != 0, socket.port < 65535 else {
+                    throw element.error("shoutcast-mount also opens port + 1, so it needs a port from 1 to 65534")
+                }
+                ports.append(socket.port + 1)
+            }
+            for port in ports where port != 0 {
+                if let clash = taken.first(where: {
+                    $0.port == port
+                        && ($0.address == nil || socket.bindAddress == nil || $0.address == socket.bindAddress)
+                }) {
+                    throw element.error("port \(port) is already used by \(clash.entry)")
+                }
+                taken.append((socket.bindAddress, port, element.path))
+            }
+            sockets.append(socket)
+        }
+        guard !sockets.isEmpty else {
+            throw value.error("needs at least one socket, e.g. \"- port: 8000\"")
+        }
+        return sockets
+    }
+
+    private struct HeaderDraft {
+        var name: String?
+        var value: String?
+        var status: Int?
+    }
+
+    private static let header: [String: YAMLKeyRule<HeaderDraft>] = [
+        "name": { header, value in
+            let name = try value.text()
+            guard name.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != ":" && !$0.isNewline }) else {
+                throw value.error("a header name must not contain spaces or \":\", got \"\(name)\"")
+            }
+            header.name = name
+        },
+        "value": { header, value in header.value = try value.text(allowEmpty: true) },
+        "status": { header, value in header.status = value.isNull ? nil : try value.integer(in: 100...599) },
+    ]
+
+    /// `http-headers`: a list of `{name, value, status}`; `status` (optional) limits a header to that status.
+    private static func headerRules(_ value: YAMLValue) throws(ConfigurationError) -> [Configuration.HTTPHeaderRule] {
+        try value.elements().map { element throws(ConfigurationError) in
+            var draft = HeaderDraft()
+            try element.apply(header, to: &draft)
+            guard let name = draft.name, let headerValue = draft.value else {
+                throw element.error("a header needs a name and a value")
+            }
+            return Configuration.HTTPHeaderRule(name: name, value: headerValue, status: draft.status)
+        }
+    }
+
+    // MARK: - Hints for options in the wrong place
+
+    /// For an unknown option at the top of the main file: where it belongs, when it is an option of a section or a
+    /// mount, or the native name of an Icecast element.
+    static let rootHints: [String: String] = {
+        var hints: [String: String] = [:]
+        for key in mount.keys {
+            hints[key] = "\"\(key)\" is a mount option: put it under default-mount, under mounts, or in a mount file"
+        }
+        let sections: [(String, [String])] = [
+            ("listen", Array(listenSocket.keys)), ("authentication", Array(authentication.keys)),
+            ("limits", Array(limits.keys)), ("paths", Array(paths.keys)), ("logging", Array(logging.keys)),
+            ("relay", Array(relay.keys)),
+        ]
+        for (section, keys) in sections {
+            for key in keys {
+                hints[key] = "\"\(key)\" belongs under \(section)"
+            }
+        }
+        hints["admin"] = "did you mean \"admin-contact\"?"
+        hints["listen-socket"] = "did you mean \"listen\"?"
+        hints["mount"] = "mounts are configured in mount files, under mounts, or under default-mount"
+        hints["accesslog"] = "\"access-log\" belongs under logging"
+        hints["errorlog"] = "\"error-log\" belongs under logging"
+        hints["loglevel"] = "\"level\" belongs under logging"
+        return hints
+    }()
+
+    /// For an unknown option of a mount: the native name of an Icecast element, or a server option out of place.
+    static let mountHints: [String: String] = {
+        var hints: [String: String] = [:]
+        for key in root.keys {
+            hints[key] = "\"\(key)\" is a server option and belongs in the main configuration file, not in a mount"
+        }
+        hints["mp3-metadata-interval"] = "did you mean \"metadata-interval\"?"
+        hints["mount-name"] =
+            "a mount's path is its file name (mounts/live.yaml configures /live) or its key under mounts"
+        return hints
+    }()
+}
