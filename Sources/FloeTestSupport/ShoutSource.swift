@@ -25,7 +25,8 @@ public final class ShoutSource: @unchecked Sendable {
         password: String,
         name: String? = nil,
         genre: String? = nil,
-        description: String? = nil
+        description: String? = nil,
+        shoutcastProtocol: Bool = false
     ) throws {
         shout_init()
         guard let shout = shout_new() else { throw Failure(call: "shout_new", code: -1, message: "no memory") }
@@ -35,7 +36,9 @@ public final class ShoutSource: @unchecked Sendable {
         try check("shout_set_user", shout_set_user(shout, user))
         try check("shout_set_password", shout_set_password(shout, password))
         try check("shout_set_mount", shout_set_mount(shout, mount))
-        try check("shout_set_protocol", shout_set_protocol(shout, UInt32(SHOUT_PROTOCOL_HTTP)))
+        // ICY (SHOUTcast v1) connects to port + 1 by itself and sends titles to /admin.cgi on `port`.
+        let proto = shoutcastProtocol ? SHOUT_PROTOCOL_ICY : SHOUT_PROTOCOL_HTTP
+        try check("shout_set_protocol", shout_set_protocol(shout, UInt32(proto)))
         try check("shout_set_format", shout_set_format(shout, UInt32(SHOUT_FORMAT_MP3)))
         if let name { try check("shout_set_meta name", shout_set_meta(shout, SHOUT_META_NAME, name)) }
         if let genre { try check("shout_set_meta genre", shout_set_meta(shout, SHOUT_META_GENRE, genre)) }

@@ -7,9 +7,14 @@ import Logging
 struct AdminResponder {
     let server: ServerContext
     let logger: Logger
+    /// The socket's `shoutcast-mount`, target of `/admin.cgi`.
+    var shoutcastMount: String? = nil
 
     func respond(to head: RequestHead) -> IcecastResponse {
         let path = head.path
+        if path == "/admin.cgi" {
+            return updateMetadataShoutcastStyle(head)
+        }
         let command = path.hasPrefix("/admin/") ? String(path.dropFirst("/admin/".count)) : ""
         switch command {
         case "metadata":
@@ -17,6 +22,41 @@ struct AdminResponder {
         default:
             return .error(400, "Unrecognised command")
         }
+    }
+
+    /// SHOUTcast's `/admin.cgi?pass=…&mode=updinfo&song=…` for the socket's SHOUTcast mount, answered with
+    /// Icecast's HTML page. Also takes `artist`/`title` (libshout with ezstream sends those; Icecast 2.4 drops them
+    /// with 400 `Missing parameter`).
+    private func updateMetadataShoutcastStyle(_ head: RequestHead) -> IcecastResponse {
+        let configuration = server.configuration
+        let query = head.queryItems
+        func value(_ name: String) -> [UInt8]? { query.first { $0.name == name }?.value }
+        guard let pass = value("pass").map({ String(decoding: $0, as: UTF8.self) }) else {
+            return .error(400, "missing pass parameter")
+        }
+        guard let path = shoutcastMount else { return .error(400, "illegal metadata call") }
+        let mountConfiguration = configuration.mount(path)
+        let sourcePassword = mountConfiguration.password ?? configuration.authentication.sourcePassword
+        let adminPassword = configuration.authentication.adminPassword
+        let check = BasicCredentials(user: "", password: pass)
+        guard sourcePassword.map({ check.matches(user: "", password: $0) }) == true
+            || adminPassword.map({ check.matches(user: "", password: $0) }) == true
+        else { return .error(401, "") }
+        guard value("mode").map({ String(decoding: $0, as: UTF8.self) }) == "updinfo",
+            let update = MetadataUpdate(
+                song: value("song"),
+                artist: value("artist"),
+                title: value("title"),
+                charset: value("charset").map { String(decoding: $0, as: UTF8.self) },
+                defaultCharset: mountConfiguration.charset
+            )
+        else { return .error(400, "Missing parameter") }
+        guard let mount = server.mounts.mount(path), case .updated = mount.metadataUpdated(update) else {
+            return .error(400, "Source does not exist")
+        }
+        logger.info("Metadata on mountpoint \(path) changed to \"\(update.title)\"", metadata: ["mount.path": "\(path)"])
+        let html = "<html><head><title>Admin request successful</title></head><body><p>Metadata update successful</p></body></html>"
+        return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
     }
 
     /// `/admin/metadata?mount=…&mode=updinfo&song=…` (or `artist`/`title`, `charset`), with admin credentials

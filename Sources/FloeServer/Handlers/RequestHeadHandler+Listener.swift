@@ -68,8 +68,15 @@ extension RequestHeadHandler {
         handOver()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         channel.write(responseHead, promise: nil)
+        // The intro (frame-aligned, shared by every listener) plays before the burst.
+        if let intro = mountConfiguration.intro.flatMap({ server.intro($0, configuration: configuration) }) {
+            session.writeAudio(intro, metadata: mount.snapshot.metadata)
+        }
         let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
         broadcaster.add(session, burstBytes: burst)
+        if let limit = mountConfiguration.maxListenerDuration, limit > 0 {
+            context.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
+        }
         logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(connectionID)"])
     }
 }

@@ -34,56 +34,21 @@ extension RequestHeadHandler {
         if head["content-type"] == nil {
             logger.error("Source on \(path) sent no Content-Type; assuming MP3 (this is deprecated)")
         }
-        guard server.claimSourceSlot(limit: configuration.limits.sources) else {
-            logger.warning("Source refused: too many sources", metadata: ["mount.path": "\(path)"])
+        let descriptor = SourceDescriptor(contentType: head["content-type"], headers: head.headers, peerAddress: peer)
+        let login = SourceLogin(server: server, configuration: configuration, path: path, sourceID: connectionID, logger: logger)
+        let mount: Mount
+        switch login.claim(descriptor) {
+        case .success(let claimed):
+            mount = claimed
+        case .failure(.tooManySources):
             respondAndClose(context: context, .error(403, "too many sources connected"))
             return
-        }
-        let queueSize = mountConfiguration.queueSize ?? configuration.limits.queueSize
-        let mount = server.mounts.mountCreatingIfNeeded(path, queueCapacity: queueSize)
-        let descriptor = SourceDescriptor(contentType: head["content-type"], headers: head.headers, peerAddress: peer)
-        switch mount.sourceConnected(id: connectionID, descriptor: descriptor) {
-        case .rejectMountInUse:
-            server.releaseSourceSlot()
-            logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
+        case .failure(.mountInUse):
             respondAndClose(context: context, .error(403, "Mountpoint in use"))
             return
-        case .accept:
-            if mountConfiguration.fallbackOverride {
-                mount.reclaimListeners(from: server.fallbackChain(of: path, configuration: configuration))
-            }
         }
-
-        var sourceLogger = logger
-        sourceLogger[metadataKey: "mount.path"] = "\(path)"
-        sourceLogger[metadataKey: "source.peer"] = "\(peer)"
-        sourceLogger.info(
-            "Source logged in",
-            metadata: ["source.content_type": "\(descriptor.contentType)", "source.agent": "\(descriptor.userAgent ?? "-")"]
-        )
-
-        let timeout = mountConfiguration.sourceTimeout ?? configuration.limits.sourceTimeout
-        let idle = IdleStateHandler(readTimeout: .seconds(configured: timeout))
-        let ingest = SourceIngestHandler(
-            server: server,
-            mount: mount,
-            sourceID: connectionID,
-            ingest: SourceIngest(
-                format: descriptor.format,
-                blockDuration: .seconds(configured: configuration.limits.blockDuration)
-            ),
-            logger: sourceLogger
-        )
-        do {
-            try context.pipeline.syncOperations.addHandler(idle, position: .after(self))
-            try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
-        } catch {
-            // The channel is closing; the ingest handler (if added) frees the mount when removed.
-            mount.sourceDisconnected(id: connectionID, fallback: nil)
-            server.releaseSourceSlot()
-            context.close(promise: nil)
-            return
-        }
+        guard login.installIngest(context: context, after: self, mount: mount, descriptor: descriptor, peer: peer)
+        else { return }
         handOver()
 
         var reply = ByteBufferAllocator().buffer(capacity: 64)

@@ -37,9 +37,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// How long the drain lasts at most.
     private static let drainTime = TimeAmount.seconds(2)
 
-    init(server: ServerContext, connectionID: Int) {
+    /// The mount SHOUTcast-style `/admin.cgi` title updates on this socket go to (its `shoutcast-mount`).
+    let shoutcastMount: String?
+
+    init(server: ServerContext, connectionID: Int, shoutcastMount: String? = nil) {
         self.server = server
         self.connectionID = connectionID
+        self.shoutcastMount = shoutcastMount
         self.logger = server.logger
         self.logger[metadataKey: "connection.id"] = "\(connectionID)"
     }
@@ -119,7 +123,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         case "GET", "HEAD":
             let path = head.path
             if path.hasPrefix("/admin/") || path == "/admin" || path == "/admin.cgi" {
-                let response = AdminResponder(server: server, logger: logger).respond(to: head)
+                let response = AdminResponder(server: server, logger: logger, shoutcastMount: shoutcastMount)
+                    .respond(to: head)
                 respondAndClose(context: context, response)
             } else {
                 acceptListener(context: context, head: head, peer: peer)

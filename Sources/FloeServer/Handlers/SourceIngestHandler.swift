@@ -14,21 +14,29 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let mount: Mount
     private let sourceID: Int
     private var ingest: SourceIngest
+    private let hooks: SourceHooks
     private var logger: Logger
     private var ended = false
     /// The pace last reported in the log, so a change is logged once, not per read.
     private var reportedPace = FrameClock.Pace.realTime
 
-    init(server: ServerContext, mount: Mount, sourceID: Int, ingest: SourceIngest, logger: Logger) {
+    init(server: ServerContext, mount: Mount, sourceID: Int, ingest: SourceIngest, hooks: SourceHooks, logger: Logger) {
         self.server = server
         self.mount = mount
         self.sourceID = sourceID
         self.ingest = ingest
+        self.hooks = hooks
         self.logger = logger
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        hooks.connected()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !ended else { return }
         let bytes = unwrapInboundIn(data)
+        hooks.received(bytes)
         let now = NIODeadline.now()
         for output in ingest.receive(bytes, at: now) {
             mount.publish(output)
@@ -82,6 +90,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         let fallback = server.liveFallback(of: mount.path, configuration: server.configuration)
         mount.sourceDisconnected(id: sourceID, fallback: fallback)
+        hooks.disconnected()
         if let fallback {
             logger.info("Listeners moved to the fallback", metadata: ["fallback.path": "\(fallback.path)"])
         }

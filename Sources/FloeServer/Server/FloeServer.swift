@@ -40,10 +40,22 @@ public final class FloeServer: Service, Sendable {
         let configuration = context.configuration
         var addresses: [SocketAddress] = []
         for socket in configuration.listenSockets {
-            let channel = try await bootstrap().bind(host: socket.bindAddress ?? "0.0.0.0", port: socket.port).get()
+            let host = socket.bindAddress ?? "0.0.0.0"
+            let channel = try await bootstrap(.http(shoutcastMount: socket.shoutcastMount))
+                .bind(host: host, port: socket.port).get()
             serverChannels.withLock { $0.append(channel) }
             if let address = channel.localAddress { addresses.append(address) }
             context.logger.info("Listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            if let shoutcastMount = socket.shoutcastMount, let port = channel.localAddress?.port {
+                // SHOUTcast v1 sources connect to the next port (libshout's ICY mode adds 1 by itself).
+                let shoutcast = try await bootstrap(.shoutcastSource(mount: shoutcastMount))
+                    .bind(host: host, port: port + 1).get()
+                serverChannels.withLock { $0.append(shoutcast) }
+                context.logger.info(
+                    "Listening for SHOUTcast sources",
+                    metadata: ["address": "\(shoutcast.localAddress.map { "\($0)" } ?? "?")", "mount.path": "\(shoutcastMount)"]
+                )
+            }
         }
         startFileFallbacks(configuration)
         onListening(addresses)
@@ -127,7 +139,15 @@ public final class FloeServer: Service, Sendable {
 
     // MARK: Bootstrap
 
-    private func bootstrap() -> ServerBootstrap {
+    /// What a listening socket speaks.
+    private enum SocketRole {
+        /// HTTP (Icecast): listeners, sources, admin. `shoutcastMount` is where `/admin.cgi` title updates go.
+        case http(shoutcastMount: String?)
+        /// SHOUTcast v1 sources for one mount.
+        case shoutcastSource(mount: String)
+    }
+
+    private func bootstrap(_ role: SocketRole) -> ServerBootstrap {
         let context = self.context
         let openChannels = self.openChannels
         return ServerBootstrap(group: group)
@@ -144,9 +164,17 @@ public final class FloeServer: Service, Sendable {
                     openChannels.withLockedValue { _ = $0.removeValue(forKey: key) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        RequestHeadHandler(server: context, connectionID: context.makeConnectionID())
-                    )
+                    let id = context.makeConnectionID()
+                    switch role {
+                    case .http(let shoutcastMount):
+                        try channel.pipeline.syncOperations.addHandler(
+                            RequestHeadHandler(server: context, connectionID: id, shoutcastMount: shoutcastMount)
+                        )
+                    case .shoutcastSource(let mount):
+                        try channel.pipeline.syncOperations.addHandler(
+                            ShoutcastSourceHandler(server: context, mountPath: mount, connectionID: id)
+                        )
+                    }
                 }
             }
     }

@@ -1,4 +1,5 @@
 import FloeCore
+import Foundation
 import Logging
 import NIOCore
 import Synchronization
@@ -13,6 +14,8 @@ final class ServerContext: Sendable {
     /// Sources currently streaming (Icecast `<sources>`).
     let sources = Atomic<Int>(0)
     private let nextConnectionID = Atomic<Int>(1)
+    /// Intro files, framed once and shared by every listener, by path as configured.
+    private let intros = Mutex<[String: ByteBuffer]>([:])
 
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger) {
         self.configurationBox = Mutex(configuration)
@@ -52,6 +55,31 @@ final class ServerContext: Sendable {
 
     func releaseSourceSlot() {
         sources.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    // MARK: Intros
+
+    /// The frames of an intro file (relative to the web root unless absolute), read and framed on first use;
+    /// `nil` when the file cannot be read or holds no MPEG audio (logged once per attempt).
+    func intro(_ path: String, configuration: ServerConfiguration) -> ByteBuffer? {
+        if let cached = intros.withLock({ $0[path] }) { return cached }
+        let file = path.hasPrefix("/") && FileManager.default.fileExists(atPath: path)
+            ? path : configuration.paths.webroot + (path.hasPrefix("/") ? path : "/" + path)
+        guard let data = FileManager.default.contents(atPath: file) else {
+            logger.warning("Intro file cannot be read", metadata: ["file": "\(file)"])
+            return nil
+        }
+        var ingest = SourceIngest(format: .mpeg)
+        var frames = ByteBuffer()
+        for var block in ingest.receive(ByteBuffer(bytes: data), at: .now()) + ingest.finish(at: .now()) {
+            frames.writeBuffer(&block.bytes)
+        }
+        guard frames.readableBytes > 0 else {
+            logger.warning("Intro file holds no MPEG audio", metadata: ["file": "\(file)"])
+            return nil
+        }
+        intros.withLock { $0[path] = frames }
+        return frames
     }
 
     // MARK: Fallbacks

@@ -1,0 +1,90 @@
+import FloeCore
+import Logging
+import NIOCore
+
+/// What every source protocol (HTTP `SOURCE`/`PUT`, SHOUTcast v1) does once the client has proved who it is:
+/// claim a `<sources>` slot and the mount, then turn the connection into an ingest pipeline.
+struct SourceLogin {
+    /// Why a source was refused after authenticating.
+    enum Refusal: Error {
+        /// `<sources>` are all taken: 403 `too many sources connected`.
+        case tooManySources
+        /// Another source feeds the mount: 403 `Mountpoint in use`.
+        case mountInUse
+    }
+
+    let server: ServerContext
+    let configuration: ServerConfiguration
+    let path: String
+    let sourceID: Int
+    let logger: Logger
+
+    /// Claims a source slot and the mount for `descriptor`. On success the mount is live and its listeners
+    /// parked on fallbacks come back when `fallback-override` says so.
+    func claim(_ descriptor: SourceDescriptor) -> Result<Mount, Refusal> {
+        let mountConfiguration = configuration.mount(path)
+        guard server.claimSourceSlot(limit: configuration.limits.sources) else {
+            logger.warning("Source refused: too many sources", metadata: ["mount.path": "\(path)"])
+            return .failure(.tooManySources)
+        }
+        let queueSize = mountConfiguration.queueSize ?? configuration.limits.queueSize
+        let mount = server.mounts.mountCreatingIfNeeded(path, queueCapacity: queueSize)
+        switch mount.sourceConnected(id: sourceID, descriptor: descriptor) {
+        case .rejectMountInUse:
+            server.releaseSourceSlot()
+            logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
+            return .failure(.mountInUse)
+        case .accept:
+            if mountConfiguration.fallbackOverride {
+                mount.reclaimListeners(from: server.fallbackChain(of: path, configuration: configuration))
+            }
+            return .success(mount)
+        }
+    }
+
+    /// Puts the ingest handlers after `handler` in `context`'s pipeline. On failure the mount and the slot are
+    /// released and the channel closed.
+    func installIngest(
+        context: ChannelHandlerContext,
+        after handler: ChannelHandler,
+        mount: Mount,
+        descriptor: SourceDescriptor,
+        peer: String
+    ) -> Bool {
+        let mountConfiguration = configuration.mount(path)
+        var sourceLogger = logger
+        sourceLogger[metadataKey: "mount.path"] = "\(path)"
+        sourceLogger[metadataKey: "source.peer"] = "\(peer)"
+        sourceLogger.info(
+            "Source logged in",
+            metadata: [
+                "source.content_type": "\(descriptor.contentType)",
+                "source.agent": "\(descriptor.userAgent ?? "-")",
+            ]
+        )
+        let timeout = mountConfiguration.sourceTimeout ?? configuration.limits.sourceTimeout
+        let idle = IdleStateHandler(readTimeout: .seconds(configured: timeout))
+        let ingest = SourceIngestHandler(
+            server: server,
+            mount: mount,
+            sourceID: sourceID,
+            ingest: SourceIngest(
+                format: descriptor.format,
+                blockDuration: .seconds(configured: configuration.limits.blockDuration)
+            ),
+            hooks: SourceHooks(mountPath: path, configuration: mountConfiguration, logger: sourceLogger),
+            logger: sourceLogger
+        )
+        do {
+            try context.pipeline.syncOperations.addHandler(idle, position: .after(handler))
+            try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
+            return true
+        } catch {
+            // The channel is closing; the ingest handler (if added) frees the mount when removed.
+            mount.sourceDisconnected(id: sourceID, fallback: nil)
+            server.releaseSourceSlot()
+            context.close(promise: nil)
+            return false
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import FloeCore
+import FloeTestSupport
+import Foundation
+import MPEGAudio
+import Testing
+
+extension IntegrationTests {
+    /// Per-mount features: SHOUTcast v1 sources, intros, dump files, scripts, listener time limits.
+    @Suite("Mount features", .serialized)
+    struct MountFeatureTests {
+        /// A server whose one listen socket also takes SHOUTcast sources for `/sc` on the next port. Port 0 cannot
+        /// promise that the next port is free, so a few tries may be needed.
+        func shoutcastServer(_ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+            var lastError: Error?
+            for _ in 0..<5 {
+                do {
+                    return try await TestServer {
+                        $0.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, shoutcastMount: "/sc")]
+                        configure(&$0)
+                    }
+                } catch {
+                    lastError = error
+                }
+            }
+            throw lastError!
+        }
+
+        @Test func shoutcastV1SourceOnTheNextPortWithExactReplyAndAdminCGITitles() async throws {
+            let server = try await shoutcastServer()
+            // Wrong password: silent close.
+            let wrong = try RawSocket(port: server.port + 1)
+            try wrong.send("nope\r\n")
+            #expect(wrong.receiveAll().isEmpty)
+
+            let source = try RawSocket(port: server.port + 1)
+            try source.send("\(TestServer.sourcePassword)\r\n")
+            #expect(source.receive(exactly: 20) == Array("OK2\r\nicy-caps:11\r\n\r\n".utf8))
+            // Headers and the first audio in one packet.
+            try source.send(Array("icy-name:SC Name\nicy-genre:Ambient\nicy-pub:0\nicy-br:128\n\n".utf8) + Array(Fixture.mp3.prefix(30_000)))
+            #expect(await server.waitUntil { server.isLive("/sc") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/sc", headers: ["Icy-MetaData: 1"])
+            #expect(head.contains("icy-name:SC Name"))
+            let cgi = try await ExternalProcess.run(
+                "curl", ["-s", "http://127.0.0.1:\(server.port)/admin.cgi?pass=\(TestServer.sourcePassword)&mode=updinfo&song=Via%20CGI"])
+            #expect(String(decoding: cgi.stdout, as: UTF8.self).contains("<p>Metadata update successful</p>"))
+            let refused = try await ExternalProcess.run(
+                "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/admin.cgi?pass=bad&mode=updinfo&song=x"])
+            #expect(String(decoding: refused.stdout, as: UTF8.self) == "401")
+            try await sendPaced(source, Array(Fixture.mp3[30_000...]))
+            source.shutdownWrite()
+            let stream = ICYStream(rest + listener.receiveAll(), interval: 16_000)
+            #expect(stream.isWellFormed)
+            #expect(stream.blocks.contains("Via CGI"))
+            #expect(Fixture.frameAlignedOffset(of: Array(stream.audio.prefix(4096))) == 0)
+            await server.stop()
+        }
+
+        @Test func libshoutInICYModeStreamsAndSetsTitles() async throws {
+            let server = try await shoutcastServer()
+            let port = server.port
+            let source = try ShoutSource(port: port, mount: "/sc", password: TestServer.sourcePassword, name: "ICY Name", shoutcastProtocol: true)
+            try await Task.detached { try source.open() }.value
+            #expect(server.isLive("/sc"))
+            let (listener, head, rest) = try rawListener(port: port, mount: "/sc", headers: ["Icy-MetaData: 1"])
+            #expect(head.contains("icy-name:ICY Name"))
+            let half = Fixture.mp3.count / 2
+            try await Task.detached {
+                try source.send(Array(Fixture.mp3[..<half]))
+                try source.setTitle("ICY Title")
+                try source.send(Array(Fixture.mp3[half...]))
+                source.close()
+            }.value
+            let stream = ICYStream(rest + listener.receiveAll(), interval: 16_000)
+            #expect(sameBytes(stream.audio, Fixture.mp3))
+            #expect(stream.blocks.contains("ICY Title"))
+            await server.stop()
+        }
+
+        @Test func introPlaysBeforeTheLiveStreamAndListenersAreCutAtTheirTimeLimit() async throws {
+            let webroot = try TemporaryDirectory()
+            let intro = SineMP3.make(seconds: 1, frequency: 220)
+            try Data(intro).write(to: URL(fileURLWithPath: webroot.path("intro.mp3")))
+            let server = try await TestServer {
+                $0.paths.webroot = webroot.url.path
+                $0.mounts["/withintro"] = .init(maxListenerDuration: 1.5, intro: "intro.mp3")
+            }
+            let source = try rawSource(port: server.port, mount: "/withintro")
+            let feeder = streamUntilCancelled(source)
+            try await Task.sleep(for: .milliseconds(300))
+            let start = ContinuousClock.now
+            let (listener, _, rest) = try rawListener(port: server.port, mount: "/withintro")
+            let received = rest + listener.receiveAll()
+            let elapsed = ContinuousClock.now - start
+            #expect(Array(received.prefix(intro.count)) == intro, "the intro comes first, whole")
+            #expect(frameCount(in: Array(received.dropFirst(intro.count)), from: Fixture.mp3) > 10, "then the live stream")
+            #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(4), "closed at max-listener-duration: \(elapsed)")
+            feeder.cancel()
+            await server.stop()
+        }
+
+        @Test func dumpFileRecordsEachSourceAndScriptsRunWithTheMountName() async throws {
+            let directory = try TemporaryDirectory()
+            let script = directory.path("hook.sh")
+            try "#!/bin/sh\necho \"$0 $1\" >> \(directory.path("hooks.log"))\n".write(toFile: script, atomically: true, encoding: .utf8)
+            chmod(script, 0o755)
+            let server = try await TestServer {
+                $0.mounts["/rec"] = .init(
+                    dumpFile: directory.path("rec-%Y%m%d-%H%M%S.mp3"),
+                    onConnect: script,
+                    onDisconnect: script
+                )
+            }
+            let source = try rawSource(port: server.port, mount: "/rec")
+            let garbage = Array("not audio".utf8)
+            try source.send(garbage + Array(Fixture.mp3.prefix(50_000)))
+            source.shutdownWrite()
+            #expect(await server.waitUntil { !server.isLive("/rec") })
+            #expect(await server.waitUntil {
+                ((try? String(contentsOfFile: directory.path("hooks.log"), encoding: .utf8)) ?? "").split(separator: "\n").count == 2
+            })
+            let log = try String(contentsOfFile: directory.path("hooks.log"), encoding: .utf8)
+            #expect(log.split(separator: "\n").allSatisfy { $0.hasSuffix(" /rec") })
+            let dumps = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasPrefix("rec-") }
+            #expect(dumps.count == 1)
+            let recorded = try Data(contentsOf: URL(fileURLWithPath: directory.path(dumps[0])))
+            #expect(sameBytes(Array(recorded), garbage + Array(Fixture.mp3.prefix(50_000))), "every byte the source sent, garbage included")
+            await server.stop()
+        }
+    }
+}
