@@ -136,3 +136,21 @@ public func basicAuthorization(_ user: String, _ password: String) -> String {
 public func sameBytes(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
     lhs == rhs
 }
+
+/// Runs blocking work (socket reads, libshout calls) on a thread of its own and awaits its result.
+///
+/// Blocking inside Swift's cooperative pool starves everything else: on a 2-core machine the pool has two
+/// threads, so two blocked readers stop the very tasks (sources, the test body) they are waiting for.
+public func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+extension RawSocket {
+    /// Reads until the peer closes (or `limit` bytes), on a thread of its own; `prefix` is what arrived with the
+    /// response head.
+    public func receiveAllInBackground(prefix: [UInt8] = [], limit: Int = 64 << 20) -> Task<[UInt8], Never> {
+        Task { (try? await onThread { prefix + self.receiveAll(limit: limit) }) ?? prefix }
+    }
+}

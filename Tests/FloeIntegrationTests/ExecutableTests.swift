@@ -11,6 +11,24 @@ extension IntegrationTests {
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
         }
 
+        /// Waits for a running `floe`'s "Listen at:" line and returns the port in it.
+        static func waitForPort(_ process: ExternalProcess) async throws -> Int {
+            var banner = ""
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                banner += String(decoding: process.availableOutput(), as: UTF8.self)
+                if let line = banner.split(separator: "\n").first(where: { $0.contains("Listen at:") }),
+                    let url = line.split(separator: " ").last,
+                    let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)
+                {
+                    return port
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            process.terminate()
+            throw RawSocket.Failure(description: "no banner: \(banner)")
+        }
+
         /// Starts the binary and waits for its "Listen at:" line; returns the process and the port.
         func launch(_ arguments: [String], environment: [String: String] = [:]) async throws -> (ExternalProcess, Int, String) {
             let process = try ExternalProcess(Self.binary, arguments, environment: environment)

@@ -10,7 +10,7 @@ extension IntegrationTests {
     struct FallbackTests {
         /// Reads a listener in the background until the server closes it or `limit` bytes arrive.
         func collect(_ socket: RawSocket, _ rest: [UInt8], limit: Int = 8 << 20) -> Task<[UInt8], Never> {
-            Task.detached { rest + socket.receiveAll(limit: limit) }
+            socket.receiveAllInBackground(prefix: rest, limit: limit)
         }
 
         /// Every byte belongs to a whole frame: no garbage where one stream was cut and another joined.

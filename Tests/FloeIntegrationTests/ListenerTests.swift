@@ -120,7 +120,7 @@ extension IntegrationTests {
             let (healthy, _, rest) = try rawListener(port: server.port, mount: "/slow")
             #expect(await server.waitUntil { server.listeners("/slow") == 2 })
             let copies = 40
-            let reader = Task.detached { rest + healthy.receiveAll(limit: copies * Fixture.mp3.count) }
+            let reader = healthy.receiveAllInBackground(prefix: rest, limit: copies * Fixture.mp3.count)
             // 5 MB as fast as the sockets take it: past the stalled listener's kernel buffers (which autotune up to
             // megabytes on loopback), NIO's high-water mark and the 96 KiB queue.
             for _ in 0..<copies { try source.send(Fixture.mp3) }

@@ -59,17 +59,18 @@ extension IntegrationTests {
             let server = try await shoutcastServer()
             let port = server.port
             let source = try ShoutSource(port: port, mount: "/sc", password: TestServer.sourcePassword, name: "ICY Name", shoutcastProtocol: true)
-            try await Task.detached { try source.open() }.value
-            #expect(server.isLive("/sc"))
+            try await onThread { try source.open() }
+            // libshout returns once it has written its header block; the server reads it asynchronously.
+            #expect(await server.waitUntil { server.isLive("/sc") })
             let (listener, head, rest) = try rawListener(port: port, mount: "/sc", headers: ["Icy-MetaData: 1"])
             #expect(head.contains("icy-name:ICY Name"))
             let half = Fixture.mp3.count / 2
-            try await Task.detached {
+            try await onThread {
                 try source.send(Array(Fixture.mp3[..<half]))
                 try source.setTitle("ICY Title")
                 try source.send(Array(Fixture.mp3[half...]))
                 source.close()
-            }.value
+            }
             let stream = ICYStream(rest + listener.receiveAll(), interval: 16_000)
             #expect(sameBytes(stream.audio, Fixture.mp3))
             #expect(stream.blocks.contains("ICY Title"))

@@ -10,7 +10,7 @@ extension IntegrationTests {
         func collect(port: Int, mount: String, headers: [String] = []) throws -> Task<[UInt8], Never> {
             let (socket, head, rest) = try rawListener(port: port, mount: mount, headers: headers)
             precondition(head.hasPrefix("HTTP/1.0 200 OK"), head)
-            return Task.detached { rest + socket.receiveAll(limit: 64 << 20) }
+            return socket.receiveAllInBackground(prefix: rest)
         }
 
         /// Decodes MP3 bytes with mpg123 and returns its report; fails the test on decoder errors.
@@ -30,17 +30,17 @@ extension IntegrationTests {
             let source = try ShoutSource(port: port, mount: "/shout.mp3", password: TestServer.sourcePassword, name: "Shout Name", genre: "Ambient")
             // libshout blocks: it runs on a thread of its own. It probes (OPTIONS *, GET /admin/!POKE), is
             // challenged (401), then logs in.
-            try await Task.detached { try source.open() }.value
+            try await onThread { try source.open() }
             #expect(server.isLive("/shout.mp3"))
             let listener = try collect(port: port, mount: "/shout.mp3", headers: ["Icy-MetaData: 1"])
             #expect(await server.waitUntil { server.listeners("/shout.mp3") == 1 })
             let half = Fixture.mp3.count / 2
-            try await Task.detached {
+            try await onThread {
                 try source.send(Array(Fixture.mp3[..<half]))
                 try source.setTitle("Shouted Title")
                 try source.send(Array(Fixture.mp3[half...]))
                 source.close()
-            }.value
+            }
             let stream = ICYStream(await listener.value, interval: 16_000)
             #expect(stream.isWellFormed)
             #expect(sameBytes(stream.audio, Fixture.mp3), "the listener heard exactly what libshout sent")

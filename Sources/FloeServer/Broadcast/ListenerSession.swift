@@ -22,6 +22,9 @@ final class ListenerSession {
     var isDetached = false
     /// Index in the broadcaster's listener array, for O(1) removal.
     var slot = -1
+    /// The broadcaster the listener belongs to now (it changes when a fallback moves the listener); `nil` once it
+    /// has left. The reference cycle with the broadcaster's list lasts exactly as long as the membership.
+    var broadcaster: LoopBroadcaster?
 
     init(id: Int, channel: Channel, homePath: String, metadataInterval: Int?) {
         self.id = id

@@ -108,6 +108,7 @@ final class LoopBroadcaster {
     /// burst at once, so the first bytes go out in the same loop tick as the response head.
     func add(_ listener: ListenerSession, burstBytes: Int) {
         listener.nextSequence = queue.burstStart(burstBytes: burstBytes)
+        listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)
         pump(listener)
@@ -159,6 +160,7 @@ final class LoopBroadcaster {
     private func adopt(_ listener: ListenerSession) {
         listener.isDetached = false
         listener.nextSequence = queue.endSequence
+        listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)
         listenerMovedIn()
@@ -194,8 +196,9 @@ final class LoopBroadcaster {
     }
 
     private func detach(_ listener: ListenerSession, slow: Bool) {
-        guard !listener.isDetached else { return }
+        guard !listener.isDetached, listener.broadcaster === self else { return }
         listener.isDetached = true
+        listener.broadcaster = nil
         let last = listeners.removeLast()
         if last !== listener {
             listeners[listener.slot] = last

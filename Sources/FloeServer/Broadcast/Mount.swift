@@ -11,6 +11,8 @@ final class Mount: Sendable {
     let path: String
     private let state: NIOLockedValueBox<MountStateMachine>
     private let nextSequence = Mutex(0)
+    /// Closes the current source's connection (set at login, cleared when it ends).
+    private let sourceCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
     /// One broadcaster per event loop, each reachable only on its own loop.
     private let broadcasters: [(eventLoop: EventLoop, box: NIOLoopBoundBox<LoopBroadcaster>)]
 
@@ -46,6 +48,16 @@ final class Mount: Sendable {
         state.withLockedValue { $0.sourceConnected(id: id, descriptor: descriptor) }
     }
 
+    /// Remembers how to end the current source (a configuration reload may remove the mount).
+    func attachSource(closer: @escaping @Sendable () -> Void) {
+        sourceCloser.withLockedValue { $0 = closer }
+    }
+
+    /// Ends the current source, if any: its connection closes and the usual end-of-source path runs.
+    func closeSource() {
+        sourceCloser.withLockedValue { $0 }?()
+    }
+
     /// Whether a source feeds the mount now.
     var isLive: Bool {
         if case .live = snapshot.source { return true }
@@ -59,6 +71,7 @@ final class Mount: Sendable {
             case .ignore:
                 return
             case .endListeners:
+                sourceCloser.withLockedValue { $0 = nil }
                 // Enqueued under the lock so that a new source's first block cannot overtake the cleanup.
                 for (index, bound) in broadcasters.enumerated() {
                     if let fallback, fallback !== self {

@@ -1,16 +1,21 @@
+import Foundation
 import NIOCore
 
 /// The pipeline of a listener after its response head: nothing comes in that matters, and the broadcaster
-/// drives every write. This handler only tells the broadcaster when the socket drains or closes.
+/// drives every write. This handler only tells the listener's current broadcaster (which changes when a fallback
+/// moves it) when the socket drains or closes, and writes the access-log line at the end.
 final class ListenerHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let session: ListenerSession
-    private let broadcaster: LoopBroadcaster
+    private let accessLog: AccessLog?
+    /// The request as logged; its byte count grows by what the listener was sent.
+    private let accessRecord: AccessRecord
 
-    init(session: ListenerSession, broadcaster: LoopBroadcaster) {
+    init(session: ListenerSession, accessLog: AccessLog?, accessRecord: AccessRecord) {
         self.session = session
-        self.broadcaster = broadcaster
+        self.accessLog = accessLog
+        self.accessRecord = accessRecord
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -18,14 +23,19 @@ final class ListenerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, !session.isDetached {
+        if context.channel.isWritable, let broadcaster = session.broadcaster {
             broadcaster.pump(session)
         }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        broadcaster.remove(session)
+        session.broadcaster?.remove(session)
+        if let accessLog {
+            var record = accessRecord
+            record.bytes += session.bytesSent
+            accessLog.record(record)
+        }
         context.fireChannelInactive()
     }
 

@@ -39,7 +39,7 @@ extension RequestHeadHandler {
         let responseHead = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
 
         if head.method == "HEAD" {
-            respondAndClose(context: context, bytes: responseHead)
+            respondAndClose(context: context, bytes: responseHead, status: 200)
             return
         }
 
@@ -57,7 +57,11 @@ extension RequestHeadHandler {
                 value: .init(low: 32 * 1024, high: 128 * 1024)
             )
             try context.pipeline.syncOperations.addHandler(
-                ListenerHandler(session: session, broadcaster: broadcaster),
+                ListenerHandler(
+                    session: session,
+                    accessLog: server.accessLog,
+                    accessRecord: accessRecord(context: context, status: 200, bytes: responseHead.readableBytes)
+                ),
                 position: .after(self)
             )
         } catch {

@@ -47,7 +47,16 @@ extension RequestHeadHandler {
             respondAndClose(context: context, .error(403, "Mountpoint in use"))
             return
         }
-        guard login.installIngest(context: context, after: self, mount: mount, descriptor: descriptor, peer: peer)
+        let record = accessRecord(context: context, status: 200, bytes: IcecastResponse.sourceAccepted.utf8.count)
+        guard
+            login.installIngest(
+                context: context,
+                after: self,
+                mount: mount,
+                descriptor: descriptor,
+                peer: peer,
+                accessRecord: record
+            )
         else { return }
         handOver()
 

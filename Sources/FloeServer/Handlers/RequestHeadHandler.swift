@@ -1,4 +1,5 @@
 import FloeCore
+import Foundation
 import Logging
 import NIOCore
 
@@ -31,6 +32,9 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var state = State.awaitingHead
     private var received: ByteBuffer?
     private var headTimeout: Scheduled<Void>?
+    /// When the connection was accepted, and its request once parsed: for the access log.
+    private var startedAt = Date()
+    private(set) var request: RequestHead?
 
     /// Input discarded after an error response before the connection is closed outright.
     private static let maximumDrainBytes = 1 << 20
@@ -95,6 +99,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             case .head(let head, let headLength):
                 headTimeout?.cancel()
+                request = head
                 var leftover = received!
                 received = nil
                 leftover.moveReaderIndex(forwardBy: headLength)
@@ -149,11 +154,15 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         let configuration = server.configuration
         respondAndClose(
             context: context,
-            bytes: response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
+            bytes: response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders),
+            status: response.status
         )
     }
 
-    func respondAndClose(context: ChannelHandlerContext, bytes: ByteBuffer) {
+    func respondAndClose(context: ChannelHandlerContext, bytes: ByteBuffer, status: Int) {
+        if let accessLog = server.accessLog {
+            accessLog.record(accessRecord(context: context, status: status, bytes: bytes.readableBytes))
+        }
         headTimeout?.cancel()
         state = .draining(discarded: 0)
         received = nil
@@ -169,5 +178,22 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Marks the connection as belonging to another handler from now on.
     func handOver() {
         state = .handedOver
+    }
+
+    /// The access-log entry for this connection's request (`-` for a request that never parsed).
+    func accessRecord(context: ChannelHandlerContext, status: Int, bytes: Int) -> AccessRecord {
+        let head = request
+        return AccessRecord(
+            peer: context.channel.remoteAddress?.ipAddress ?? "-",
+            user: head?["authorization"].flatMap(BasicCredentials.init(authorizationHeader:))?.user,
+            started: startedAt,
+            method: head?.method ?? "-",
+            path: head?.path ?? "-",
+            protocolToken: head.map { "\($0.protocolName)/\($0.protocolVersion)" } ?? "-",
+            status: status,
+            bytes: bytes,
+            referer: head?["referer"],
+            userAgent: head?["user-agent"]
+        )
     }
 }

@@ -1,4 +1,5 @@
 import FloeCore
+import Foundation
 import Logging
 import NIOCore
 
@@ -102,9 +103,27 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
             context.close(promise: nil)
             return
         }
-        guard login.installIngest(context: context, after: self, mount: mount, descriptor: descriptor, peer: peer) else {
-            return
-        }
+        let record = AccessRecord(
+            peer: peer,
+            user: "source",
+            started: Date(),
+            method: "SOURCE",
+            path: mountPath,
+            protocolToken: "ICY",
+            status: 200,
+            bytes: Self.accepted.utf8.count,
+            userAgent: descriptor.userAgent
+        )
+        guard
+            login.installIngest(
+                context: context,
+                after: self,
+                mount: mount,
+                descriptor: descriptor,
+                peer: peer,
+                accessRecord: record
+            )
+        else { return }
         let leftover = received
         received = ByteBuffer()
         if leftover.readableBytes > 0 {

@@ -15,17 +15,28 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let sourceID: Int
     private var ingest: SourceIngest
     private let hooks: SourceHooks
+    /// The login as the access log shows it (`"SOURCE /live HTTP/1.0" 200 19`), written when the source ends.
+    private let accessRecord: AccessRecord
     private var logger: Logger
     private var ended = false
     /// The pace last reported in the log, so a change is logged once, not per read.
     private var reportedPace = FrameClock.Pace.realTime
 
-    init(server: ServerContext, mount: Mount, sourceID: Int, ingest: SourceIngest, hooks: SourceHooks, logger: Logger) {
+    init(
+        server: ServerContext,
+        mount: Mount,
+        sourceID: Int,
+        ingest: SourceIngest,
+        hooks: SourceHooks,
+        accessRecord: AccessRecord,
+        logger: Logger
+    ) {
         self.server = server
         self.mount = mount
         self.sourceID = sourceID
         self.ingest = ingest
         self.hooks = hooks
+        self.accessRecord = accessRecord
         self.logger = logger
     }
 
@@ -91,6 +102,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         let fallback = server.liveFallback(of: mount.path, configuration: server.configuration)
         mount.sourceDisconnected(id: sourceID, fallback: fallback)
         hooks.disconnected()
+        server.accessLog?.record(accessRecord)
         if let fallback {
             logger.info("Listeners moved to the fallback", metadata: ["fallback.path": "\(fallback.path)"])
         }

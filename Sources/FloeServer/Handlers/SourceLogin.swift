@@ -49,7 +49,8 @@ struct SourceLogin {
         after handler: ChannelHandler,
         mount: Mount,
         descriptor: SourceDescriptor,
-        peer: String
+        peer: String,
+        accessRecord: AccessRecord
     ) -> Bool {
         let mountConfiguration = configuration.mount(path)
         var sourceLogger = logger
@@ -73,11 +74,14 @@ struct SourceLogin {
                 blockDuration: .seconds(configured: configuration.limits.blockDuration)
             ),
             hooks: SourceHooks(mountPath: path, configuration: mountConfiguration, logger: sourceLogger),
+            accessRecord: accessRecord,
             logger: sourceLogger
         )
         do {
             try context.pipeline.syncOperations.addHandler(idle, position: .after(handler))
             try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
+            let channel = context.channel
+            mount.attachSource { channel.close(promise: nil) }
             return true
         } catch {
             // The channel is closing; the ingest handler (if added) frees the mount when removed.

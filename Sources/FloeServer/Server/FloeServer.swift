@@ -25,12 +25,13 @@ public final class FloeServer: Service, Sendable {
         configuration: ServerConfiguration,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
+        accessLog: AccessLog? = nil,
         onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
     ) {
         self.group = eventLoopGroup
         self.onListening = onListening
         let loops = Array(eventLoopGroup.makeIterator())
-        self.context = ServerContext(configuration: configuration, eventLoops: loops, logger: logger)
+        self.context = ServerContext(configuration: configuration, eventLoops: loops, logger: logger, accessLog: accessLog)
     }
 
     /// Binds every configured listen socket and starts accepting. Returns the bound addresses (with the real
@@ -120,9 +121,22 @@ public final class FloeServer: Service, Sendable {
         await stop()
     }
 
-    /// Applies a new configuration to connections made from now on.
+    /// Applies a new configuration without dropping anyone: new limits and mount settings apply to connections made
+    /// from now on; a mount the old configuration named and the new one does not has its source ended (its
+    /// listeners go to a fallback, or are closed); new file fallbacks start playing. Listen sockets change only at
+    /// restart.
     public func reload(_ configuration: ServerConfiguration) {
+        let old = context.configuration
         context.replaceConfiguration(configuration)
+        for path in old.mounts.keys where configuration.mounts[path] == nil {
+            guard let mount = context.mounts.mount(path), mount.isLive else { continue }
+            context.logger.info("Mount removed from the configuration; ending its source", metadata: ["mount.path": "\(path)"])
+            mount.closeSource()
+        }
+        if old.listenSockets != configuration.listenSockets {
+            context.logger.warning("Listen sockets change only when Floe restarts")
+        }
+        startFileFallbacks(configuration)
     }
 
     // MARK: Observing (status pages, tests)

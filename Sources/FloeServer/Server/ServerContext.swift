@@ -17,7 +17,11 @@ final class ServerContext: Sendable {
     /// Intro files, framed once and shared by every listener, by path as configured.
     private let intros = Mutex<[String: ByteBuffer]>([:])
 
-    init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger) {
+    /// Where connections are logged when they end, if the configuration asks for an access log.
+    let accessLog: AccessLog?
+
+    init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
+        self.accessLog = accessLog
         self.configurationBox = Mutex(configuration)
         self.mounts = MountRegistry(eventLoops: eventLoops)
         self.logger = logger

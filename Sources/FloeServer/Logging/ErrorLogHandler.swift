@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+
+/// A swift-log handler writing Icecast-style error log lines to a `LogFile`:
+/// `[2026-11-21  15:20:34] INFO floe: Source logged in mount.path=/live source.peer=127.0.0.1`.
+public struct ErrorLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let file: LogFile
+
+    public init(label: String, file: LogFile, level: Logger.Level) {
+        self.label = label
+        self.file = file
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let level: String
+        switch event.level {
+        case .trace, .debug: level = "DBUG"
+        case .info, .notice: level = "INFO"
+        case .warning: level = "WARN"
+        case .error, .critical: level = "EROR"
+        }
+        file.write("[\(Self.timestamp())] \(level) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
+    }
+
+    /// Icecast's error-log time stamp (two spaces between date and time).
+    static func timestamp(_ date: Date = Date()) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(1900 + parts.tm_year)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))  "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+}

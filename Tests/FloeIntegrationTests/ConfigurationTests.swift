@@ -1,0 +1,131 @@
+import FloeTestSupport
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// The native configuration as an operator uses it: check-config, mounts/, SIGHUP reload under load, logs.
+    @Suite("Configuration and reload", .serialized)
+    struct ConfigurationTests {
+        static var binary: String { IntegrationTests.ExecutableTests.binary }
+
+        func write(_ text: String, to path: String) throws {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+
+        @Test func checkConfigPrintsTheEffectiveConfigurationWithPasswordsRedacted() async throws {
+            let directory = try TemporaryDirectory()
+            try FileManager.default.createDirectory(atPath: directory.path("mounts"), withIntermediateDirectories: true)
+            try write(
+                """
+                authentication:
+                  source-password: very-secret
+                limits:
+                  clients: 321
+                """,
+                to: directory.path("floe.yaml")
+            )
+            try write("password: mount-secret\nmax-listeners: 7\n", to: directory.path("mounts/show.yaml"))
+            let result = try await ExternalProcess.run(Self.binary, ["check-config", directory.path("floe.yaml")])
+            #expect(result.status == 0, "\(result.stderr)")
+            let json = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+            let limits = try #require(json["limits"] as? [String: Any])
+            #expect(limits["clients"] as? Int == 321)
+            let text = String(decoding: result.stdout, as: UTF8.self)
+            #expect(!text.contains("very-secret") && !text.contains("mount-secret"))
+            #expect(text.contains("\"/show\""))
+            #expect(text.contains("\"max-listeners\": 7"))
+        }
+
+        @Test(arguments: [
+            ("limits:\n  clinets: 5\n", "floe.yaml:2"),
+            ("limits:\n  clients: many\n", "limits/clients"),
+            ("mounts:\n  /a:\n    fallback-mount: /b\n  /b:\n    fallback-mount: /a\n", "/a"),
+        ])
+        func invalidFilesNameFileLineAndOptionAndExitNonZero(yaml: String, expected: String) async throws {
+            let directory = try TemporaryDirectory()
+            try write(yaml, to: directory.path("floe.yaml"))
+            let result = try await ExternalProcess.run(Self.binary, ["check-config", directory.path("floe.yaml")])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error"))
+        }
+
+        @Test func sighupReloadsMountsWithoutDroppingListenersAndReopensLogs() async throws {
+            let directory = try TemporaryDirectory()
+            try FileManager.default.createDirectory(atPath: directory.path("mounts"), withIntermediateDirectories: true)
+            try write(
+                """
+                listen:
+                  - port: 0
+                    bind-address: 127.0.0.1
+                authentication:
+                  source-password: pw
+                  admin-password: apw
+                paths:
+                  logdir: \(directory.url.path)
+                logging:
+                  access-log: access.log
+                  error-log: error.log
+                """,
+                to: directory.path("floe.yaml")
+            )
+            try write("stream-name: Kept\n", to: directory.path("mounts/kept.yaml"))
+            try write("stream-name: Removed\n", to: directory.path("mounts/removed.yaml"))
+            let process = try ExternalProcess(Self.binary, ["--config", directory.path("floe.yaml")])
+            let port = try await IntegrationTests.ExecutableTests.waitForPort(process)
+
+            let kept = try rawSource(port: port, mount: "/kept", password: "pw")
+            let removed = try rawSource(port: port, mount: "/removed", password: "pw")
+            try removed.send(Array(Fixture.mp3.prefix(20_000)))
+            let feeder = streamUntilCancelled(kept)
+            var listeners: [(RawSocket, Task<[UInt8], Never>)] = []
+            for _ in 0..<10 {
+                let (socket, head, rest) = try rawListener(port: port, mount: "/kept")
+                #expect(head.contains("icy-name:Kept"))
+                listeners.append((socket, socket.receiveAllInBackground(prefix: rest, limit: 1 << 30)))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+
+            // A request that ends before the rotation is logged in the old file.
+            let early = try RawSocket(port: port)
+            try early.send(requestHead("GET /nothing-here HTTP/1.0"))
+            #expect(String(decoding: early.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 404"))
+
+            // Rotate the access log, remove one mount, add another with a listener limit, and reload.
+            try FileManager.default.moveItem(atPath: directory.path("access.log"), toPath: directory.path("access.log.1"))
+            try FileManager.default.removeItem(atPath: directory.path("mounts/removed.yaml"))
+            try write("max-listeners: 1\nstream-name: Added\n", to: directory.path("mounts/added.yaml"))
+            kill(process.process.processIdentifier, SIGHUP)
+
+            #expect(removed.isClosedByPeer(within: 5), "the removed mount's source was ended")
+            let added = try rawSource(port: port, mount: "/added", password: "pw")
+            try added.send(Array(Fixture.mp3.prefix(20_000)))
+            let (first, firstHead, _) = try rawListener(port: port, mount: "/added")
+            #expect(firstHead.contains("icy-name:Added"))
+            let second = try RawSocket(port: port)
+            try second.send(requestHead("GET /added HTTP/1.0"))
+            #expect(String(decoding: second.receiveAll(), as: UTF8.self).hasSuffix("max listeners reached"))
+            _ = first
+
+            // Everyone on /kept is still there and still receiving: three more seconds of stream (48 KB) after the
+            // reload, more than anything they could have had before it.
+            try await Task.sleep(for: .seconds(3))
+            feeder.cancel()
+            kill(process.process.processIdentifier, SIGTERM)
+            let result = await process.finish(timeout: 15)
+            #expect(result.status == 0)
+            for (_, task) in listeners {
+                let bytes = await task.value
+                #expect(bytes.count > 16_000 * 3, "a /kept listener kept receiving through the reload: \(bytes.count) bytes")
+            }
+            let rotated = try String(contentsOfFile: directory.path("access.log.1"), encoding: .utf8)
+            #expect(rotated.contains("\"GET /nothing-here HTTP/1.0\" 404"))
+            let fresh = try String(contentsOfFile: directory.path("access.log"), encoding: .utf8)
+            #expect(fresh.contains("\"GET /added HTTP/1.0\" 403"), "new lines go to the reopened log: \(fresh)")
+            #expect(fresh.contains("\"SOURCE /removed HTTP/1.0\" 200 19"))
+            #expect(fresh.components(separatedBy: "\"GET /kept HTTP/1.0\" 200").count - 1 == 10, "ten listeners logged at the end")
+            let errors = try String(contentsOfFile: directory.path("error.log"), encoding: .utf8)
+            #expect(errors.contains("INFO floe: Configuration reloaded"))
+        }
+    }
+}
