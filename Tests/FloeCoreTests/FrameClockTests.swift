@@ -60,4 +60,15 @@ struct FrameClockTests {
         #expect(next.mediaTime == .milliseconds(24))
         #expect(clock.mediaTime == .milliseconds(24) + .nanoseconds(26_122_448))
     }
+
+    @Test func paceHasHysteresisSoAThresholdSourceDoesNotFlap() {
+        var clock = FrameClock(tolerance: .seconds(2))
+        for _ in 0..<125 {  // 3.0 s of media at once
+            _ = clock.record(samples: 1152, sampleRate: 48_000, bytes: 384, at: at(0))
+        }
+        #expect(clock.pace(at: at(0.5), previous: .realTime) == .fast)  // lead 2.5 s
+        #expect(clock.pace(at: at(1.5), previous: .fast) == .fast)  // lead 1.5 s: still above half the tolerance
+        #expect(clock.pace(at: at(1.5), previous: .realTime) == .realTime)
+        #expect(clock.pace(at: at(2.5), previous: .fast) == .realTime)  // lead 0.5 s
+    }
 }

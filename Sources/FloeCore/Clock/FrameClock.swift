@@ -65,6 +65,18 @@ public struct FrameClock: Sendable {
         return .realTime
     }
 
+    /// Like `pace(at:)`, with hysteresis: once fast (or slow), the source counts as back to real time only when
+    /// its lead is within half the tolerance. A source hovering at the threshold does not flap between states.
+    public func pace(at now: NIODeadline, previous: Pace) -> Pace {
+        let lead = lead(at: now)
+        let half = tolerance / 2
+        switch previous {
+        case .fast where lead > half: return .fast
+        case .slow where lead < .zero - half: return .slow
+        default: return pace(at: now)
+        }
+    }
+
     /// Media seconds per wall second since the anchor (1.0 is real time); `nil` before any time has passed.
     public func realTimeRatio(at now: NIODeadline) -> Double? {
         guard let anchor, now > anchor else { return nil }

@@ -11,9 +11,12 @@ final class ListenerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let accessLog: AccessLog?
     /// The request as logged; its byte count grows by what the listener was sent.
     private let accessRecord: AccessRecord
+    /// Run once when the listener leaves (authentication bookkeeping).
+    private let onClose: (() -> Void)?
 
-    init(session: ListenerSession, accessLog: AccessLog?, accessRecord: AccessRecord) {
+    init(session: ListenerSession, accessLog: AccessLog?, accessRecord: AccessRecord, onClose: (() -> Void)? = nil) {
         self.session = session
+        self.onClose = onClose
         self.accessLog = accessLog
         self.accessRecord = accessRecord
     }
@@ -31,6 +34,7 @@ final class ListenerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         session.broadcaster?.remove(session)
+        onClose?()
         if let accessLog {
             var record = accessRecord
             record.bytes += session.bytesSent

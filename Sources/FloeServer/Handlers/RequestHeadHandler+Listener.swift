@@ -1,8 +1,17 @@
 import FloeCore
+import Foundation
 import NIOCore
 
 extension RequestHeadHandler {
-    /// Serves `GET`/`HEAD` on a mount: Icecast's headers, then the burst and the live stream.
+    /// What a listener proved about itself, kept for the end of its connection.
+    struct AuthenticatedListener {
+        var user: String?
+        var timeLimit: Double?
+        var method: ListenerAuthentication
+        var request: ListenerAuthenticator.Request
+    }
+
+    /// Serves `GET`/`HEAD` on a mount, after listener authentication when the mount asks for it.
     func acceptListener(context: ChannelHandlerContext, head: RequestHead, peer: String) {
         let configuration = server.configuration
         let path = head.path
@@ -10,6 +19,50 @@ extension RequestHeadHandler {
             respondAndClose(context: context, .error(404, "The file you requested could not be found"))
             return
         }
+        guard let method = configuration.mount(path).listenerAuthentication else {
+            serveListener(context: context, head: head, peer: peer, authenticated: nil)
+            return
+        }
+        let forwarded: [(name: String, value: String)]
+        if case .url(let options) = method {
+            forwarded = options.headers.compactMap { name in head[name].map { (name, $0) } }
+        } else {
+            forwarded = []
+        }
+        let request = ListenerAuthenticator.Request(
+            mountPath: path,
+            uri: head.uri,
+            connectionID: connectionID,
+            peer: peer,
+            userAgent: head["user-agent"],
+            credentials: head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
+            forwardedHeaders: forwarded
+        )
+        beginAuthenticating()
+        let authenticator = ListenerAuthenticator(server: server, logger: logger)
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let server = self.server
+        authenticator.authenticate(request, method: method, configuration: configuration, on: context.eventLoop)
+            .whenSuccess { outcome in
+                let (handler, context) = loopBound.value
+                switch outcome {
+                case .denied:
+                    handler.respondAndClose(context: context, .error(401, ""))
+                case .allowed(let user, let timeLimit):
+                    guard context.channel.isActive else {
+                        if let user { server.releaseListenerUser(user, mount: path) }
+                        return
+                    }
+                    let authenticated = AuthenticatedListener(user: user, timeLimit: timeLimit, method: method, request: request)
+                    handler.serveListener(context: context, head: head, peer: peer, authenticated: authenticated)
+                }
+            }
+    }
+
+    /// Icecast's headers, then the intro, the burst and the live stream.
+    func serveListener(context: ChannelHandlerContext, head: RequestHead, peer: String, authenticated: AuthenticatedListener?) {
+        let configuration = server.configuration
+        let path = head.path
         let mount: Mount
         let descriptor: SourceDescriptor
         switch admit(path: path, configuration: configuration, counting: head.method != "HEAD") {
@@ -17,9 +70,11 @@ extension RequestHeadHandler {
             mount = servingMount
             descriptor = admitted
         case .notFound:
+            releaseUser(authenticated)
             respondAndClose(context: context, .error(404, "The file you requested could not be found"))
             return
         case .full:
+            releaseUser(authenticated)
             respondAndClose(context: context, .error(403, "max listeners reached"))
             return
         }
@@ -39,6 +94,7 @@ extension RequestHeadHandler {
         let responseHead = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
 
         if head.method == "HEAD" {
+            releaseUser(authenticated)
             respondAndClose(context: context, bytes: responseHead, status: 200)
             return
         }
@@ -60,7 +116,8 @@ extension RequestHeadHandler {
                 ListenerHandler(
                     session: session,
                     accessLog: server.accessLog,
-                    accessRecord: accessRecord(context: context, status: 200, bytes: responseHead.readableBytes)
+                    accessRecord: accessRecord(context: context, status: 200, bytes: responseHead.readableBytes),
+                    onClose: authenticated.map { listenerLeftCallback($0, eventLoop: context.eventLoop) }
                 ),
                 position: .after(self)
             )
@@ -78,7 +135,8 @@ extension RequestHeadHandler {
         }
         let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
         broadcaster.add(session, burstBytes: burst)
-        if let limit = mountConfiguration.maxListenerDuration, limit > 0 {
+        let limits = [mountConfiguration.maxListenerDuration, authenticated?.timeLimit].compactMap { $0 }.filter { $0 > 0 }
+        if let limit = limits.min() {
             context.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
         }
         logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(connectionID)"])
@@ -116,6 +174,36 @@ extension RequestHeadHandler {
         case .admit(let descriptor): return .admitted(fallback, descriptor)
         case .rejectFull: return .full
         case .rejectNoSource: return full ? .full : .notFound
+        }
+    }
+}
+
+extension RequestHeadHandler {
+    /// Undoes an htpasswd user claim when the listener is not served after all.
+    func releaseUser(_ authenticated: AuthenticatedListener?) {
+        guard let authenticated, let user = authenticated.user else { return }
+        server.releaseListenerUser(user, mount: authenticated.request.mountPath)
+    }
+
+    /// What happens when an authenticated listener leaves: its user is counted out, and a URL auth service hears
+    /// `listener_remove` with the connected time.
+    func listenerLeftCallback(_ authenticated: AuthenticatedListener, eventLoop: EventLoop) -> () -> Void {
+        let server = self.server
+        let logger = self.logger
+        let started = Date()
+        return {
+            if let user = authenticated.user {
+                server.releaseListenerUser(user, mount: authenticated.request.mountPath)
+            }
+            if case .url(let options) = authenticated.method {
+                ListenerAuthenticator(server: server, logger: logger).listenerLeft(
+                    authenticated.request,
+                    options: options,
+                    connectedSeconds: Int(Date().timeIntervalSince(started)),
+                    configuration: server.configuration,
+                    on: eventLoop
+                )
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum State {
         case awaitingHead
+        /// Waiting for a listener's authentication; input is ignored.
+        case authenticating
         case handedOver
         case draining(discarded: Int)
     }
@@ -75,6 +77,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch state {
         case .handedOver:
             context.fireChannelRead(data)
+        case .authenticating:
+            break
         case .draining(let discarded):
             let total = discarded + incoming.readableBytes
             state = .draining(discarded: total)
@@ -173,6 +177,11 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.eventLoop.scheduleTask(in: Self.drainTime) {
             channel.close(promise: nil)
         }
+    }
+
+    /// Marks the connection as waiting for an authentication answer.
+    func beginAuthenticating() {
+        state = .authenticating
     }
 
     /// Marks the connection as belonging to another handler from now on.

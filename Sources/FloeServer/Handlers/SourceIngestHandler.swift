@@ -58,7 +58,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Logs when the source starts or stops keeping real time: an operator's first clue to a misbehaving
     /// encoder (too fast: no pacing; too slow: an encoder or network that cannot keep up).
     private func reportPaceChange(at now: NIODeadline) {
-        let pace = ingest.clock.pace(at: now)
+        let pace = ingest.clock.pace(at: now, previous: reportedPace)
         guard pace != reportedPace else { return }
         reportedPace = pace
         let lead = String(format: "%.1f", ingest.clock.lead(at: now).seconds)

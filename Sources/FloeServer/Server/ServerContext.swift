@@ -61,6 +61,29 @@ final class ServerContext: Sendable {
         sources.wrappingSubtract(1, ordering: .relaxed)
     }
 
+    // MARK: Listener users
+
+    /// Authenticated listeners connected now, by mount and user (for `allow_duplicate_users` off).
+    private let listenerUsers = Mutex<[String: Int]>([:])
+
+    /// Counts `user` in on `mount`; `false` when that user is already listening there.
+    func claimListenerUser(_ user: String, mount: String) -> Bool {
+        listenerUsers.withLock { users in
+            let key = mount + "\u{0}" + user
+            guard users[key, default: 0] == 0 else { return false }
+            users[key] = 1
+            return true
+        }
+    }
+
+    /// Counts `user` out of `mount`.
+    func releaseListenerUser(_ user: String, mount: String) {
+        listenerUsers.withLock { users in
+            let key = mount + "\u{0}" + user
+            users[key] = nil
+        }
+    }
+
     // MARK: Intros
 
     /// The frames of an intro file (relative to the web root unless absolute), read and framed on first use;

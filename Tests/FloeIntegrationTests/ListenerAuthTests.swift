@@ -1,0 +1,111 @@
+import FloeCore
+import FloeTestSupport
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// Listener authentication: Icecast's htpasswd files and URL authentication against a real HTTP service.
+    @Suite("Listener authentication", .serialized)
+    struct ListenerAuthTests {
+        func listen(_ port: Int, _ mount: String, user: String?, password: String = "") throws -> (RawSocket, String) {
+            let socket = try RawSocket(port: port)
+            var headers: [String] = []
+            if let user { headers.append("Authorization: \(basicAuthorization(user, password))") }
+            try socket.send(requestHead("GET \(mount) HTTP/1.0", headers))
+            let (head, _) = try socket.receiveHead()
+            return (socket, head)
+        }
+
+        @Test func htpasswdAdmitsKnownUsersOnceAndRefusesOthersWith401() async throws {
+            let directory = try TemporaryDirectory()
+            try (HTPasswd.line(user: "alice", password: "wonder") + "\n").write(
+                toFile: directory.path("users"), atomically: true, encoding: .utf8)
+            let server = try await TestServer {
+                $0.mounts["/members"] = .init(
+                    listenerAuthentication: .htpasswd(.init(filename: directory.path("users"), allowDuplicateUsers: false))
+                )
+            }
+            let source = try rawSource(port: server.port, mount: "/members")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+
+            let (alice, aliceHead) = try listen(server.port, "/members", user: "alice", password: "wonder")
+            #expect(aliceHead.hasPrefix("HTTP/1.0 200 OK"))
+            let (_, twice) = try listen(server.port, "/members", user: "alice", password: "wonder")
+            #expect(twice.hasPrefix("HTTP/1.0 401 "), "a second connection of the same user is refused")
+            let (_, wrong) = try listen(server.port, "/members", user: "alice", password: "nope")
+            #expect(wrong.hasPrefix("HTTP/1.0 401 "))
+            #expect(wrong.contains("WWW-Authenticate: Basic realm=\"Icecast2 Server\""))
+            let (_, anonymous) = try listen(server.port, "/members", user: nil)
+            #expect(anonymous.hasPrefix("HTTP/1.0 401 "))
+
+            #expect(server.listeners("/members") == 1)
+            // Once alice leaves, she may come back.
+            alice.shutdownWrite()
+            #expect(await server.waitUntil { server.listeners("/members") == 0 })
+            let (again, againHead) = try listen(server.port, "/members", user: "alice", password: "wonder")
+            #expect(againHead.hasPrefix("HTTP/1.0 200 OK"))
+            withExtendedLifetime(again) {}
+            await server.stop()
+        }
+
+        @Test func urlAuthenticationAsksTheServiceAndReportsListenersLeaving() async throws {
+            let directory = try TemporaryDirectory()
+            let service = """
+                import http.server, sys, urllib.parse
+                log = open(sys.argv[1], "a")
+                class Handler(http.server.BaseHTTPRequestHandler):
+                    def do_POST(self):
+                        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                        fields = urllib.parse.parse_qs(body)
+                        log.write(body + "\\n"); log.flush()
+                        self.send_response(200)
+                        if fields.get("action") == ["listener_add"] and fields.get("user") == ["good"]:
+                            self.send_header("icecast-auth-user", "1")
+                            self.send_header("icecast-auth-timelimit", "2")
+                        self.end_headers()
+                    def log_message(self, *args):
+                        pass
+                server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+                print(server.server_port, flush=True)
+                server.serve_forever()
+                """
+            try service.write(toFile: directory.path("auth.py"), atomically: true, encoding: .utf8)
+            let python = try ExternalProcess("python3", [directory.path("auth.py"), directory.path("auth.log")])
+            defer { python.terminate() }
+            var portLine = ""
+            for _ in 0..<100 where !portLine.contains("\n") {
+                portLine += String(decoding: python.availableOutput(), as: UTF8.self)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let authPort = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let url = "http://127.0.0.1:\(authPort)/auth"
+            let server = try await TestServer {
+                $0.mounts["/paid"] = .init(listenerAuthentication: .url(.init(listenerAdd: url, listenerRemove: url)))
+            }
+            let source = try rawSource(port: server.port, mount: "/paid")
+            let feeder = streamUntilCancelled(source)
+
+            let (_, refused) = try listen(server.port, "/paid?token=x", user: "bad", password: "pw")
+            #expect(refused.hasPrefix("HTTP/1.0 401 "))
+            let start = ContinuousClock.now
+            let (good, admitted) = try listen(server.port, "/paid?token=x", user: "good", password: "pw")
+            #expect(admitted.hasPrefix("HTTP/1.0 200 OK"))
+            _ = try await onThread { good.receiveAll() }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(1900) && elapsed < .seconds(5), "cut at the service's time limit: \(elapsed)")
+
+            #expect(await server.waitUntil {
+                ((try? String(contentsOfFile: directory.path("auth.log"), encoding: .utf8)) ?? "").contains("listener_remove")
+            })
+            let log = try String(contentsOfFile: directory.path("auth.log"), encoding: .utf8)
+            let lines = log.split(separator: "\n").map(String.init)
+            let add = try #require(lines.first { $0.contains("action=listener_add") && $0.contains("user=good") })
+            #expect(add.contains("mount=%2Fpaid%3Ftoken%3Dx"))
+            #expect(add.contains("pass=pw") && add.contains("ip=127.0.0.1"))
+            let remove = try #require(lines.first { $0.contains("action=listener_remove") })
+            #expect(remove.contains("user=good") && remove.contains("duration="))
+            feeder.cancel()
+            await server.stop()
+        }
+    }
+}
