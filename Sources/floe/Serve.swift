@@ -75,6 +75,11 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
+        let pidFile = configuration.paths.pidfile
+        if let pidFile {
+            try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        }
+        defer { if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
         try await serviceGroup.run()
         try await group.shutdownGracefully()
     }

@@ -63,6 +63,7 @@ extension IntegrationTests {
                   admin-password: apw
                 paths:
                   logdir: \(directory.url.path)
+                  pidfile: \(directory.path("floe.pid"))
                 logging:
                   access-log: access.log
                   error-log: error.log
@@ -74,6 +75,8 @@ extension IntegrationTests {
             let process = try ExternalProcess(Self.binary, ["--config", directory.path("floe.yaml")])
             let port = try await IntegrationTests.ExecutableTests.waitForPort(process)
 
+            let pid = try String(contentsOfFile: directory.path("floe.pid"), encoding: .utf8)
+            #expect(pid == "\(process.process.processIdentifier)\n")
             let kept = try rawSource(port: port, mount: "/kept", password: "pw")
             let removed = try rawSource(port: port, mount: "/removed", password: "pw")
             try removed.send(Array(Fixture.mp3.prefix(20_000)))
@@ -114,6 +117,7 @@ extension IntegrationTests {
             kill(process.process.processIdentifier, SIGTERM)
             let result = await process.finish(timeout: 15)
             #expect(result.status == 0)
+            #expect(!FileManager.default.fileExists(atPath: directory.path("floe.pid")), "the pid file is removed at exit")
             for (_, task) in listeners {
                 let bytes = await task.value
                 #expect(bytes.count > 16_000 * 3, "a /kept listener kept receiving through the reload: \(bytes.count) bytes")

@@ -127,5 +127,37 @@ extension IntegrationTests {
             #expect(sameBytes(Array(recorded), garbage + Array(Fixture.mp3.prefix(50_000))), "every byte the source sent, garbage included")
             await server.stop()
         }
+    
+        @Test func webrootFilesAndAliasesAreServedAndNothingOutsideIt() async throws {
+            let webroot = try TemporaryDirectory()
+            try "<h1>Hello</h1>".write(toFile: webroot.path("index.html"), atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: webroot.path("css"), withIntermediateDirectories: true)
+            try "body{}".write(toFile: webroot.path("css/site.css"), atomically: true, encoding: .utf8)
+            let server = try await TestServer {
+                $0.paths.webroot = webroot.url.path
+                $0.paths.aliases = [.init(source: "/home", destination: "/index.html")]
+            }
+            func get(_ path: String) async throws -> String {
+                let result = try await ExternalProcess.run(
+                    "curl", ["-s", "--path-as-is", "-D", "-", "http://127.0.0.1:\(server.port)\(path)"])
+                return String(decoding: result.stdout, as: UTF8.self)
+            }
+            let home = try await get("/home")
+            #expect(home.hasPrefix("HTTP/1.0 200 OK") && home.contains("text/html") && home.hasSuffix("<h1>Hello</h1>"))
+            #expect(try await get("/").hasSuffix("<h1>Hello</h1>"), "a directory serves its index.html")
+            let css = try await get("/css/site.css")
+            #expect(css.contains("Content-Type: text/css") && css.hasSuffix("body{}"))
+            #expect(try await get("/../../etc/passwd").hasPrefix("HTTP/1.0 404"))
+            #expect(try await get("/css/%2e%2e/%2e%2e/etc/passwd").hasPrefix("HTTP/1.0 404"))
+            await server.stop()
+
+            let closed = try await TestServer {
+                $0.paths.webroot = webroot.url.path
+                $0.fileserve = false
+            }
+            let result = try await ExternalProcess.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(closed.port)/index.html"])
+            #expect(String(decoding: result.stdout, as: UTF8.self) == "404")
+            await closed.stop()
+        }
     }
 }

@@ -59,6 +59,7 @@ public enum EmbeddedConfiguration {
         # location: Earth                 # shown in status
         # admin-contact: icemaster@localhost   # shown in status
         # server-id: Icecast 2.4.4 (Floe) # the Server: header and the server_id stat
+        # fileserve: true                 # serve the files under paths.webroot that are not mounts
 
         # Headers added to every response; `status` (optional) limits one to responses with that status.
         # http-headers:

@@ -408,7 +408,7 @@ private enum IcecastXMLRules {
             try value.applyChildren(rules: logging, to: &mapping.configuration.logging, log: &log)
         },
         "security": ignoredSection(security),
-        "fileserve": .unsupported(nil),
+        "fileserve": .apply { mapping, value in mapping.configuration.fileserve = try value.flag() },
         "mime-types": .unsupported(nil),
         "icelogin": .unsupported("the Icecast 1 source login is not implemented"),
         "directory": .unsupported("Floe does not list streams in YP directories"),

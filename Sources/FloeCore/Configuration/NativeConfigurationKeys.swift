@@ -17,6 +17,7 @@ enum NativeConfigurationKeys {
         "location": { draft, value in draft.configuration.location = try value.text() },
         "admin-contact": { draft, value in draft.configuration.adminContact = try value.text() },
         "server-id": { draft, value in draft.configuration.serverID = try value.text() },
+        "fileserve": { draft, value in draft.configuration.fileserve = try value.bool() },
         "http-headers": { draft, value in draft.configuration.httpHeaders = try headerRules(value) },
         "paths": { draft, value in try value.apply(paths, to: &draft.configuration.paths) },
         "logging": { draft, value in try value.apply(logging, to: &draft.configuration.logging) },

@@ -53,6 +53,7 @@ private struct ConfigurationJSON {
             ]),
             "hostname": .string(configuration.hostname),
             "location": .string(configuration.location),
+            "fileserve": .bool(configuration.fileserve),
             "admin-contact": .string(configuration.adminContact),
             "server-id": .string(configuration.serverID),
             "http-headers": headers(configuration.httpHeaders),

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var serverID: String
     /// Extra headers sent on every HTTP response (Icecast global `<http-headers>`).
     public var httpHeaders: [HTTPHeaderRule]
+    /// Serve the files under `paths.webroot` that are not mounts (Icecast `<fileserve>`).
+    public var fileserve: Bool
     /// Files and directories (Icecast `<paths>`).
     public var paths: Paths
     /// Log destinations and level (Icecast `<logging>`).
@@ -41,6 +43,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         adminContact: String = "icemaster@localhost",
         serverID: String = "Icecast 2.4.4 (Floe)",
         httpHeaders: [HTTPHeaderRule] = [],
+        fileserve: Bool = true,
         paths: Paths = Paths(),
         logging: Logging = Logging(),
         relay: RelaySettings = RelaySettings()
@@ -55,6 +58,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.adminContact = adminContact
         self.serverID = serverID
         self.httpHeaders = httpHeaders
+        self.fileserve = fileserve
         self.paths = paths
         self.logging = logging
         self.relay = relay

@@ -16,7 +16,9 @@ extension RequestHeadHandler {
         let configuration = server.configuration
         let path = head.path
         guard MountPath.isValid(path) else {
-            respondAndClose(context: context, .error(404, "The file you requested could not be found"))
+            // Not a mount name (`/`): perhaps the web root's index.
+            let file = StaticFileResponder.response(for: path, method: head.method, configuration: configuration)
+            respondAndClose(context: context, file ?? .error(404, "The file you requested could not be found"))
             return
         }
         guard let method = configuration.mount(path).listenerAuthentication else {
@@ -71,7 +73,8 @@ extension RequestHeadHandler {
             descriptor = admitted
         case .notFound:
             releaseUser(authenticated)
-            respondAndClose(context: context, .error(404, "The file you requested could not be found"))
+            let file = StaticFileResponder.response(for: path, method: head.method, configuration: configuration)
+            respondAndClose(context: context, file ?? .error(404, "The file you requested could not be found"))
             return
         case .full:
             releaseUser(authenticated)

@@ -123,7 +123,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Routing
 
-    private func route(context: ChannelHandlerContext, head: RequestHead, leftover: ByteBuffer) {
+    private func route(context: ChannelHandlerContext, head originalHead: RequestHead, leftover: ByteBuffer) {
+        var head = originalHead
+        // Icecast `<alias source="/" destination="/status.xsl"/>`: the request is answered as the destination.
+        if let alias = server.configuration.paths.aliases.first(where: { $0.source == head.path }) {
+            let query = head.uri.firstIndex(of: "?").map { String(head.uri[$0...]) } ?? ""
+            head.uri = alias.destination + query
+        }
         let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
         switch head.method {
