@@ -72,12 +72,18 @@ struct ICYStream {
 }
 
 /// Sends `bytes` as a source on `mount` over a raw socket, logging in with SOURCE.
-func rawSource(port: Int, mount: String, password: String = TestServer.sourcePassword, headers: [String] = []) throws -> RawSocket {
+func rawSource(
+    port: Int,
+    mount: String,
+    password: String = TestServer.sourcePassword,
+    contentType: String = "audio/mpeg",
+    headers: [String] = []
+) throws -> RawSocket {
     let socket = try RawSocket(port: port)
     try socket.send(
         requestHead(
             "SOURCE \(mount) HTTP/1.0",
-            ["Authorization: \(basicAuthorization("source", password))", "Content-Type: audio/mpeg"] + headers
+            ["Authorization: \(basicAuthorization("source", password))", "Content-Type: \(contentType)"] + headers
         )
     )
     let reply = socket.receive(exactly: 19)

@@ -14,12 +14,38 @@ public struct StreamBlock: Sendable {
     public var metadata: ICYMetadata
     /// Frames inside `bytes`, in order; empty for pass-through (unframed) formats.
     public var frames: [FrameSpan]
+    /// The stream header a listener must have before these bytes (Ogg header pages); `nil` for formats without.
+    public var streamHeader: StreamHeader?
+    /// Whether `bytes` starts with `streamHeader` itself (a new Ogg chain): listeners reaching this block get the
+    /// header in-band and must not be sent it separately.
+    public var beginsWithHeader: Bool
 
-    public init(sequence: Int, bytes: ByteBuffer, metadata: ICYMetadata, frames: [FrameSpan] = []) {
+    public init(
+        sequence: Int,
+        bytes: ByteBuffer,
+        metadata: ICYMetadata,
+        frames: [FrameSpan] = [],
+        streamHeader: StreamHeader? = nil,
+        beginsWithHeader: Bool = false
+    ) {
         self.sequence = sequence
         self.bytes = bytes
         self.metadata = metadata
         self.frames = frames
+        self.streamHeader = streamHeader
+        self.beginsWithHeader = beginsWithHeader
+    }
+}
+
+/// Header bytes every listener must receive before a stream's data (the Ogg header pages of a chain).
+public struct StreamHeader: Sendable, Equatable {
+    /// Distinguishes successive headers of one source (each Ogg chain gets a new one).
+    public var id: Int
+    public var bytes: ByteBuffer
+
+    public init(id: Int, bytes: ByteBuffer) {
+        self.id = id
+        self.bytes = bytes
     }
 }
 

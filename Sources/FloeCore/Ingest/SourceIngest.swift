@@ -51,7 +51,17 @@ public struct SourceIngest: Sendable {
     public struct Output: Sendable {
         public var bytes: ByteBuffer
         public var frames: [FrameSpan]
+        /// The header this block's data needs (Ogg), and whether the block starts with it.
+        public var streamHeader: StreamHeader? = nil
+        public var beginsWithHeader = false
     }
+
+    /// Ogg: the header pages of the current chain, complete once the first data page arrives.
+    private var oggHeader: StreamHeader?
+    /// Ogg: header pages of a chain still being collected, and whether they go in-band (a chain after the first).
+    private var collectingHeader: ByteBuffer?
+    private var collectingInBand = false
+    private var blockBeginsWithHeader = false
 
     /// Takes the bytes of one read and returns the blocks that became complete (usually none or one).
     public mutating func receive(_ incoming: ByteBuffer, at now: NIODeadline) -> [Output] {
@@ -61,6 +71,10 @@ public struct SourceIngest: Sendable {
             var incoming = incoming
             pending.writeBuffer(&incoming)
             return frameAndGather(at: now, isEndOfStream: false)
+        case .ogg:
+            var incoming = incoming
+            pending.writeBuffer(&incoming)
+            return paginate(at: now)
         case .passthrough:
             if blockStartedAt == nil { blockStartedAt = now }
             var incoming = incoming
@@ -136,8 +150,60 @@ public struct SourceIngest: Sendable {
         }
     }
 
+    /// Ogg: whole pages into blocks; the header pages of each chain (its BOS page and the pages after it up to the
+    /// first page with a positive granule position) are set aside as the chain's `StreamHeader`. The first
+    /// chain's header is not part of any block (listeners get it before their first block); a later chain's
+    /// header also goes in-band, at the start of a block, for the listeners already playing.
+    private mutating func paginate(at now: NIODeadline) -> [Output] {
+        var outputs: [Output] = []
+        while pending.readableBytes > 0 {
+            let scan = pending.withUnsafeReadableBytes { OggPage.scan($0) }
+            switch scan {
+            case .needMoreData:
+                compactPending()
+                return outputs
+            case .garbage(let count):
+                pending.moveReaderIndex(forwardBy: count)
+            case .page(let page):
+                var bytes = pending.readSlice(length: page.length)!
+                if page.isBeginningOfStream, collectingHeader == nil {
+                    // A new chain: what came before it goes out under the old header.
+                    if block.readableBytes > 0 { outputs.append(takeBlock()) }
+                    collectingHeader = ByteBuffer()
+                    collectingInBand = oggHeader != nil
+                }
+                if collectingHeader != nil {
+                    let isData = !page.isBeginningOfStream && page.granulePosition != 0 && page.granulePosition != .max
+                    if !isData {
+                        collectingHeader!.writeImmutableBuffer(bytes)
+                        continue
+                    }
+                    let header = StreamHeader(id: (oggHeader?.id ?? 0) + 1, bytes: collectingHeader!)
+                    collectingHeader = nil
+                    oggHeader = header
+                    if collectingInBand {
+                        var inBand = header.bytes
+                        block.writeBuffer(&inBand)
+                        blockBeginsWithHeader = true
+                    }
+                }
+                if blockStartedAt == nil { blockStartedAt = now }
+                block.writeBuffer(&bytes)
+                let old = blockStartedAt.map { now - $0 >= .nanoseconds(blockDuration.nanoseconds) } ?? false
+                if block.readableBytes >= passthroughBlockBytes || old {
+                    outputs.append(takeBlock())
+                }
+            }
+        }
+        compactPending()
+        return outputs
+    }
+
     private mutating func takeBlock() -> Output {
-        let output = Output(bytes: block, frames: blockFrames)
+        var output = Output(bytes: block, frames: blockFrames)
+        output.streamHeader = oggHeader
+        output.beginsWithHeader = blockBeginsWithHeader
+        blockBeginsWithHeader = false
         block = ByteBufferAllocator().buffer(capacity: max(8192, output.bytes.readableBytes + 1024))
         blockFrames = []
         blockMedia = .zero

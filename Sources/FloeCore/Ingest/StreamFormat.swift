@@ -2,7 +2,10 @@
 public enum StreamFormat: Sendable, Equatable {
     /// MPEG audio (MP3 and its layer I/II siblings): framed, clocked, frame-aligned blocks, ICY metadata.
     case mpeg
-    /// Anything else (Ogg, AAC, WebM, …): relayed as bytes, like Icecast's generic format.
+    /// Ogg (Vorbis, Opus, FLAC, …): relayed in whole pages; the header pages of the current chain are replayed to
+    /// every listener before its first page, as Icecast's Ogg format does, so late joiners can decode.
+    case ogg
+    /// Anything else (AAC, WebM, …): relayed as bytes, like Icecast's generic format.
     /// `allowsICYMetadata` is false for Ogg/WebM/Opus, whose metadata travels in-band.
     case passthrough(allowsICYMetadata: Bool)
 
@@ -13,6 +16,9 @@ public enum StreamFormat: Sendable, Equatable {
         switch essence {
         case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/mpg":
             self = .mpeg
+        case "application/ogg", "audio/ogg", "video/ogg", "application/x-ogg", "audio/x-ogg", "audio/opus",
+            "audio/vorbis", "audio/flac+ogg":
+            self = .ogg
         default:
             let inBand = essence.contains("ogg") || essence.contains("webm") || essence.contains("opus")
             self = .passthrough(allowsICYMetadata: !inBand)
@@ -23,6 +29,7 @@ public enum StreamFormat: Sendable, Equatable {
     public var allowsICYMetadata: Bool {
         switch self {
         case .mpeg: return true
+        case .ogg: return false
         case .passthrough(let allows): return allows
         }
     }

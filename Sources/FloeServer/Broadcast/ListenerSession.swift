@@ -33,8 +33,19 @@ final class ListenerSession {
         self.interleaver = metadataInterval.map(ICYInterleaver.init(interval:))
     }
 
-    /// Writes one block without flushing and moves past it. Audio slices are shared with every listener.
+    /// The stream header (Ogg header pages) this listener has been sent, by id.
+    var sentHeaderID: Int?
+
+    /// Writes one block without flushing and moves past it, preceded by the stream header the listener lacks.
+    /// Audio slices are shared with every listener.
     func write(_ block: StreamBlock) {
+        if let header = block.streamHeader, header.id != sentHeaderID {
+            if !block.beginsWithHeader {
+                bytesSent += header.bytes.readableBytes
+                channel.write(header.bytes, promise: nil)
+            }
+            sentHeaderID = header.id
+        }
         writeAudio(block.bytes, metadata: block.metadata)
         nextSequence = block.sequence + 1
     }

@@ -102,7 +102,14 @@ final class Mount: Sendable {
             defer { next += 1 }
             return (next, state.withLockedValue { $0.metadata })
         }
-        let block = StreamBlock(sequence: sequence, bytes: output.bytes, metadata: metadata, frames: output.frames)
+        let block = StreamBlock(
+            sequence: sequence,
+            bytes: output.bytes,
+            metadata: metadata,
+            frames: output.frames,
+            streamHeader: output.streamHeader,
+            beginsWithHeader: output.beginsWithHeader
+        )
         for bound in broadcasters {
             bound.eventLoop.execute { bound.box.value.publish(block) }
         }
