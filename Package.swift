@@ -89,6 +89,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "FloeServerTests",
+            dependencies: [
+                "FloeServer", "FloeCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "FloeIntegrationTests",
             dependencies: [
                 "FloeServer", "FloeCore", "FloeTestSupport", "CShout",

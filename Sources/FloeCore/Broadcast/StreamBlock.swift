@@ -16,6 +16,8 @@ public struct StreamBlock: Sendable {
     public var frames: [FrameSpan]
     /// The stream header a listener must have before these bytes (Ogg header pages); `nil` for formats without.
     public var streamHeader: StreamHeader?
+    /// The mount's source generation that produced the block.
+    public var generation: Int
     /// Whether `bytes` starts with `streamHeader` itself (a new Ogg chain): listeners reaching this block get the
     /// header in-band and must not be sent it separately.
     public var beginsWithHeader: Bool
@@ -26,8 +28,10 @@ public struct StreamBlock: Sendable {
         metadata: ICYMetadata,
         frames: [FrameSpan] = [],
         streamHeader: StreamHeader? = nil,
-        beginsWithHeader: Bool = false
+        beginsWithHeader: Bool = false,
+        generation: Int = 0
     ) {
+        self.generation = generation
         self.sequence = sequence
         self.bytes = bytes
         self.metadata = metadata

@@ -25,6 +25,9 @@ public struct MountStateMachine: Sendable {
     public private(set) var slowListeners: Int = 0
     /// The title listeners receive.
     public private(set) var metadata: ICYMetadata = .empty
+    /// Counts the sources the mount has had. Blocks and listeners carry it, so the end of one source, still on its
+    /// way to an event loop, cannot touch the listeners of the next.
+    public private(set) var generation: Int = 0
 
     public init() {}
 
@@ -40,6 +43,7 @@ public struct MountStateMachine: Sendable {
     public mutating func sourceConnected(id: Int, descriptor: SourceDescriptor) -> ConnectSourceAction {
         guard case .idle = source else { return .rejectMountInUse }
         source = .live(LiveSource(id: id, descriptor: descriptor))
+        generation += 1
         metadata = ICYMetadata(version: metadata.version + 1, title: "")!
         return .accept
     }

@@ -33,6 +33,8 @@ final class ListenerSession {
         self.interleaver = metadataInterval.map(ICYInterleaver.init(interval:))
     }
 
+    /// The source generation the listener is listening to (see `MountStateMachine.generation`).
+    var generation = 0
     /// The stream header (Ogg header pages) this listener has been sent, by id.
     var sentHeaderID: Int?
 

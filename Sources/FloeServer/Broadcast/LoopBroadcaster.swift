@@ -22,6 +22,8 @@ final class LoopBroadcaster {
     private var passContinuationScheduled = false
     /// A block arrived during a pass: once the pass ends, another starts for the listeners it already visited.
     private var needsAnotherPass = false
+    /// The source generation of the blocks in the queue.
+    private var generation = 0
 
     /// Listeners written per slice of a pass. Between slices the loop returns to its selector, so a new
     /// listener's request is answered within one slice (about a millisecond on loopback) rather than after a
@@ -49,6 +51,12 @@ final class LoopBroadcaster {
     /// Adds a block at the live edge and starts a pass over the listeners: those that fell out of the queue are
     /// dropped, the rest are sent what they have not had.
     func publish(_ block: StreamBlock) {
+        if block.generation < generation { return }
+        if block.generation > generation {
+            // A new source: what the queue holds belongs to the old one.
+            queue.removeAll()
+            generation = block.generation
+        }
         if !queue.isEmpty, block.sequence != queue.endSequence {
             // A gap means the mount restarted its sequence (a new source after a reset); start afresh.
             queue.removeAll()
@@ -106,8 +114,12 @@ final class LoopBroadcaster {
 
     /// Starts a listener `burstBytes` behind the live edge (on a block, hence frame, boundary) and sends the
     /// burst at once, so the first bytes go out in the same loop tick as the response head.
-    func add(_ listener: ListenerSession, burstBytes: Int) {
-        listener.nextSequence = queue.burstStart(burstBytes: burstBytes)
+    ///
+    /// A listener admitted for a newer source than this loop has seen yet (the old source's end is still queued
+    /// for this loop) starts at the live edge: the queue holds only the old source's audio.
+    func add(_ listener: ListenerSession, burstBytes: Int, generation: Int) {
+        listener.generation = generation
+        listener.nextSequence = generation > self.generation ? queue.endSequence : queue.burstStart(burstBytes: burstBytes)
         listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)
@@ -135,13 +147,15 @@ final class LoopBroadcaster {
     /// Moves every listener to `destination` (the same mount's fallback, on this same loop), after handing them
     /// the rest of this mount's queue as far as their sockets take it. Blocks end on frame boundaries, so the
     /// player hears the last whole frame of this mount, then the first whole frame of the other.
-    func moveAll(to destination: LoopBroadcaster) {
+    func moveAll(to destination: LoopBroadcaster, generation: Int) {
         continuePass(sliceSize: .max)
-        while let listener = listeners.last {
+        for index in listeners.indices.reversed() where index < listeners.count {
+            let listener = listeners[index]
+            guard listener.generation <= generation else { continue }
             detach(listener, slow: false)
             destination.adopt(listener)
         }
-        queue.removeAll()
+        if self.generation <= generation { queue.removeAll() }
     }
 
     /// Moves the listeners that asked for `homePath` to `destination` (their mount's source is back).
@@ -160,6 +174,7 @@ final class LoopBroadcaster {
     private func adopt(_ listener: ListenerSession) {
         listener.isDetached = false
         listener.nextSequence = queue.endSequence
+        listener.generation = generation
         listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)
@@ -176,15 +191,18 @@ final class LoopBroadcaster {
     /// The pass in progress is finished first, so every listener is handed the source's last block; each
     /// connection then closes once what NIO holds for it has gone out, or after `lingerTime` for one that has
     /// stopped reading.
-    func endAll() {
+    /// Only listeners of `generation` (or older) end: one admitted for the next source in the meantime stays.
+    func endAll(generation: Int) {
         continuePass(sliceSize: .max)
-        while let listener = listeners.last {
+        for index in listeners.indices.reversed() where index < listeners.count {
+            let listener = listeners[index]
+            guard listener.generation <= generation else { continue }
             detach(listener, slow: false)
             let channel = listener.channel
             channel.writeAndFlush(ByteBuffer()).whenComplete { _ in channel.close(promise: nil) }
             eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
         }
-        queue.removeAll()
+        if self.generation <= generation { queue.removeAll() }
     }
 
     /// How long an ending listener may take to receive what was already written to it.

@@ -67,6 +67,7 @@ final class Mount: Sendable {
     /// Ends the source `id`. Its listeners move to `fallback` (a live mount) on their own loops, or are closed.
     func sourceDisconnected(id: Int, fallback: Mount?) {
         state.withLockedValue { state in
+            let generation = state.generation
             switch state.sourceDisconnected(id: id) {
             case .ignore:
                 return
@@ -76,9 +77,11 @@ final class Mount: Sendable {
                 for (index, bound) in broadcasters.enumerated() {
                     if let fallback, fallback !== self {
                         let destination = fallback.broadcasters[index]
-                        bound.eventLoop.execute { bound.box.value.moveAll(to: destination.box.value) }
+                        bound.eventLoop.execute {
+                            bound.box.value.moveAll(to: destination.box.value, generation: generation)
+                        }
                     } else {
-                        bound.eventLoop.execute { bound.box.value.endAll() }
+                        bound.eventLoop.execute { bound.box.value.endAll(generation: generation) }
                     }
                 }
             }
@@ -98,9 +101,9 @@ final class Mount: Sendable {
 
     /// Numbers a block, stamps it with the current title and hands it to every loop.
     func publish(_ output: SourceIngest.Output) {
-        let (sequence, metadata) = nextSequence.withLock { next in
+        let (sequence, metadata, generation) = nextSequence.withLock { next in
             defer { next += 1 }
-            return (next, state.withLockedValue { $0.metadata })
+            return state.withLockedValue { (next, $0.metadata, $0.generation) }
         }
         let block = StreamBlock(
             sequence: sequence,
@@ -108,7 +111,8 @@ final class Mount: Sendable {
             metadata: metadata,
             frames: output.frames,
             streamHeader: output.streamHeader,
-            beginsWithHeader: output.beginsWithHeader
+            beginsWithHeader: output.beginsWithHeader,
+            generation: generation
         )
         for bound in broadcasters {
             bound.eventLoop.execute { bound.box.value.publish(block) }
@@ -117,8 +121,12 @@ final class Mount: Sendable {
 
     // MARK: Listeners and metadata
 
-    func listenerArrived(maxListeners: Int?, counting: Bool = true) -> MountStateMachine.AdmitListenerAction {
-        state.withLockedValue { $0.listenerArrived(maxListeners: maxListeners, counting: counting) }
+    /// Admission, with the source generation the listener is admitted for.
+    func listenerArrived(
+        maxListeners: Int?,
+        counting: Bool = true
+    ) -> (action: MountStateMachine.AdmitListenerAction, generation: Int) {
+        state.withLockedValue { ($0.listenerArrived(maxListeners: maxListeners, counting: counting), $0.generation) }
     }
 
     func listenerLeftBeforeStreaming() {

@@ -67,10 +67,12 @@ extension RequestHeadHandler {
         let path = head.path
         let mount: Mount
         let descriptor: SourceDescriptor
+        let generation: Int
         switch admit(path: path, configuration: configuration, counting: head.method != "HEAD") {
-        case .admitted(let servingMount, let admitted):
+        case .admitted(let servingMount, let admitted, let admittedGeneration):
             mount = servingMount
             descriptor = admitted
+            generation = admittedGeneration
         case .notFound:
             releaseUser(authenticated)
             let file = StaticFileResponder.response(for: path, method: head.method, configuration: configuration)
@@ -137,7 +139,7 @@ extension RequestHeadHandler {
             session.writeAudio(intro, metadata: mount.snapshot.metadata)
         }
         let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
-        broadcaster.add(session, burstBytes: burst)
+        broadcaster.add(session, burstBytes: burst, generation: generation)
         let limits = [mountConfiguration.maxListenerDuration, authenticated?.timeLimit].compactMap { $0 }.filter { $0 > 0 }
         if let limit = limits.min() {
             context.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
@@ -148,7 +150,7 @@ extension RequestHeadHandler {
 
 extension RequestHeadHandler {
     enum ListenerAdmission {
-        case admitted(Mount, SourceDescriptor)
+        case admitted(Mount, SourceDescriptor, generation: Int)
         case notFound
         case full
     }
@@ -160,9 +162,10 @@ extension RequestHeadHandler {
         let mountConfiguration = configuration.mount(path)
         var full = false
         if let mount = server.mounts.mount(path) {
-            switch mount.listenerArrived(maxListeners: mountConfiguration.maxListeners, counting: counting) {
+            let (action, generation) = mount.listenerArrived(maxListeners: mountConfiguration.maxListeners, counting: counting)
+            switch action {
             case .admit(let descriptor):
-                return .admitted(mount, descriptor)
+                return .admitted(mount, descriptor, generation: generation)
             case .rejectFull:
                 full = true
                 guard mountConfiguration.fallbackWhenFull else { return .full }
@@ -173,8 +176,12 @@ extension RequestHeadHandler {
         guard let fallback = server.liveFallback(of: path, configuration: configuration) else {
             return full ? .full : .notFound
         }
-        switch fallback.listenerArrived(maxListeners: configuration.mount(fallback.path).maxListeners, counting: counting) {
-        case .admit(let descriptor): return .admitted(fallback, descriptor)
+        let (action, generation) = fallback.listenerArrived(
+            maxListeners: configuration.mount(fallback.path).maxListeners,
+            counting: counting
+        )
+        switch action {
+        case .admit(let descriptor): return .admitted(fallback, descriptor, generation: generation)
         case .rejectFull: return .full
         case .rejectNoSource: return full ? .full : .notFound
         }
