@@ -48,6 +48,11 @@ final class LoopBroadcaster {
 
     var listenerCount: Int { listeners.count }
 
+    /// Changes how much stream the queue keeps (a new source, after a reload changed `queue-size`).
+    func setQueueCapacity(_ bytes: Int) {
+        queue.capacityBytes = bytes
+    }
+
     /// Adds a block at the live edge and starts a pass over the listeners: those that fell out of the queue are
     /// dropped, the rest are sent what they have not had.
     func publish(_ block: StreamBlock) {

@@ -48,6 +48,13 @@ final class Mount: Sendable {
         state.withLockedValue { $0.sourceConnected(id: id, descriptor: descriptor) }
     }
 
+    /// Applies `queue-size` on every loop; takes effect as blocks arrive.
+    func setQueueCapacity(_ bytes: Int) {
+        for bound in broadcasters {
+            bound.eventLoop.execute { bound.box.value.setQueueCapacity(bytes) }
+        }
+    }
+
     /// Remembers how to end the current source (a configuration reload may remove the mount).
     func attachSource(closer: @escaping @Sendable () -> Void) {
         sourceCloser.withLockedValue { $0 = closer }

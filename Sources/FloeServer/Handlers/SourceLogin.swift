@@ -35,6 +35,8 @@ struct SourceLogin {
             logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
             return .failure(.mountInUse)
         case .accept:
+            // The mount may predate a reload that changed its queue size: a new source gets the current one.
+            mount.setQueueCapacity(queueSize)
             if mountConfiguration.fallbackOverride {
                 mount.reclaimListeners(from: server.fallbackChain(of: path, configuration: configuration))
             }
