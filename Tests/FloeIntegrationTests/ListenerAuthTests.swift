@@ -48,6 +48,21 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        @Test func aProtectedFallbackDoesNotServeListenersWhoDidNotAuthenticateForIt() async throws {
+            let directory = try TemporaryDirectory()
+            try (HTPasswd.line(user: "alice", password: "wonder") + "\n").write(
+                toFile: directory.path("users"), atomically: true, encoding: .utf8)
+            let server = try await TestServer {
+                $0.mounts["/public"] = .init(fallbackMount: "/private")
+                $0.mounts["/private"] = .init(listenerAuthentication: .htpasswd(.init(filename: directory.path("users"))))
+            }
+            let source = try rawSource(port: server.port, mount: "/private")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            let (_, head) = try listen(server.port, "/public", user: nil)
+            #expect(head.hasPrefix("HTTP/1.0 404 "))
+            await server.stop()
+        }
+
         @Test func urlAuthenticationAsksTheServiceAndReportsListenersLeaving() async throws {
             let directory = try TemporaryDirectory()
             let service = """

@@ -80,4 +80,22 @@ struct LoopBroadcasterTests {
         #expect(try written(channel) == [UInt8](repeating: 8, count: 100))
         #expect(channel.isActive)
     }
+
+    @Test func aMovedListenerGetsTheNewMountsOggHeaderEvenWithTheSameID() throws {
+        let main = broadcaster()
+        let fallback = broadcaster()
+        let mainHeader = StreamHeader(id: 1, bytes: ByteBuffer(repeating: 0xAA, count: 10))
+        let fallbackHeader = StreamHeader(id: 1, bytes: ByteBuffer(repeating: 0xBB, count: 10))
+        var first = block(0, generation: 1, byte: 1)
+        first.streamHeader = mainHeader
+        main.publish(first)
+        let (session, channel) = try listener(1)
+        main.add(session, burstBytes: 64, generation: 1)
+        #expect(try written(channel) == [UInt8](repeating: 0xAA, count: 10) + [UInt8](repeating: 1, count: 100))
+        main.moveAll(to: fallback, generation: 1)
+        var next = block(0, generation: 1, byte: 2)
+        next.streamHeader = fallbackHeader
+        fallback.publish(next)
+        #expect(try written(channel) == [UInt8](repeating: 0xBB, count: 10) + [UInt8](repeating: 2, count: 100))
+    }
 }

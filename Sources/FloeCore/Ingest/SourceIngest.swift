@@ -176,6 +176,12 @@ public struct SourceIngest: Sendable {
                     let isData = !page.isBeginningOfStream && page.granulePosition != 0 && page.granulePosition != .max
                     if !isData {
                         collectingHeader!.writeImmutableBuffer(bytes)
+                        if collectingHeader!.readableBytes > Self.maximumBlockBytes {
+                            // Not a real header: relay the pages as data rather than keep them all.
+                            var pages = collectingHeader!
+                            collectingHeader = nil
+                            block.writeBuffer(&pages)
+                        }
                         continue
                     }
                     let header = StreamHeader(id: (oggHeader?.id ?? 0) + 1, bytes: collectingHeader!)

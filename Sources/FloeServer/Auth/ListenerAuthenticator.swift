@@ -83,7 +83,8 @@ struct ListenerAuthenticator {
 
     private func checkFile(_ request: Request, options: HTPasswdOptions, configuration: ServerConfiguration) -> Outcome {
         guard let credentials = request.credentials else { return .denied }
-        let path = options.filename.hasPrefix("/") ? options.filename : configuration.paths.webroot + "/" + options.filename
+        // As given (relative to the working directory), never under the web root: that is served to anyone.
+        let path = options.filename
         guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
             logger.error("htpasswd file cannot be read; listener refused", metadata: ["file": "\(path)"])
             return .denied

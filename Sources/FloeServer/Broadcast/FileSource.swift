@@ -40,18 +40,19 @@ final class FileSource: Sendable {
         self.state = NIOLoopBoundBox.makeBoxSendingValue(PlaybackState(), eventLoop: eventLoop)
     }
 
-    /// Marks the mount live and starts playing.
-    func start(sourceID: Int, name: String) {
+    /// Marks the mount live and starts playing; `false` (and nothing plays) when a source already feeds it.
+    func start(sourceID: Int, name: String) -> Bool {
         let descriptor = SourceDescriptor(
             contentType: "audio/mpeg",
             headers: [(name: "ice-name", value: name)],
             peerAddress: "file"
         )
-        _ = mount.sourceConnected(id: sourceID, descriptor: descriptor)
+        guard mount.sourceConnected(id: sourceID, descriptor: descriptor) == .accept else { return false }
         eventLoop.execute { [self] in
             state.value.anchor = .now()
             publishDueBlocks()
         }
+        return true
     }
 
     /// Stops playing (server shutdown or reload without this fallback).

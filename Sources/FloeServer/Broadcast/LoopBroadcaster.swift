@@ -180,6 +180,8 @@ final class LoopBroadcaster {
         listener.isDetached = false
         listener.nextSequence = queue.endSequence
         listener.generation = generation
+        // Another mount's stream: its Ogg header pages (if any) must be sent again.
+        listener.sentHeaderID = nil
         listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)

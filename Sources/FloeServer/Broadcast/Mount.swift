@@ -85,7 +85,12 @@ final class Mount: Sendable {
                     if let fallback, fallback !== self {
                         let destination = fallback.broadcasters[index]
                         bound.eventLoop.execute {
-                            bound.box.value.moveAll(to: destination.box.value, generation: generation)
+                            // The fallback may have lost its source since it was chosen; then nobody takes over.
+                            if fallback.isLive {
+                                bound.box.value.moveAll(to: destination.box.value, generation: generation)
+                            } else {
+                                bound.box.value.endAll(generation: generation)
+                            }
                         }
                     } else {
                         bound.eventLoop.execute { bound.box.value.endAll(generation: generation) }

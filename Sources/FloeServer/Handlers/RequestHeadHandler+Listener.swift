@@ -142,7 +142,8 @@ extension RequestHeadHandler {
         broadcaster.add(session, burstBytes: burst, generation: generation)
         let limits = [mountConfiguration.maxListenerDuration, authenticated?.timeLimit].compactMap { $0 }.filter { $0 > 0 }
         if let limit = limits.min() {
-            context.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
+            let timer = context.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { _ in timer.cancel() }
         }
         logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(connectionID)"])
     }
@@ -173,7 +174,10 @@ extension RequestHeadHandler {
                 break
             }
         }
-        guard let fallback = server.liveFallback(of: path, configuration: configuration) else {
+        guard let fallback = server.liveFallback(of: path, configuration: configuration),
+            configuration.mount(fallback.path).listenerAuthentication == nil
+                || configuration.mount(fallback.path).listenerAuthentication == mountConfiguration.listenerAuthentication
+        else {
             return full ? .full : .notFound
         }
         let (action, generation) = fallback.listenerArrived(

@@ -8,7 +8,7 @@ import Foundation
 /// `maximumBytes`; a directory serves its `index.html`. Files are small and read whole; this is not a media
 /// server for large downloads.
 enum StaticFileResponder {
-    static let maximumBytes = 8 << 20
+    static let maximumBytes = 2 << 20
 
     /// The response for `path`, or `nil` when no such file may be served.
     static func response(for path: String, method: String, configuration: ServerConfiguration) -> IcecastResponse? {
@@ -19,8 +19,9 @@ enum StaticFileResponder {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return nil }
         if isDirectory.boolValue {
-            file = file.appendingPathComponent("index.html")
-            guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue
+            file = file.appendingPathComponent("index.html").resolvingSymlinksInPath()
+            guard file.path.hasPrefix(root.path + "/"),
+                FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue
             else { return nil }
         }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),

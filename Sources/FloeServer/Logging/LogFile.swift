@@ -30,7 +30,7 @@ public final class LogFile: Sendable {
     /// Closes and opens the destination again, so writes go to a fresh file after rotation.
     public func reopen() {
         guard case .file = destination else { return }
-        let reopened = try? Self.open(destination)
+        guard let reopened = try? Self.open(destination) else { return }  // keep writing where we were
         handle.withLock { handle in
             try? handle?.close()
             handle = reopened

@@ -63,9 +63,17 @@ public final class FloeServer: Service, Sendable {
         return addresses
     }
 
-    /// Starts playing every fallback that names an MP3 file under the web root rather than a mount.
+    /// Plays every fallback that names an MP3 file under the web root rather than a mount, and stops those the
+    /// configuration no longer names (or that became configured mounts).
     private func startFileFallbacks(_ configuration: ServerConfiguration) {
         let targets = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.fallbackMount))
+        let retired = fileSources.withLock { sources in
+            let gone = sources.keys.filter { !targets.contains($0) || configuration.mounts[$0] != nil }
+            return gone.compactMap { sources.removeValue(forKey: $0) }
+        }
+        for (source, id) in retired {
+            source.stop(sourceID: id)
+        }
         let loops = Array(group.makeIterator())
         for path in targets.sorted() where configuration.mounts[path] == nil {
             guard fileSources.withLock({ $0[path] == nil }) else { continue }
@@ -73,15 +81,18 @@ public final class FloeServer: Service, Sendable {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             let mount = context.mounts.mountCreatingIfNeeded(path, queueCapacity: configuration.limits.queueSize)
             let blockDuration = Duration.seconds(configured: configuration.limits.blockDuration)
-            let loop = loops[abs(path.hashValue) % loops.count]
+            let loop = loops[Int(UInt(bitPattern: path.hashValue) % UInt(loops.count))]
             guard let source = FileSource(bytes: Array(data), mount: mount, eventLoop: loop, blockDuration: blockDuration)
             else {
                 context.logger.warning("Fallback file holds no MPEG audio", metadata: ["file": "\(file)"])
                 continue
             }
             let id = context.makeConnectionID()
+            guard source.start(sourceID: id, name: String(path.dropFirst())) else {
+                context.logger.warning("A source feeds the fallback mount; the file is not played", metadata: ["mount.path": "\(path)"])
+                continue
+            }
             fileSources.withLock { $0[path] = (source, id) }
-            source.start(sourceID: id, name: String(path.dropFirst()))
             context.logger.info("Playing file fallback", metadata: ["mount.path": "\(path)", "file": "\(file)"])
         }
     }

@@ -15,7 +15,8 @@ final class ServerContext: Sendable {
     let sources = Atomic<Int>(0)
     private let nextConnectionID = Atomic<Int>(1)
     /// Intro files, framed once and shared by every listener, by path as configured.
-    private let intros = Mutex<[String: ByteBuffer]>([:])
+    /// A file that could not be read is remembered as `nil` (logged once) until the next reload.
+    private let intros = Mutex<[String: ByteBuffer?]>([:])
 
     /// Where connections are logged when they end, if the configuration asks for an access log.
     let accessLog: AccessLog?
@@ -32,9 +33,10 @@ final class ServerContext: Sendable {
         configurationBox.withLock { $0 }
     }
 
-    /// Replaces the configuration; new connections see the new values.
+    /// Replaces the configuration; new connections see the new values. Intro files are read again.
     func replaceConfiguration(_ configuration: ServerConfiguration) {
         configurationBox.withLock { $0 = configuration }
+        intros.withLock { $0.removeAll() }
     }
 
     /// A number unique to this server run, for connections and sources.
@@ -94,6 +96,7 @@ final class ServerContext: Sendable {
             ? path : configuration.paths.webroot + (path.hasPrefix("/") ? path : "/" + path)
         guard let data = FileManager.default.contents(atPath: file) else {
             logger.warning("Intro file cannot be read", metadata: ["file": "\(file)"])
+            intros.withLock { $0[path] = .some(nil) }
             return nil
         }
         var ingest = SourceIngest(format: .mpeg)
@@ -103,6 +106,7 @@ final class ServerContext: Sendable {
         }
         guard frames.readableBytes > 0 else {
             logger.warning("Intro file holds no MPEG audio", metadata: ["file": "\(file)"])
+            intros.withLock { $0[path] = .some(nil) }
             return nil
         }
         intros.withLock { $0[path] = frames }
