@@ -11,7 +11,7 @@ struct LoopBroadcasterTests {
     let loop = EmbeddedEventLoop()
 
     func broadcaster() -> LoopBroadcaster {
-        LoopBroadcaster(eventLoop: loop, queueCapacity: 1 << 20, listenerLeft: { _, _ in }, listenerMovedIn: {})
+        LoopBroadcaster(eventLoop: loop, queueCapacity: 1 << 20, listenerLeft: { _, _ in }, listenerMovedIn: { _ in })
     }
 
     func block(_ sequence: Int, generation: Int, byte: UInt8) -> StreamBlock {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a source told Floe about its stream when it logged in.
 public struct SourceDescriptor: Sendable, Equatable {
     /// `Content-Type` as sent (`audio/mpeg` when absent).
@@ -10,8 +12,16 @@ public struct SourceDescriptor: Sendable, Equatable {
     public var userAgent: String?
     /// Peer address, for status pages and logs.
     public var peerAddress: String
+    /// When the source logged in (for `stream_start` and uptime).
+    public var connectedAt: Date
 
-    public init(contentType: String?, headers: [(name: String, value: String)], peerAddress: String) {
+    public init(
+        contentType: String?,
+        headers: [(name: String, value: String)],
+        peerAddress: String,
+        connectedAt: Date = Date(timeIntervalSince1970: 0)
+    ) {
+        self.connectedAt = connectedAt
         self.contentType = Self.headerSafe(contentType ?? "audio/mpeg")
         self.format = StreamFormat(contentType: contentType)
         // Credentials are checked at login and never kept: nothing that lists source headers can leak them.

@@ -1,7 +1,7 @@
 import FloeCore
 import Logging
 
-/// Answers `/admin/*` requests. This issue serves `metadata`; every other command gets Icecast's
+/// Answers `/admin/*` requests with Icecast 2.4's commands and XML replies. An unknown command gets Icecast's
 /// 400 `Unrecognised command` — which is also the reply libshout's `GET /admin/!POKE` capability probe needs:
 /// on no reply at all, libshout assumes TLS and fails.
 struct AdminResponder {
@@ -17,10 +17,15 @@ struct AdminResponder {
         }
         let command = path.hasPrefix("/admin/") ? String(path.dropFirst("/admin/".count)) : ""
         switch command {
-        case "metadata":
-            return updateMetadata(head)
-        default:
-            return .error(400, "Unrecognised command")
+        case "metadata": return updateMetadata(head)
+        case "stats", "stats.xml": return stats(head)
+        case "listmounts", "streamlist": return listMounts(head)
+        case "listclients": return listClients(head)
+        case "killclient": return killClient(head)
+        case "moveclients": return moveClients(head)
+        case "killsource": return killSource(head)
+        case "streamlist.txt": return streamList(head)
+        default: return .error(400, "Unrecognised command")
         }
     }
 
@@ -98,7 +103,7 @@ struct AdminResponder {
     }
 
     /// Admin credentials, or the source credentials of `mount` (Icecast allows both for mount commands).
-    private func isAuthorised(_ head: RequestHead, forMount mount: String, configuration: ServerConfiguration) -> Bool {
+    func isAuthorised(_ head: RequestHead, forMount mount: String, configuration: ServerConfiguration) -> Bool {
         guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)) else {
             return false
         }

@@ -45,7 +45,8 @@ final class FileSource: Sendable {
         let descriptor = SourceDescriptor(
             contentType: "audio/mpeg",
             headers: [(name: "ice-name", value: name)],
-            peerAddress: "file"
+            peerAddress: "file",
+            connectedAt: Date()
         )
         guard mount.sourceConnected(id: sourceID, descriptor: descriptor) == .accept else { return false }
         eventLoop.execute { [self] in

@@ -31,14 +31,14 @@ final class LoopBroadcaster {
     static let sliceSize = 256
     /// Called (on this loop) when a listener leaves; `slow` when it was dropped for falling behind.
     private let listenerLeft: @Sendable (_ id: Int, _ slow: Bool) -> Void
-    /// Called (on this loop) when a listener arrives from another mount.
-    private let listenerMovedIn: @Sendable () -> Void
+    /// Called (on this loop) with the listener's id when it arrives from another mount.
+    private let listenerMovedIn: @Sendable (Int) -> Void
 
     init(
         eventLoop: EventLoop,
         queueCapacity: Int,
         listenerLeft: @escaping @Sendable (Int, Bool) -> Void,
-        listenerMovedIn: @escaping @Sendable () -> Void
+        listenerMovedIn: @escaping @Sendable (Int) -> Void
     ) {
         self.eventLoop = eventLoop
         self.queue = BroadcastQueue(capacityBytes: queueCapacity)
@@ -152,7 +152,8 @@ final class LoopBroadcaster {
     /// Moves every listener to `destination` (the same mount's fallback, on this same loop), after handing them
     /// the rest of this mount's queue as far as their sockets take it. Blocks end on frame boundaries, so the
     /// player hears the last whole frame of this mount, then the first whole frame of the other.
-    func moveAll(to destination: LoopBroadcaster, generation: Int) {
+    /// `keepQueue` (an admin move while this mount's source stays live) keeps the stream for later listeners.
+    func moveAll(to destination: LoopBroadcaster, generation: Int, keepQueue: Bool = false) {
         continuePass(sliceSize: .max)
         for index in listeners.indices.reversed() where index < listeners.count {
             let listener = listeners[index]
@@ -160,7 +161,7 @@ final class LoopBroadcaster {
             detach(listener, slow: false)
             destination.adopt(listener)
         }
-        if self.generation <= generation { queue.removeAll() }
+        if !keepQueue, self.generation <= generation { queue.removeAll() }
     }
 
     /// Moves the listeners that asked for `homePath` to `destination` (their mount's source is back).
@@ -185,7 +186,7 @@ final class LoopBroadcaster {
         listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)
-        listenerMovedIn()
+        listenerMovedIn(listener.id)
     }
 
     /// Removes a listener whose channel closed.

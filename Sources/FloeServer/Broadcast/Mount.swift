@@ -16,7 +16,7 @@ final class Mount: Sendable {
     /// One broadcaster per event loop, each reachable only on its own loop.
     private let broadcasters: [(eventLoop: EventLoop, box: NIOLoopBoundBox<LoopBroadcaster>)]
 
-    init(path: String, eventLoops: [EventLoop], queueCapacity: Int) {
+    init(path: String, eventLoops: [EventLoop], queueCapacity: Int, directory: ListenerDirectory? = nil) {
         self.path = path
         let state = NIOLockedValueBox(MountStateMachine())
         self.state = state
@@ -25,7 +25,10 @@ final class Mount: Sendable {
                 eventLoop: loop,
                 queueCapacity: queueCapacity,
                 listenerLeft: { _, slow in state.withLockedValue { $0.listenerLeft(slow: slow) } },
-                listenerMovedIn: { state.withLockedValue { $0.listenerMovedIn() } }
+                listenerMovedIn: { id in
+                    state.withLockedValue { $0.listenerMovedIn() }
+                    directory?.move(id, to: path)
+                }
             )
             return (loop, NIOLoopBoundBox.makeBoxSendingValue(broadcaster, eventLoop: loop))
         }
@@ -97,6 +100,14 @@ final class Mount: Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// Moves every listener to `destination` (admin `moveclients`), on each loop.
+    func moveAllListeners(to destination: Mount) {
+        for (index, bound) in broadcasters.enumerated() {
+            let target = destination.broadcasters[index]
+            bound.eventLoop.execute { bound.box.value.moveAll(to: target.box.value, generation: .max, keepQueue: true) }
         }
     }
 

@@ -122,7 +122,7 @@ extension RequestHeadHandler {
                     session: session,
                     accessLog: server.accessLog,
                     accessRecord: accessRecord(context: context, status: 200, bytes: responseHead.readableBytes),
-                    onClose: authenticated.map { listenerLeftCallback($0, eventLoop: context.eventLoop) }
+                    onClose: listenerLeftCallback(authenticated, eventLoop: context.eventLoop)
                 ),
                 position: .after(self)
             )
@@ -133,6 +133,17 @@ extension RequestHeadHandler {
         }
         handOver()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        server.listeners.add(
+            .init(
+                id: connectionID,
+                mount: mount.path,
+                peer: peer,
+                userAgent: head["user-agent"],
+                user: authenticated?.user,
+                connectedAt: Date(),
+                channel: channel
+            )
+        )
         channel.write(responseHead, promise: nil)
         // The intro (frame-aligned, shared by every listener) plays before the burst.
         if let intro = mountConfiguration.intro.flatMap({ server.intro($0, configuration: configuration) }) {
@@ -201,11 +212,14 @@ extension RequestHeadHandler {
 
     /// What happens when an authenticated listener leaves: its user is counted out, and a URL auth service hears
     /// `listener_remove` with the connected time.
-    func listenerLeftCallback(_ authenticated: AuthenticatedListener, eventLoop: EventLoop) -> () -> Void {
+    func listenerLeftCallback(_ authenticated: AuthenticatedListener?, eventLoop: EventLoop) -> () -> Void {
         let server = self.server
         let logger = self.logger
         let started = Date()
+        let id = connectionID
         return {
+            server.listeners.remove(id)
+            guard let authenticated else { return }
             if let user = authenticated.user {
                 server.releaseListenerUser(user, mount: authenticated.request.mountPath)
             }

@@ -1,4 +1,5 @@
 import FloeCore
+import Foundation
 import NIOCore
 
 extension RequestHeadHandler {
@@ -34,7 +35,12 @@ extension RequestHeadHandler {
         if head["content-type"] == nil {
             logger.error("Source on \(path) sent no Content-Type; assuming MP3 (this is deprecated)")
         }
-        let descriptor = SourceDescriptor(contentType: head["content-type"], headers: head.headers, peerAddress: peer)
+        let descriptor = SourceDescriptor(
+            contentType: head["content-type"],
+            headers: head.headers,
+            peerAddress: peer,
+            connectedAt: Date()
+        )
         let login = SourceLogin(server: server, configuration: configuration, path: path, sourceID: connectionID, logger: logger)
         let mount: Mount
         switch login.claim(descriptor) {

@@ -141,6 +141,10 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let response = AdminResponder(server: server, logger: logger, shoutcastMount: shoutcastMount)
                     .respond(to: head)
                 respondAndClose(context: context, response)
+            } else if server.mounts.mount(path)?.isLive != true,
+                let response = PublicStatusResponder(server: server).respond(to: head)
+            {
+                respondAndClose(context: context, response)
             } else {
                 acceptListener(context: context, head: head, peer: peer)
             }

@@ -96,7 +96,7 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
     private func start(context: ChannelHandlerContext, headers: [(name: String, value: String)], configuration: ServerConfiguration) {
         let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
         let contentType = headers.first { $0.name.lowercased() == "content-type" }?.value
-        let descriptor = SourceDescriptor(contentType: contentType, headers: headers, peerAddress: peer)
+        let descriptor = SourceDescriptor(contentType: contentType, headers: headers, peerAddress: peer, connectedAt: Date())
         let login = SourceLogin(server: server, configuration: configuration, path: mountPath, sourceID: connectionID, logger: logger)
         guard case .success(let mount) = login.claim(descriptor) else {
             // The protocol has no way to say why after OK2; Icecast closes too.

@@ -45,7 +45,10 @@ public final class FloeServer: Service, Sendable {
             let channel = try await bootstrap(.http(shoutcastMount: socket.shoutcastMount))
                 .bind(host: host, port: socket.port).get()
             serverChannels.withLock { $0.append(channel) }
-            if let address = channel.localAddress { addresses.append(address) }
+            if let address = channel.localAddress {
+                if addresses.isEmpty, let port = address.port { context.publicPort.store(port, ordering: .relaxed) }
+                addresses.append(address)
+            }
             context.logger.info("Listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
             if let shoutcastMount = socket.shoutcastMount, let port = channel.localAddress?.port {
                 // SHOUTcast v1 sources connect to the next port (libshout's ICY mode adds 1 by itself).

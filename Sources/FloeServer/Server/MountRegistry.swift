@@ -7,9 +7,11 @@ import Synchronization
 final class MountRegistry: Sendable {
     private let mounts = Mutex<[String: Mount]>([:])
     private let eventLoops: [EventLoop]
+    private let directory: ListenerDirectory
 
-    init(eventLoops: [EventLoop]) {
+    init(eventLoops: [EventLoop], directory: ListenerDirectory) {
         self.eventLoops = eventLoops
+        self.directory = directory
     }
 
     /// The mount at `path`, if a source ever fed it.
@@ -21,7 +23,7 @@ final class MountRegistry: Sendable {
     func mountCreatingIfNeeded(_ path: String, queueCapacity: Int) -> Mount {
         mounts.withLock { mounts in
             if let mount = mounts[path] { return mount }
-            let mount = Mount(path: path, eventLoops: eventLoops, queueCapacity: queueCapacity)
+            let mount = Mount(path: path, eventLoops: eventLoops, queueCapacity: queueCapacity, directory: directory)
             mounts[path] = mount
             return mount
         }

@@ -20,11 +20,19 @@ final class ServerContext: Sendable {
 
     /// Where connections are logged when they end, if the configuration asks for an access log.
     let accessLog: AccessLog?
+    /// Every listener connected now.
+    let listeners: ListenerDirectory
+    /// When the server started (`server_start`).
+    let startedAt = Date()
+    /// The port the first listen socket really bound (the configuration may say 0).
+    let publicPort = Atomic<Int>(0)
 
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
         self.accessLog = accessLog
         self.configurationBox = Mutex(configuration)
-        self.mounts = MountRegistry(eventLoops: eventLoops)
+        let directory = ListenerDirectory()
+        self.listeners = directory
+        self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory)
         self.logger = logger
     }
 

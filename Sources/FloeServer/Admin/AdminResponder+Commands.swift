@@ -1,0 +1,133 @@
+import FloeCore
+import Foundation
+
+/// The Icecast 2.4 admin commands beyond `metadata`, with Icecast's credentials rules and XML replies:
+/// - general commands (`stats`, `listmounts`) need the admin user;
+/// - mount commands (`listclients`, `killclient`, `moveclients`, `killsource`) take the admin user or that
+///   mount's source credentials, and answer 400 `Source does not exist` for a mount without a source;
+/// - `streamlist.txt` needs the relay user.
+extension AdminResponder {
+    func stats(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        let document = StatusBuilder(server: server, configuration: server.configuration).document()
+        return Self.xml(document.statsXML())
+    }
+
+    func listMounts(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        let configuration = server.configuration
+        var xml = "<?xml version=\"1.0\"?>\n<icestats>"
+        for mount in server.mounts.all where mount.isLive {
+            let state = mount.snapshot
+            guard case .live(let live) = state.source else { continue }
+            let connected = Int(Date().timeIntervalSince(live.descriptor.connectedAt))
+            xml += "<source mount=\"\(XMLText.escape(mount.path))\">"
+            xml += "<fallback>\(XMLText.escape(configuration.mount(mount.path).fallbackMount ?? ""))</fallback>"
+            xml += "<listeners>\(state.listeners)</listeners><Connected>\(connected)</Connected>"
+            xml += "<content-type>\(XMLText.escape(live.descriptor.contentType))</content-type></source>"
+        }
+        return Self.xml(xml + "</icestats>\n")
+    }
+
+    func listClients(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            let entries = server.listeners.listeners(of: mount.path)
+            var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\">"
+            xml += "<Listeners>\(entries.count)</Listeners>"
+            for entry in entries {
+                xml += "<listener><IP>\(XMLText.escape(entry.peer))</IP>"
+                xml += "<UserAgent>\(XMLText.escape(entry.userAgent ?? "Unknown"))</UserAgent>"
+                xml += "<Connected>\(Int(Date().timeIntervalSince(entry.connectedAt)))</Connected>"
+                xml += "<ID>\(entry.id)</ID>"
+                if let user = entry.user { xml += "<username>\(XMLText.escape(user))</username>" }
+                xml += "</listener>"
+            }
+            return Self.xml(xml + "</source></icestats>\n")
+        }
+    }
+
+    func killClient(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            guard let id = head.queryValue("id").flatMap(Int.init) else { return .error(400, "Missing parameter") }
+            guard let entry = server.listeners.entry(id), entry.mount == mount.path else {
+                return Self.xmlResponse(message: "Client \(id) not found", success: false)
+            }
+            entry.channel.close(promise: nil)
+            logger.info("Admin removed a listener", metadata: ["mount.path": "\(mount.path)", "listener.id": "\(id)"])
+            return Self.xmlResponse(message: "Client \(id) removed", success: true)
+        }
+    }
+
+    func moveClients(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            guard let destinationPath = head.queryValue("destination") else { return .error(400, "Missing parameter") }
+            guard destinationPath != mount.path else { return .error(400, "supplied mountpoints are identical") }
+            guard let destination = server.mounts.mount(destinationPath) else { return .error(400, "No such destination") }
+            guard destination.isLive else { return .error(400, "Destination not running") }
+            mount.moveAllListeners(to: destination)
+            logger.info("Admin moved listeners", metadata: ["mount.path": "\(mount.path)", "destination": "\(destinationPath)"])
+            return Self.xmlResponse(message: "Clients moved from \(mount.path) to \(destinationPath)", success: true)
+        }
+    }
+
+    func killSource(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            mount.closeSource()
+            logger.info("Admin removed the source", metadata: ["mount.path": "\(mount.path)"])
+            return Self.xmlResponse(message: "Source Removed", success: true)
+        }
+    }
+
+    /// `/admin/streamlist.txt`: every visible live mount, one per line, for master/slave relaying.
+    func streamList(_ head: RequestHead) -> IcecastResponse {
+        let authentication = server.configuration.authentication
+        guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
+            let password = authentication.relayPassword,
+            credentials.matches(user: authentication.relayUser, password: password)
+        else { return .error(401, "") }
+        let configuration = server.configuration
+        let lines = server.mounts.all.filter { $0.isLive && !configuration.mount($0.path).hidden }.map { $0.path + "\r\n" }
+        return IcecastResponse(status: 200, contentType: "text/plain", body: Array(lines.joined().utf8))
+    }
+
+    // MARK: Helpers
+
+    func isAdmin(_ head: RequestHead) -> Bool {
+        let authentication = server.configuration.authentication
+        guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
+            let password = authentication.adminPassword
+        else { return false }
+        return credentials.matches(user: authentication.adminUser, password: password)
+    }
+
+    /// The `mount` parameter's mount, after checking credentials (admin or that mount's source) and that a
+    /// source feeds it.
+    func liveMount(_ head: RequestHead) -> Result<Mount, ResponseError> {
+        guard let path = head.queryValue("mount") else { return .failure(.init(.error(400, "Missing parameter"))) }
+        guard isAuthorised(head, forMount: path, configuration: server.configuration) else {
+            return .failure(.init(.error(401, "")))
+        }
+        guard let mount = server.mounts.mount(path), mount.isLive else {
+            return .failure(.init(.error(400, "Source does not exist")))
+        }
+        return .success(mount)
+    }
+
+    /// An admin response carried as an error, so helpers can return either a mount or the reply to send.
+    struct ResponseError: Error {
+        var response: IcecastResponse
+        init(_ response: IcecastResponse) { self.response = response }
+    }
+
+    static func xml(_ document: String) -> IcecastResponse {
+        IcecastResponse(status: 200, contentType: "text/xml; charset=utf-8", body: Array(document.utf8))
+    }
+}

@@ -1,0 +1,86 @@
+import FloeCore
+
+/// Public, unauthenticated views of the server: `/status-json.xsl` and per-mount playlists (`.m3u`, `.pls`,
+/// `.xspf`, `.vclt`), as Icecast 2.4 serves them (and `.pls`, which Icecast lacks).
+struct PublicStatusResponder {
+    let server: ServerContext
+
+    /// The response for `head`, or `nil` when the path is not one of these views.
+    func respond(to head: RequestHead) -> IcecastResponse? {
+        let path = head.path
+        let configuration = server.configuration
+        if path == "/status-json.xsl" {
+            let document = StatusBuilder(server: server, configuration: configuration).document()
+            return IcecastResponse(
+                status: 200,
+                contentType: "application/json; charset=UTF-8",
+                extraHeaders: ["Access-Control-Allow-Origin: *"],
+                body: Array(document.statusJSON().utf8)
+            )
+        }
+        for suffix in [".m3u", ".pls", ".xspf", ".vclt"] where path.hasSuffix(suffix) {
+            let mountPath = String(path.dropLast(suffix.count))
+            return playlist(suffix, mountPath: mountPath, head: head, configuration: configuration)
+        }
+        return nil
+    }
+
+    private func playlist(
+        _ kind: String,
+        mountPath: String,
+        head: RequestHead,
+        configuration: ServerConfiguration
+    ) -> IcecastResponse? {
+        // `http://<Host header>/<mount>`; without a port in Host, the hostname and first port (as Icecast).
+        let port = server.publicPort.load(ordering: .relaxed)
+        let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(configuration.hostname):\(port)"
+        let url = "http://\(host)\(mountPath)"
+        switch kind {
+        case ".m3u":
+            return IcecastResponse(status: 200, contentType: "audio/x-mpegurl", body: Array("\(url)\r\n".utf8))
+        case ".pls":
+            let name = status(mountPath, configuration)?.value("server_name") ?? String(mountPath.dropFirst())
+            let body = "[playlist]\nNumberOfEntries=1\nFile1=\(url)\nTitle1=\(name)\nLength1=-1\nVersion=2\n"
+            return IcecastResponse(status: 200, contentType: "audio/x-scpls", body: Array(body.utf8))
+        case ".xspf":
+            guard let source = status(mountPath, configuration) else { return nil }
+            let annotation = [
+                "Stream Title: \(source.value("server_name") ?? "")",
+                "Stream Description: \(source.value("server_description") ?? "")",
+                "Content Type:\(source.value("server_type") ?? "")",
+                "Bitrate: \(source.value("bitrate") ?? "")",
+                "Current Listeners: \(source.value("listeners") ?? "0")",
+                "Peak Listeners: \(source.value("listener_peak") ?? "0")",
+                "Stream Genre: \(source.value("genre") ?? "")",
+            ].joined(separator: "\n")
+            let body = """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <playlist xmlns="http://xspf.org/ns/0/" version="1">
+                  <title>\(XMLText.escape(source.value("server_name") ?? ""))</title>
+                  <trackList>
+                    <track>
+                      <location>\(XMLText.escape(url))</location>
+                      <title>\(XMLText.escape(source.value("title") ?? ""))</title>
+                      <annotation>\(XMLText.escape(annotation))</annotation>
+                    </track>
+                  </trackList>
+                </playlist>
+
+                """
+            return IcecastResponse(status: 200, contentType: "application/xspf+xml; charset=UTF-8", body: Array(body.utf8))
+        case ".vclt":
+            guard let source = status(mountPath, configuration) else { return nil }
+            let body =
+                "STREAMURL=\(url)\nSERVER_NAME=\(source.value("server_name") ?? "")\n"
+                + "DESCRIPTION=\(source.value("server_description") ?? "")\nSIGNALINFO=\n"
+                + "GENRE=\(source.value("genre") ?? "")\n==\n"
+            return IcecastResponse(status: 200, contentType: "audio/x-vclt; charset=UTF-8", body: Array(body.utf8))
+        default:
+            return nil
+        }
+    }
+
+    private func status(_ mountPath: String, _ configuration: ServerConfiguration) -> SourceStatus? {
+        server.mounts.mount(mountPath).flatMap { StatusBuilder(server: server, configuration: configuration).source($0) }
+    }
+}

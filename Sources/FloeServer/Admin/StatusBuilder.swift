@@ -1,0 +1,83 @@
+import FloeCore
+import Foundation
+
+/// Builds Icecast's stats tree from the live server: globals, and one `SourceStatus` per mount with a source.
+struct StatusBuilder {
+    let server: ServerContext
+    let configuration: ServerConfiguration
+
+    func document() -> StatusDocument {
+        let sources = server.mounts.all.compactMap(source)
+        let listeners = sources.compactMap { Int($0.value("listeners") ?? "") }.reduce(0, +)
+        let globals = [
+            StatusValue("admin", configuration.adminContact),
+            StatusValue("host", configuration.hostname),
+            StatusValue("location", configuration.location),
+            StatusValue("server_id", configuration.serverID),
+            StatusValue("server_start", StatusDate.rfc2822(server.startedAt)),
+            StatusValue("server_start_iso8601", StatusDate.iso8601(server.startedAt)),
+            StatusValue("clients", "\(server.connections.load(ordering: .relaxed))"),
+            StatusValue("listeners", "\(listeners)"),
+            StatusValue("sources", "\(sources.count)"),
+        ]
+        return StatusDocument(globals: globals, sources: sources)
+    }
+
+    /// The statistics of `mount`, or `nil` when no source feeds it.
+    func source(_ mount: Mount) -> SourceStatus? {
+        let state = mount.snapshot
+        guard case .live(let live) = state.source else { return nil }
+        let descriptor = live.descriptor
+        let mountConfiguration = configuration.mount(mount.path)
+        func header(_ names: String...) -> String? {
+            names.lazy.compactMap { descriptor.header($0) }.first
+        }
+        let audioInfo = descriptor.header("ice-audio-info")
+        let info = audioInfo.map(SourceDescriptor.audioInfo) ?? [:]
+        var values = [
+            StatusValue("genre", mountConfiguration.genre ?? header("ice-genre", "icy-genre", "x-audiocast-genre") ?? "various"),
+            StatusValue("listener_peak", "\(state.listenerPeak)"),
+            StatusValue("listeners", "\(state.listeners)"),
+            StatusValue("listenurl", listenURL(mount.path)),
+            StatusValue("max_listeners", mountConfiguration.maxListeners.map(String.init) ?? "unlimited"),
+            StatusValue(
+                "public",
+                mountConfiguration.public.map(String.init) ?? header("ice-public", "icy-pub", "x-audiocast-public") ?? "0"
+            ),
+            StatusValue(
+                "server_description",
+                mountConfiguration.streamDescription
+                    ?? header("ice-description", "icy-description", "x-audiocast-description") ?? "Unspecified description"
+            ),
+            StatusValue(
+                "server_name",
+                mountConfiguration.streamName ?? header("ice-name", "icy-name", "x-audiocast-name") ?? "Unspecified name"
+            ),
+            StatusValue("server_type", mountConfiguration.type ?? descriptor.contentType),
+            StatusValue("slow_listeners", "\(state.slowListeners)"),
+            StatusValue("source_ip", descriptor.peerAddress),
+            StatusValue("stream_start", StatusDate.rfc2822(descriptor.connectedAt)),
+            StatusValue("stream_start_iso8601", StatusDate.iso8601(descriptor.connectedAt)),
+            StatusValue("title", state.metadata.title),
+        ]
+        if let url = mountConfiguration.streamURL ?? header("ice-url", "icy-url", "x-audiocast-url") {
+            values.append(StatusValue("server_url", url))
+        }
+        if let bitrate = mountConfiguration.bitrate ?? header("ice-bitrate", "icy-br", "x-audiocast-bitrate") ?? info["bitrate"] {
+            values.append(StatusValue("bitrate", bitrate))
+        }
+        if let audioInfo {
+            values.append(StatusValue("audio_info", audioInfo))
+            for (key, value) in info where key != "bitrate" {
+                values.append(StatusValue(key, value))
+            }
+        }
+        if let agent = descriptor.userAgent { values.append(StatusValue("user_agent", agent)) }
+        return SourceStatus(mount: mount.path, values: values, hidden: mountConfiguration.hidden)
+    }
+
+    /// `http://<hostname>:<first port><mount>`, as Icecast builds `listenurl`.
+    func listenURL(_ mount: String) -> String {
+        "http://\(configuration.hostname):\(server.publicPort.load(ordering: .relaxed))\(mount)"
+    }
+}

@@ -1,0 +1,124 @@
+import FloeTestSupport
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// Icecast's admin and status API, as scripts and tools call it (curl here).
+    @Suite("Admin and status API", .serialized)
+    struct AdminAPITests {
+        func curl(_ server: TestServer, _ path: String, user: String? = "admin", password: String = TestServer.adminPassword) async throws -> (code: String, body: String) {
+            var arguments = ["-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(server.port)\(path)"]
+            if let user { arguments += ["-u", "\(user):\(password)"] }
+            let result = try await ExternalProcess.run("curl", arguments)
+            let text = String(decoding: result.stdout, as: UTF8.self)
+            let split = text.range(of: "\n", options: .backwards)!
+            return (String(text[split.upperBound...]), String(text[..<split.lowerBound]))
+        }
+
+        func json(_ body: String) throws -> [String: Any] {
+            let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            return try #require(object?["icestats"] as? [String: Any])
+        }
+
+        @Test func statusJSONHasIcecastsShapeForNoneOneAndSeveralMounts() async throws {
+            let server = try await TestServer { $0.mounts["/secret"] = .init(hidden: true) }
+            let none = try json(try await curl(server, "/status-json.xsl", user: nil).body)
+            #expect(none["source"] == nil)
+            #expect(none["server_id"] as? String == server.configuration.serverID)
+
+            let first = try rawSource(port: server.port, mount: "/one", headers: ["ice-name: One", "ice-bitrate: 128"])
+            try first.send(Array(Fixture.mp3.prefix(10_000)))
+            let hidden = try rawSource(port: server.port, mount: "/secret")
+            try hidden.send(Array(Fixture.mp3.prefix(10_000)))
+            #expect(await server.waitUntil { server.isLive("/one") && server.isLive("/secret") })
+            let one = try json(try await curl(server, "/status-json.xsl", user: nil).body)
+            let source = try #require(one["source"] as? [String: Any], "one visible mount: an object")
+            #expect(source["server_name"] as? String == "One")
+            #expect(source["bitrate"] as? Int == 128, "numbers are JSON numbers")
+            #expect((source["listenurl"] as? String)?.hasSuffix(":\(server.port)/one") == true)
+            #expect(source.keys.contains("dummy"))
+
+            let second = try rawSource(port: server.port, mount: "/two")
+            try second.send(Array(Fixture.mp3.prefix(10_000)))
+            #expect(await server.waitUntil { server.isLive("/two") })
+            let two = try json(try await curl(server, "/status-json.xsl", user: nil).body)
+            let sources = try #require(two["source"] as? [[String: Any]], "several mounts: an array")
+            #expect(sources.compactMap { $0["listenurl"] as? String }.allSatisfy { !$0.hasSuffix("/secret") })
+            #expect(sources.count == 2)
+            _ = (first, hidden, second)
+            await server.stop()
+        }
+
+        @Test func statsListmountsAndStreamlistNeedTheirCredentials() async throws {
+            let server = try await TestServer { $0.authentication.relayPassword = "relaypw" }
+            let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Live"])
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            let stats = try await curl(server, "/admin/stats")
+            #expect(stats.code == "200")
+            #expect(stats.body.contains("<source mount=\"/live\">") && stats.body.contains("<server_name>Live</server_name>"))
+            #expect(try await curl(server, "/admin/stats", password: "wrong").code == "401")
+            #expect(try await curl(server, "/admin/stats", user: "source", password: TestServer.sourcePassword).code == "401")
+            let mounts = try await curl(server, "/admin/listmounts")
+            #expect(mounts.body.contains("<source mount=\"/live\"><fallback></fallback><listeners>0</listeners>"))
+            let list = try await curl(server, "/admin/streamlist.txt", user: "relay", password: "relaypw")
+            #expect(list.code == "200" && list.body == "/live\r\n")
+            #expect(try await curl(server, "/admin/streamlist.txt").code == "401", "relay credentials, not admin")
+            _ = source
+            await server.stop()
+        }
+
+        @Test func listKillAndMoveClientsAndKillTheSource() async throws {
+            let server = try await TestServer()
+            let a = try rawSource(port: server.port, mount: "/a")
+            let b = try rawSource(port: server.port, mount: "/b")
+            let feedA = streamUntilCancelled(a)
+            let feedB = streamUntilCancelled(b, Fixture.otherMP3)
+            let (first, _, _) = try rawListener(port: server.port, mount: "/a", headers: ["User-Agent: FirstPlayer/1.0"])
+            let (second, _, _) = try rawListener(port: server.port, mount: "/a", headers: ["User-Agent: Second <b>"])
+            #expect(await server.waitUntil { server.listeners("/a") == 2 })
+
+            let clients = try await curl(server, "/admin/listclients?mount=/a", user: "source", password: TestServer.sourcePassword)
+            #expect(clients.body.contains("<Listeners>2</Listeners>"))
+            #expect(clients.body.contains("<UserAgent>FirstPlayer/1.0</UserAgent>"))
+            #expect(clients.body.contains("<UserAgent>Second &lt;b&gt;</UserAgent>"), "escaped")
+            let ids = clients.body.components(separatedBy: "<ID>").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
+            #expect(ids.count == 2)
+
+            let missing = try await curl(server, "/admin/killclient?mount=/a&id=999999")
+            #expect(missing.body.contains("<message>Client 999999 not found</message><return>0</return>"))
+            let killed = try await curl(server, "/admin/killclient?mount=/a&id=\(ids[0])")
+            #expect(killed.body.contains("<message>Client \(ids[0]) removed</message><return>1</return>"))
+            #expect(first.isClosedByPeer(within: 3))
+
+            let moved = try await curl(server, "/admin/moveclients?mount=/a&destination=/b")
+            #expect(moved.body.contains("Clients moved from /a to /b"))
+            #expect(await server.waitUntil { server.listeners("/b") == 1 && server.listeners("/a") == 0 })
+            #expect(try await curl(server, "/admin/moveclients?mount=/b&destination=/nowhere").body.contains("No such destination"))
+
+            let removed = try await curl(server, "/admin/killsource?mount=/a")
+            #expect(removed.body.contains("<message>Source Removed</message><return>1</return>"))
+            #expect(await server.waitUntil { !server.isLive("/a") })
+            let gone = try await curl(server, "/admin/listclients?mount=/a")
+            #expect(gone.code == "400" && gone.body.contains("Source does not exist"))
+            feedA.cancel()
+            feedB.cancel()
+            _ = second
+            await server.stop()
+        }
+
+        @Test func playlistsPointAtTheMount() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Playlist Test"])
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            let m3u = try await curl(server, "/live.m3u", user: nil)
+            #expect(m3u.body == "http://127.0.0.1:\(server.port)/live\r\n")
+            let pls = try await curl(server, "/live.pls", user: nil)
+            #expect(pls.body.contains("File1=http://127.0.0.1:\(server.port)/live") && pls.body.contains("Title1=Playlist Test"))
+            let xspf = try await curl(server, "/live.xspf", user: nil)
+            #expect(xspf.body.contains("<location>http://127.0.0.1:\(server.port)/live</location>"))
+            #expect(try await curl(server, "/none.xspf", user: nil).code == "404")
+            _ = source
+            await server.stop()
+        }
+    }
+}
