@@ -106,6 +106,33 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        @Test func jsonVariantsCarryTheFrameClocksFigures() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/measured")
+            try source.send(Array("junk".utf8))
+            try await sendPaced(source, Array(Fixture.mp3.prefix(64_000)), chunk: 8192, pause: .milliseconds(10))
+            #expect(await server.waitUntil { server.isLive("/measured") })
+            try await Task.sleep(for: .milliseconds(200))
+            let stats = try await curl(server, "/admin/stats.json")
+            let root = try json(stats.body)
+            let sources = try #require(root["sources"] as? [[String: Any]])
+            let measured = try #require(sources.first { $0["mount"] as? String == "/measured" })
+            let bitrate = try #require(measured["floe_measured_bitrate"] as? Int)
+            #expect(abs(bitrate - 128_000) < 2_000, "the frame clock's bitrate: \(bitrate)")
+            #expect(measured["floe_garbage_bytes"] as? Int == 4)
+            #expect((measured["floe_frames"] as? Int ?? 0) > 100)
+            #expect(measured["floe_pace"] as? String == "fast", "64 KB in a fraction of a second is faster than real time")
+
+            let viaAccept = try await ExternalProcess.run(
+                "curl", ["-s", "-H", "Accept: application/json", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(server.port)/admin/metadata?mount=/measured&mode=updinfo&song=J"])
+            #expect(String(decoding: viaAccept.stdout, as: UTF8.self) == "{\"message\":\"Metadata update successful\",\"return\":1}")
+            let clients = try await curl(server, "/admin/listclients.json?mount=/measured")
+            #expect(clients.body == "{\"mount\":\"/measured\",\"listeners\":[]}")
+            _ = source
+            await server.stop()
+        }
+
         @Test func playlistsPointAtTheMount() async throws {
             let server = try await TestServer()
             let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Playlist Test"])

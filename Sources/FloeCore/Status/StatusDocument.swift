@@ -17,7 +17,19 @@ public struct StatusDocument: Sendable, Equatable {
     /// Per-source values `/status-json.xsl` leaves out.
     static let hiddenSourceValues: Set<String> = [
         "max_listeners", "public", "source_ip", "slow_listeners", "total_bytes_read", "total_bytes_sent", "user_agent",
+        "floe_frames", "floe_garbage_bytes", "floe_id3_bytes", "floe_resyncs", "floe_pace", "floe_measured_bitrate",
+        "floe_realtime_ratio",
     ]
+
+    /// The whole tree as JSON (admin `stats` with `Accept: application/json` or `.json`): globals, and `sources`
+    /// always an array, hidden mounts and values included; numbers as numbers.
+    public func adminJSON() -> String {
+        let globalsJSON = globals.map(Self.member)
+        let sourcesJSON = sources.map { source in
+            "{" + (["\"mount\":\"\(JSONText.escape(source.mount))\""] + source.values.map(Self.member)).joined(separator: ",") + "}"
+        }
+        return "{\"icestats\":{" + (globalsJSON + ["\"sources\":[" + sourcesJSON.joined(separator: ",") + "]"]).joined(separator: ",") + "}}"
+    }
 
     /// `/status-json.xsl`, shaped as Icecast 2.4's: `source` is an object for one mount, an array for several and
     /// absent for none; hidden mounts and hidden values are left out; each object ends with `"dummy":null`;

@@ -10,23 +10,29 @@ extension AdminResponder {
     func stats(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
         let document = StatusBuilder(server: server, configuration: server.configuration).document()
-        return Self.xml(document.statsXML())
+        return wantsJSON ? Self.json(document.adminJSON()) : Self.xml(document.statsXML())
     }
 
     func listMounts(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
         let configuration = server.configuration
         var xml = "<?xml version=\"1.0\"?>\n<icestats>"
+        var json: [String] = []
         for mount in server.mounts.all where mount.isLive {
             let state = mount.snapshot
             guard case .live(let live) = state.source else { continue }
             let connected = Int(Date().timeIntervalSince(live.descriptor.connectedAt))
+            json.append(
+                "{\"mount\":\"\(JSONText.escape(mount.path))\",\"listeners\":\(state.listeners),\"connected\":\(connected),"
+                    + "\"content_type\":\"\(JSONText.escape(live.descriptor.contentType))\","
+                    + "\"fallback\":\(configuration.mount(mount.path).fallbackMount.map { "\"\(JSONText.escape($0))\"" } ?? "null")}"
+            )
             xml += "<source mount=\"\(XMLText.escape(mount.path))\">"
             xml += "<fallback>\(XMLText.escape(configuration.mount(mount.path).fallbackMount ?? ""))</fallback>"
             xml += "<listeners>\(state.listeners)</listeners><Connected>\(connected)</Connected>"
             xml += "<content-type>\(XMLText.escape(live.descriptor.contentType))</content-type></source>"
         }
-        return Self.xml(xml + "</icestats>\n")
+        return wantsJSON ? Self.json("{\"mounts\":[" + json.joined(separator: ",") + "]}") : Self.xml(xml + "</icestats>\n")
     }
 
     func listClients(_ head: RequestHead) -> IcecastResponse {
@@ -34,6 +40,15 @@ extension AdminResponder {
         case .failure(let error): return error.response
         case .success(let mount):
             let entries = server.listeners.listeners(of: mount.path)
+            if wantsJSON {
+                let listeners = entries.map { entry in
+                    "{\"id\":\(entry.id),\"ip\":\"\(JSONText.escape(entry.peer))\","
+                        + "\"user_agent\":\"\(JSONText.escape(entry.userAgent ?? "Unknown"))\","
+                        + "\"connected\":\(Int(Date().timeIntervalSince(entry.connectedAt))),"
+                        + "\"username\":\(entry.user.map { "\"\(JSONText.escape($0))\"" } ?? "null")}"
+                }
+                return Self.json("{\"mount\":\"\(JSONText.escape(mount.path))\",\"listeners\":[" + listeners.joined(separator: ",") + "]}")
+            }
             var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\">"
             xml += "<Listeners>\(entries.count)</Listeners>"
             for entry in entries {
@@ -54,11 +69,11 @@ extension AdminResponder {
         case .success(let mount):
             guard let id = head.queryValue("id").flatMap(Int.init) else { return .error(400, "Missing parameter") }
             guard let entry = server.listeners.entry(id), entry.mount == mount.path else {
-                return Self.xmlResponse(message: "Client \(id) not found", success: false)
+                return reply(message: "Client \(id) not found", success: false)
             }
             entry.channel.close(promise: nil)
             logger.info("Admin removed a listener", metadata: ["mount.path": "\(mount.path)", "listener.id": "\(id)"])
-            return Self.xmlResponse(message: "Client \(id) removed", success: true)
+            return reply(message: "Client \(id) removed", success: true)
         }
     }
 
@@ -72,7 +87,7 @@ extension AdminResponder {
             guard destination.isLive else { return .error(400, "Destination not running") }
             mount.moveAllListeners(to: destination)
             logger.info("Admin moved listeners", metadata: ["mount.path": "\(mount.path)", "destination": "\(destinationPath)"])
-            return Self.xmlResponse(message: "Clients moved from \(mount.path) to \(destinationPath)", success: true)
+            return reply(message: "Clients moved from \(mount.path) to \(destinationPath)", success: true)
         }
     }
 
@@ -82,7 +97,7 @@ extension AdminResponder {
         case .success(let mount):
             mount.closeSource()
             logger.info("Admin removed the source", metadata: ["mount.path": "\(mount.path)"])
-            return Self.xmlResponse(message: "Source Removed", success: true)
+            return reply(message: "Source Removed", success: true)
         }
     }
 
@@ -125,6 +140,10 @@ extension AdminResponder {
     struct ResponseError: Error {
         var response: IcecastResponse
         init(_ response: IcecastResponse) { self.response = response }
+    }
+
+    static func json(_ document: String) -> IcecastResponse {
+        IcecastResponse(status: 200, contentType: "application/json; charset=utf-8", body: Array(document.utf8))
     }
 
     static func xml(_ document: String) -> IcecastResponse {

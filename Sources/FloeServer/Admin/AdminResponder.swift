@@ -9,13 +9,25 @@ struct AdminResponder {
     let logger: Logger
     /// The socket's `shoutcast-mount`, target of `/admin.cgi`.
     var shoutcastMount: String? = nil
+    /// Beyond Icecast: a JSON reply instead of XML (`Accept: application/json`, or the command with `.json`).
+    var wantsJSON = false
 
     func respond(to head: RequestHead) -> IcecastResponse {
         let path = head.path
         if path == "/admin.cgi" {
             return updateMetadataShoutcastStyle(head)
         }
-        let command = path.hasPrefix("/admin/") ? String(path.dropFirst("/admin/".count)) : ""
+        var command = path.hasPrefix("/admin/") ? String(path.dropFirst("/admin/".count)) : ""
+        var responder = self
+        responder.wantsJSON = head["accept"]?.lowercased().contains("application/json") == true
+        if command.hasSuffix(".json") {
+            command.removeLast(".json".count)
+            responder.wantsJSON = true
+        }
+        return responder.run(command, head)
+    }
+
+    private func run(_ command: String, _ head: RequestHead) -> IcecastResponse {
         switch command {
         case "metadata": return updateMetadata(head)
         case "stats", "stats.xml": return stats(head)
@@ -79,7 +91,7 @@ struct AdminResponder {
         guard let mode = value("mode").map({ String(decoding: $0, as: UTF8.self) }) else {
             return .error(400, "Missing parameter")
         }
-        guard mode == "updinfo" else { return Self.xmlResponse(message: "No such action", success: false) }
+        guard mode == "updinfo" else { return reply(message: "No such action", success: false) }
         let charset = value("charset").map { String(decoding: $0, as: UTF8.self) }
         guard
             let update = MetadataUpdate(
@@ -93,12 +105,12 @@ struct AdminResponder {
         switch mount.metadataUpdated(update) {
         case .updated:
             logger.info("Metadata on mountpoint \(path) changed to \"\(update.title)\"", metadata: ["mount.path": "\(path)"])
-            return Self.xmlResponse(message: "Metadata update successful", success: true)
+            return reply(message: "Metadata update successful", success: true)
         case .rejectNoSource:
             return .error(400, "Source does not exist")
         case .rejectTooLong:
             logger.warning("Metadata too long", metadata: ["mount.path": "\(path)"])
-            return Self.xmlResponse(message: "Metadata too long", success: false)
+            return reply(message: "Metadata too long", success: false)
         }
     }
 
@@ -121,6 +133,15 @@ struct AdminResponder {
             )
         }
         return false
+    }
+
+    /// Icecast's `<iceresponse>` document, or `{"message":…,"return":1}` for JSON callers.
+    func reply(message: String, success: Bool) -> IcecastResponse {
+        guard !wantsJSON else {
+            let body = "{\"message\":\"\(JSONText.escape(message))\",\"return\":\(success ? 1 : 0)}"
+            return IcecastResponse(status: 200, contentType: "application/json; charset=utf-8", body: Array(body.utf8))
+        }
+        return Self.xmlResponse(message: message, success: success)
     }
 
     /// Icecast's `<iceresponse>` document.

@@ -73,6 +73,23 @@ struct StatusBuilder {
             }
         }
         if let agent = descriptor.userAgent { values.append(StatusValue("user_agent", agent)) }
+        // Beyond Icecast: what the framer and the frame clock measured (admin views only).
+        if let statistics = mount.statistics {
+            values += [
+                StatusValue("total_bytes_read", "\(statistics.bytesRead)"),
+                StatusValue("floe_frames", "\(statistics.frames)"),
+                StatusValue("floe_garbage_bytes", "\(statistics.garbageBytes)"),
+                StatusValue("floe_id3_bytes", "\(statistics.id3Bytes)"),
+                StatusValue("floe_resyncs", "\(statistics.resyncs)"),
+                StatusValue("floe_pace", statistics.pace.rawValue),
+            ]
+            if let bitrate = statistics.measuredBitrate {
+                values.append(StatusValue("floe_measured_bitrate", "\(bitrate)"))
+            }
+            if let ratio = statistics.realTimeRatio {
+                values.append(StatusValue("floe_realtime_ratio", String(format: "%.3f", ratio)))
+            }
+        }
         return SourceStatus(mount: mount.path, values: values, hidden: mountConfiguration.hidden)
     }
 

@@ -11,6 +11,15 @@ final class Mount: Sendable {
     let path: String
     private let state: NIOLockedValueBox<MountStateMachine>
     private let nextSequence = Mutex(0)
+    /// The current source's framing and clock figures, refreshed as it publishes.
+    private let sourceStatistics = NIOLockedValueBox<SourceStatistics?>(nil)
+
+    var statistics: SourceStatistics? { sourceStatistics.withLockedValue { $0 } }
+
+    func recordStatistics(_ statistics: SourceStatistics?) {
+        sourceStatistics.withLockedValue { $0 = statistics }
+    }
+
     /// Closes the current source's connection (set at login, cleared when it ends).
     private let sourceCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
     /// One broadcaster per event loop, each reachable only on its own loop.

@@ -49,10 +49,27 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         let bytes = unwrapInboundIn(data)
         hooks.received(bytes)
         let now = NIODeadline.now()
-        for output in ingest.receive(bytes, at: now) {
+        let outputs = ingest.receive(bytes, at: now)
+        for output in outputs {
             mount.publish(output)
         }
         reportPaceChange(at: now)
+        if !outputs.isEmpty {
+            // Once per block (twice a second), not per read.
+            let framing = ingest.framing
+            mount.recordStatistics(
+                SourceStatistics(
+                    bytesRead: ingest.bytesReceived,
+                    frames: framing.frames,
+                    garbageBytes: framing.garbageBytes,
+                    id3Bytes: framing.id3Bytes,
+                    resyncs: framing.resyncs,
+                    measuredBitrate: ingest.clock.measuredBitrate,
+                    realTimeRatio: ingest.clock.realTimeRatio(at: now),
+                    pace: reportedPace
+                )
+            )
+        }
     }
 
     /// Logs when the source starts or stops keeping real time: an operator's first clue to a misbehaving
@@ -101,6 +118,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         let fallback = server.liveFallback(of: mount.path, configuration: server.configuration)
         mount.sourceDisconnected(id: sourceID, fallback: fallback)
+        mount.recordStatistics(nil)
         hooks.disconnected()
         server.accessLog?.record(accessRecord)
         if let fallback {
