@@ -133,6 +133,39 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        @Test func fallbacksBuildm3uAndManageauth() async throws {
+            let directory = try TemporaryDirectory()
+            try "".write(toFile: directory.path("users"), atomically: true, encoding: .utf8)
+            let server = try await TestServer {
+                $0.mounts["/members"] = .init(listenerAuthentication: .htpasswd(.init(filename: directory.path("users"))))
+            }
+            let members = try rawSource(port: server.port, mount: "/members")
+            let backup = try rawSource(port: server.port, mount: "/backup")
+            try members.send(Array(Fixture.mp3.prefix(10_000)))
+            try backup.send(Array(Fixture.otherMP3.prefix(10_000)))
+            #expect(await server.waitUntil { server.isLive("/members") && server.isLive("/backup") })
+
+            let added = try await curl(server, "/admin/manageauth?mount=/members&action=add&username=bob&password=pw")
+            #expect(added.body.contains("<User><username>bob</username></User>") && added.body.contains("User added"))
+            let again = try await curl(server, "/admin/manageauth?mount=/members&action=add&username=bob&password=pw")
+            #expect(again.body.contains("User already exists - not added"))
+            let socket = try RawSocket(port: server.port)
+            try socket.send(requestHead("GET /members HTTP/1.0", ["Authorization: \(basicAuthorization("bob", "pw"))"]))
+            #expect(try socket.receiveHead().head.hasPrefix("HTTP/1.0 200 OK"), "the added user can listen")
+            let deleted = try await curl(server, "/admin/manageauth?mount=/members&action=delete&username=bob")
+            #expect(deleted.body.contains("User deleted") && !deleted.body.contains("<username>bob</username>"))
+
+            let fallback = try await curl(server, "/admin/fallbacks?mount=/members&fallback=/backup")
+            #expect(fallback.body.contains("<p>Fallback configured</p>"))
+            members.shutdownWrite()
+            #expect(await server.waitUntil { server.listeners("/backup") == 1 }, "bob's connection moved to the new fallback")
+
+            let m3u = try await curl(server, "/admin/buildm3u?mount=/members&username=u&password=p", user: nil)
+            #expect(m3u.body == "http://u:p@127.0.0.1:\(server.port)/members\r\n")
+            _ = (socket, backup)
+            await server.stop()
+        }
+
         @Test func playlistsPointAtTheMount() async throws {
             let server = try await TestServer()
             let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Playlist Test"])

@@ -150,3 +150,98 @@ extension AdminResponder {
         IcecastResponse(status: 200, contentType: "text/xml; charset=utf-8", body: Array(document.utf8))
     }
 }
+
+extension AdminResponder {
+    /// `/admin/fallbacks?mount=&fallback=`: changes a live mount's fallback until the next reload.
+    func setFallback(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            guard let fallback = head.queryValue("fallback") else { return .error(400, "Missing parameter") }
+            server.updateConfiguration { configuration in
+                var mountConfiguration = configuration.mount(mount.path)
+                mountConfiguration.fallbackMount = fallback.isEmpty ? nil : fallback
+                configuration.mounts[mount.path] = mountConfiguration
+            }
+            logger.info("Admin set the fallback", metadata: ["mount.path": "\(mount.path)", "fallback.path": "\(fallback)"])
+            let html = "<html><head><title>Admin request successful</title></head><body><p>Fallback configured</p></body></html>"
+            return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
+        }
+    }
+
+    /// `/admin/updatemetadata?mount=`: the (empty) tree Icecast's title form is built on.
+    func updateMetadataForm(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            return Self.xml("<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\"/></icestats>\n")
+        }
+    }
+
+    /// `/admin/buildm3u?mount=&username=&password=`: a playlist with the listener's credentials in the URL. No
+    /// authentication, as in Icecast. Icecast 2.4 sends a malformed `Content-Disposition = …` line that strict
+    /// clients (curl) reject; Floe sends the header well-formed.
+    func buildM3U(_ head: RequestHead) -> IcecastResponse {
+        guard let path = head.queryValue("mount") else { return .error(400, "Missing parameter") }
+        let user = head.queryValue("username") ?? ""
+        let password = head.queryValue("password") ?? ""
+        let port = server.publicPort.load(ordering: .relaxed)
+        let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(server.configuration.hostname):\(port)"
+        let credentials = user.isEmpty ? "" : "\(user):\(password)@"
+        return IcecastResponse(
+            status: 200,
+            contentType: "audio/x-mpegurl",
+            extraHeaders: ["Content-Disposition: attachment; filename=listen.m3u"],
+            body: Array("http://\(credentials)\(host)\(path)\r\n".utf8)
+        )
+    }
+
+    /// `/admin/manageauth?mount=&action=list|add|delete&username=&password=` for a mount with htpasswd
+    /// listener authentication.
+    func manageAuth(_ head: RequestHead) -> IcecastResponse {
+        switch liveMount(head) {
+        case .failure(let error): return error.response
+        case .success(let mount):
+            guard case .htpasswd(let options) = server.configuration.mount(mount.path).listenerAuthentication else {
+                return reply(message: "No htpasswd authentication on this mount", success: false)
+            }
+            let file = options.filename
+            var lines = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            var message: String?
+            switch head.queryValue("action") ?? "list" {
+            case "add":
+                guard let user = head.queryValue("username"), let password = head.queryValue("password"),
+                    !user.isEmpty, !user.contains(":")
+                else { return .error(400, "missing parameter") }
+                if HTPasswd(contents: lines.joined(separator: "\n")).users[user] != nil {
+                    message = "User already exists - not added"
+                } else {
+                    lines.append(HTPasswd.line(user: user, password: password))
+                    message = write(lines, to: file) ? "User added" : "User add failed - check the icecast error log"
+                }
+            case "delete":
+                guard let user = head.queryValue("username") else { return .error(400, "missing parameter") }
+                lines.removeAll { $0.hasPrefix(user + ":") }
+                message = write(lines, to: file) ? "User deleted" : "User delete failed - check the icecast error log"
+            default:
+                break
+            }
+            let users = HTPasswd(contents: lines.joined(separator: "\n")).users.keys.sorted()
+            var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\">"
+            for user in users { xml += "<User><username>\(XMLText.escape(user))</username></User>" }
+            xml += "</source>"
+            if let message { xml += "<iceresponse><message>\(XMLText.escape(message))</message></iceresponse>" }
+            return Self.xml(xml + "</icestats>\n")
+        }
+    }
+
+    private func write(_ lines: [String], to file: String) -> Bool {
+        do {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            return true
+        } catch {
+            logger.error("Cannot write the htpasswd file", metadata: ["file": "\(file)", "error": "\(error)"])
+            return false
+        }
+    }
+}

@@ -37,6 +37,10 @@ struct AdminResponder {
         case "moveclients": return moveClients(head)
         case "killsource": return killSource(head)
         case "streamlist.txt": return streamList(head)
+        case "fallbacks": return setFallback(head)
+        case "updatemetadata": return updateMetadataForm(head)
+        case "buildm3u": return buildM3U(head)
+        case "manageauth": return manageAuth(head)
         default: return .error(400, "Unrecognised command")
         }
     }

@@ -41,6 +41,11 @@ final class ServerContext: Sendable {
         configurationBox.withLock { $0 }
     }
 
+    /// Changes the configuration in place (admin commands that act until the next reload).
+    func updateConfiguration(_ change: (inout ServerConfiguration) -> Void) {
+        configurationBox.withLock { change(&$0) }
+    }
+
     /// Replaces the configuration; new connections see the new values. Intro files are read again.
     func replaceConfiguration(_ configuration: ServerConfiguration) {
         configurationBox.withLock { $0 = configuration }
