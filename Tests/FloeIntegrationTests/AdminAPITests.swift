@@ -166,6 +166,29 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        @Test func prometheusMetricsCountListenersSourcesAndBytes() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/metered")
+            let (first, _, _) = try rawListener(port: server.port, mount: "/metered")
+            let (second, _, _) = try rawListener(port: server.port, mount: "/metered")
+            try await sendPaced(source, Array(Fixture.mp3.prefix(50_000)), chunk: 8192, pause: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(300))
+            let metrics = try await curl(server, "/metrics", user: nil)
+            #expect(metrics.code == "200")
+            let lines = metrics.body.split(separator: "\n").map(String.init)
+            func value(_ prefix: String) -> Double? {
+                lines.first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+            }
+            #expect(value("floe_listeners{mount=\"/metered\"}") == 2)
+            #expect(value("floe_sources") == 1)
+            #expect(value("floe_source_connects_total{mount=\"/metered\"}") == 1)
+            #expect(value("floe_bytes_in_total{mount=\"/metered\"}") == 50_000)
+            #expect((value("floe_bytes_out_total{mount=\"/metered\"}") ?? 0) >= 2 * 40_000, "both listeners were sent the stream")
+            #expect((value("floe_frames_total{mount=\"/metered\"}") ?? 0) >= 95, "frames of the blocks published so far (19 per half-second block)")
+            _ = (first, second)
+            await server.stop()
+        }
+
         @Test func playlistsPointAtTheMount() async throws {
             let server = try await TestServer()
             let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Playlist Test"])

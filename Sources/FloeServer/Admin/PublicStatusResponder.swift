@@ -9,6 +9,14 @@ struct PublicStatusResponder {
     func respond(to head: RequestHead) -> IcecastResponse? {
         let path = head.path
         let configuration = server.configuration
+        if path == "/metrics" {
+            let text = server.metrics.render(mounts: server.mounts.all)
+            return IcecastResponse(
+                status: 200,
+                contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: Array(text.utf8)
+            )
+        }
         if path == "/status-json.xsl" {
             let document = StatusBuilder(server: server, configuration: configuration).document()
             return IcecastResponse(

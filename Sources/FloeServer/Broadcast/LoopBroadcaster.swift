@@ -33,16 +33,21 @@ final class LoopBroadcaster {
     private let listenerLeft: @Sendable (_ id: Int, _ slow: Bool) -> Void
     /// Called (on this loop) with the listener's id when it arrives from another mount.
     private let listenerMovedIn: @Sendable (Int) -> Void
+    /// Called once per slice with the bytes handed to listeners (for metrics), never per write.
+    private let bytesSent: @Sendable (Int) -> Void
+    private var unreportedBytes = 0
 
     init(
         eventLoop: EventLoop,
         queueCapacity: Int,
         listenerLeft: @escaping @Sendable (Int, Bool) -> Void,
+        bytesSent: @escaping @Sendable (Int) -> Void = { _ in },
         listenerMovedIn: @escaping @Sendable (Int) -> Void
     ) {
         self.eventLoop = eventLoop
         self.queue = BroadcastQueue(capacityBytes: queueCapacity)
         self.listenerLeft = listenerLeft
+        self.bytesSent = bytesSent
         self.listenerMovedIn = listenerMovedIn
     }
 
@@ -106,6 +111,10 @@ final class LoopBroadcaster {
                 passCursor = listeners.count - 1
             }
         }
+        if unreportedBytes > 0 {
+            bytesSent(unreportedBytes)
+            unreportedBytes = 0
+        }
         guard passCursor >= 0, !passContinuationScheduled else { return }
         passContinuationScheduled = true
         // A task due "now" would run in this same tick (NIO drains ready tasks before selecting again); one due
@@ -142,6 +151,7 @@ final class LoopBroadcaster {
         var wrote = false
         while let block = queue.block(listener.nextSequence), listener.channel.isWritable {
             listener.write(block)
+            unreportedBytes += block.bytes.readableBytes
             wrote = true
         }
         if wrote {

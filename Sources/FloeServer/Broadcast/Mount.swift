@@ -25,7 +25,13 @@ final class Mount: Sendable {
     /// One broadcaster per event loop, each reachable only on its own loop.
     private let broadcasters: [(eventLoop: EventLoop, box: NIOLoopBoundBox<LoopBroadcaster>)]
 
-    init(path: String, eventLoops: [EventLoop], queueCapacity: Int, directory: ListenerDirectory? = nil) {
+    init(
+        path: String,
+        eventLoops: [EventLoop],
+        queueCapacity: Int,
+        directory: ListenerDirectory? = nil,
+        metrics: ServerMetrics? = nil
+    ) {
         self.path = path
         let state = NIOLockedValueBox(MountStateMachine())
         self.state = state
@@ -33,7 +39,11 @@ final class Mount: Sendable {
             let broadcaster = LoopBroadcaster(
                 eventLoop: loop,
                 queueCapacity: queueCapacity,
-                listenerLeft: { _, slow in state.withLockedValue { $0.listenerLeft(slow: slow) } },
+                listenerLeft: { _, slow in
+                    state.withLockedValue { $0.listenerLeft(slow: slow) }
+                    if slow { metrics?.slowListenerDropped(mount: path) }
+                },
+                bytesSent: { count in metrics?.bytesOut(count, mount: path) },
                 listenerMovedIn: { id in
                     state.withLockedValue { $0.listenerMovedIn() }
                     directory?.move(id, to: path)

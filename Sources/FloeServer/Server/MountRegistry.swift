@@ -8,10 +8,12 @@ final class MountRegistry: Sendable {
     private let mounts = Mutex<[String: Mount]>([:])
     private let eventLoops: [EventLoop]
     private let directory: ListenerDirectory
+    private let metrics: ServerMetrics?
 
-    init(eventLoops: [EventLoop], directory: ListenerDirectory) {
+    init(eventLoops: [EventLoop], directory: ListenerDirectory, metrics: ServerMetrics? = nil) {
         self.eventLoops = eventLoops
         self.directory = directory
+        self.metrics = metrics
     }
 
     /// The mount at `path`, if a source ever fed it.
@@ -23,7 +25,13 @@ final class MountRegistry: Sendable {
     func mountCreatingIfNeeded(_ path: String, queueCapacity: Int) -> Mount {
         mounts.withLock { mounts in
             if let mount = mounts[path] { return mount }
-            let mount = Mount(path: path, eventLoops: eventLoops, queueCapacity: queueCapacity, directory: directory)
+            let mount = Mount(
+                path: path,
+                eventLoops: eventLoops,
+                queueCapacity: queueCapacity,
+                directory: directory,
+                metrics: metrics
+            )
             mounts[path] = mount
             return mount
         }

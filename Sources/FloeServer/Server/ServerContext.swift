@@ -22,6 +22,8 @@ final class ServerContext: Sendable {
     let accessLog: AccessLog?
     /// Every listener connected now.
     let listeners: ListenerDirectory
+    /// Counters and gauges for `/metrics`.
+    let metrics = ServerMetrics()
     /// When the server started (`server_start`).
     let startedAt = Date()
     /// The port the first listen socket really bound (the configuration may say 0).
@@ -32,7 +34,7 @@ final class ServerContext: Sendable {
         self.configurationBox = Mutex(configuration)
         let directory = ListenerDirectory()
         self.listeners = directory
-        self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory)
+        self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory, metrics: metrics)
         self.logger = logger
     }
 
