@@ -189,6 +189,23 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        @Test func statusPageShowsVisibleMountsWithTitlesAsText() async throws {
+            let server = try await TestServer { $0.mounts["/secret"] = .init(hidden: true) }
+            let source = try rawSource(port: server.port, mount: "/page", headers: ["ice-name: Page <i>Name</i>"])
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            let hidden = try rawSource(port: server.port, mount: "/secret")
+            try hidden.send(Array(Fixture.mp3.prefix(10_000)))
+            _ = try await curl(server, "/admin/metadata?mount=/page&mode=updinfo&song=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+            let page = try await curl(server, "/status.xsl", user: nil)
+            #expect(page.code == "200")
+            #expect(page.body.contains("Mount Point /page"))
+            #expect(page.body.contains("Page &lt;i&gt;Name&lt;/i&gt;"))
+            #expect(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.body.contains("<script>"))
+            #expect(!page.body.contains("/secret"))
+            _ = (source, hidden)
+            await server.stop()
+        }
+
         @Test func playlistsPointAtTheMount() async throws {
             let server = try await TestServer()
             let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Playlist Test"])

@@ -17,6 +17,10 @@ struct PublicStatusResponder {
                 body: Array(text.utf8)
             )
         }
+        if path == "/status.xsl" {
+            let document = StatusBuilder(server: server, configuration: configuration).document()
+            return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(statusPage(document).utf8))
+        }
         if path == "/status-json.xsl" {
             let document = StatusBuilder(server: server, configuration: configuration).document()
             return IcecastResponse(
@@ -86,6 +90,30 @@ struct PublicStatusResponder {
         default:
             return nil
         }
+    }
+
+    /// `/status.xsl`: Icecast's public status page as plain HTML, one block per visible mount; every value from a
+    /// source or listener is escaped.
+    private func statusPage(_ document: StatusDocument) -> String {
+        let rows: [(String, String)] = [
+            ("Stream Title", "server_name"), ("Stream Description", "server_description"),
+            ("Content Type", "server_type"), ("Stream started", "stream_start"), ("Bitrate", "bitrate"),
+            ("Listeners (current)", "listeners"), ("Listeners (peak)", "listener_peak"), ("Genre", "genre"),
+            ("Stream URL", "server_url"), ("Currently playing", "title"),
+        ]
+        var html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Floe Status</title></head>"
+        html += "<body>\n<h1>Floe Status</h1>\n"
+        for source in document.sources where !source.hidden {
+            let mount = XMLText.escape(source.mount)
+            html += "<div class=\"mount\"><h2>Mount Point \(mount)</h2>"
+            html += "<p><a href=\"\(mount).m3u\">M3U</a> <a href=\"\(mount).xspf\">XSPF</a></p><table>"
+            for (label, key) in rows {
+                guard let value = source.value(key) else { continue }
+                html += "<tr><td>\(label):</td><td class=\"streamstats\">\(XMLText.escape(value))</td></tr>"
+            }
+            html += "</table></div>\n"
+        }
+        return html + "</body></html>\n"
     }
 
     private func status(_ mountPath: String, _ configuration: ServerConfiguration) -> SourceStatus? {
