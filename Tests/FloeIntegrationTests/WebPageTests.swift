@@ -1,0 +1,66 @@
+import FloeTestSupport
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// The public status page in a real browser (headless Chromium).
+    @Suite("Web pages", .serialized)
+    struct WebPageTests {
+        /// The repository's `web/` directory.
+        static let webroot = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("web").path
+
+        /// Where screenshots are kept for people to look at.
+        static let artifacts = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/test-artifacts").path
+
+        func chromium(_ arguments: [String]) async throws -> ExternalProcess.Result {
+            try await ExternalProcess.run(
+                "chromium",
+                ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=5000"]
+                    + arguments,
+                timeout: 60
+            )
+        }
+
+        @Test func statusPageShowsMountsListenersAndTitlesAsText() async throws {
+            let server = try await TestServer { $0.paths.webroot = Self.webroot }
+            let source = try rawSource(
+                port: server.port,
+                mount: "/live",
+                headers: ["ice-name: Floe Test Radio", "ice-description: Sine waves, all day", "ice-bitrate: 128"]
+            )
+            let feeder = streamUntilCancelled(source)
+            let (first, _, _) = try rawListener(port: server.port, mount: "/live")
+            let (second, _, _) = try rawListener(port: server.port, mount: "/live")
+            #expect(await server.waitUntil { server.listeners("/live") == 2 })
+            let admin = try RawSocket(port: server.port)
+            try admin.send(
+                requestHead(
+                    "GET /admin/metadata?mount=/live&mode=updinfo&song=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%3Cscript%3Ewindow.hacked%3D1%3C%2Fscript%3E HTTP/1.0",
+                    ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]
+                )
+            )
+            #expect(String(decoding: admin.receiveAll(), as: UTF8.self).contains("Metadata update successful"))
+
+            let url = "http://127.0.0.1:\(server.port)/"
+            let dom = String(decoding: try await chromium(["--dump-dom", url]).stdout, as: UTF8.self)
+            #expect(dom.contains("Floe Test Radio"))
+            #expect(dom.contains("Sine waves, all day"))
+            #expect(dom.contains("<dd class=\"listeners\">2</dd>"), "listener count: \(dom)")
+            #expect(dom.contains("128 kbit/s"))
+            #expect(dom.contains("&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;window.hacked=1&lt;/script&gt;"), "the title is text")
+            #expect(!dom.contains("<img src=\"x\"") && !dom.contains("<script>window.hacked"))
+
+            try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
+            let screenshot = Self.artifacts + "/status-page.png"
+            _ = try await chromium(["--window-size=1000,700", "--screenshot=\(screenshot)", url])
+            #expect(FileManager.default.fileExists(atPath: screenshot))
+            feeder.cancel()
+            _ = (first, second)
+            await server.stop()
+        }
+    }
+}

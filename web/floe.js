@@ -1,0 +1,59 @@
+// Floe's public status page: polls /status-json.xsl and shows each public mount.
+// Every value from a source (names, titles) goes in with textContent, never as HTML.
+"use strict";
+
+const REFRESH_MS = 2000;
+
+function sourcesOf(icestats) {
+  // Icecast's shape: no `source` for none, an object for one, an array for several.
+  if (!icestats.source) return [];
+  return Array.isArray(icestats.source) ? icestats.source : [icestats.source];
+}
+
+function mountPath(source) {
+  try { return new URL(source.listenurl).pathname; } catch (e) { return ""; }
+}
+
+function render(icestats) {
+  document.getElementById("server").textContent =
+    [icestats.server_id, icestats.location].filter(Boolean).join(" · ");
+  const list = document.getElementById("mounts");
+  const sources = sourcesOf(icestats);
+  document.getElementById("empty").hidden = sources.length > 0;
+  const seen = new Set();
+  for (const source of sources) {
+    const path = mountPath(source);
+    seen.add(path);
+    let card = list.querySelector(`article[data-mount="${CSS.escape(path)}"]`);
+    if (!card) {
+      card = document.getElementById("mount-template").content.firstElementChild.cloneNode(true);
+      card.dataset.mount = path;
+      card.querySelector("audio").src = path;
+      card.querySelector(".m3u").href = path + ".m3u";
+      card.querySelector(".pls").href = path + ".pls";
+      card.querySelector(".xspf").href = path + ".xspf";
+      list.appendChild(card);
+    }
+    card.querySelector(".name").textContent = source.server_name || path;
+    card.querySelector(".description").textContent = source.server_description || "";
+    card.querySelector(".title").textContent = source.title || "—";
+    card.querySelector(".listeners").textContent = String(source.listeners ?? 0);
+    card.querySelector(".bitrate").textContent = source.bitrate ? `${source.bitrate} kbit/s` : "—";
+    card.querySelector(".genre").textContent = source.genre || "—";
+  }
+  for (const card of [...list.children]) {
+    if (!seen.has(card.dataset.mount)) card.remove();
+  }
+}
+
+async function refresh() {
+  try {
+    const response = await fetch("/status-json.xsl", { cache: "no-store" });
+    if (response.ok) render((await response.json()).icestats);
+  } catch (error) {
+    // The server may be restarting; try again on the next tick.
+  }
+}
+
+refresh();
+setInterval(refresh, REFRESH_MS);
