@@ -62,5 +62,30 @@ extension IntegrationTests {
             _ = (first, second)
             await server.stop()
         }
+    
+        @Test func aTitleUpdateAndAListenerLeavingShowWithoutAReload() async throws {
+            let server = try await TestServer { $0.paths.webroot = Self.webroot }
+            let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Live Page"])
+            let feeder = streamUntilCancelled(source)
+            let (listener, _, _) = try rawListener(port: server.port, mount: "/live")
+            #expect(await server.waitUntil { server.listeners("/live") == 1 })
+            let browser = try await HeadlessChromium(url: "http://127.0.0.1:\(server.port)/")
+            let listeners = "document.querySelector('.listeners')?.textContent ?? ''"
+            #expect(try await browser.wait(for: listeners, toBe: "1") == "1")
+            // Mark the page, so a reload would show.
+            _ = try await browser.evaluate("window.floeTestMark = 'still here'")
+
+            let update = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(server.port)/admin/metadata?mount=/live&mode=updinfo&song=Fresh%20Title"])
+            #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
+            let title = "document.querySelector('.title')?.textContent ?? ''"
+            #expect(try await browser.wait(for: title, toBe: "Fresh Title") == "Fresh Title")
+            listener.shutdownWrite()
+            #expect(try await browser.wait(for: listeners, toBe: "0") == "0")
+            #expect(try await browser.evaluate("window.floeTestMark ?? ''") == "still here", "no reload happened")
+            feeder.cancel()
+            await server.stop()
+        }
     }
 }
