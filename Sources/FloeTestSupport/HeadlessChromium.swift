@@ -119,25 +119,47 @@ public final class HeadlessChromium: @unchecked Sendable {
         }
     }
 
-    /// Evaluates `expression` in the page and returns its value as a string (`String(describing:)` of JSON).
-    public func evaluate(_ expression: String) async throws -> String {
+    /// Sends one DevTools command and returns its `result` object.
+    @discardableResult
+    public func command(_ method: String, _ params: [String: Any] = [:]) async throws -> [String: Any] {
         let id = nextID
         nextID += 1
-        let message: [String: Any] = [
-            "id": id, "method": "Runtime.evaluate",
-            "params": ["expression": expression, "returnByValue": true, "awaitPromise": true],
-        ]
-        let data = try JSONSerialization.data(withJSONObject: message)
+        let data = try JSONSerialization.data(withJSONObject: ["id": id, "method": method, "params": params] as [String: Any])
         try sendText(String(decoding: data, as: UTF8.self))
         while true {
             let text = try await onThread { [self] in try self.receiveText() }
             guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
                 object["id"] as? Int == id
             else { continue }
-            let result = (object["result"] as? [String: Any])?["result"] as? [String: Any]
-            if let value = result?["value"] { return value as? String ?? "\(value)" }
-            return ""
+            if let error = object["error"] { throw Failure(description: "\(method): \(error)") }
+            return object["result"] as? [String: Any] ?? [:]
         }
+    }
+
+    /// Evaluates `expression` in the page and returns its value as a string (`String(describing:)` of JSON).
+    public func evaluate(_ expression: String) async throws -> String {
+        let result = try await command(
+            "Runtime.evaluate",
+            ["expression": expression, "returnByValue": true, "awaitPromise": true]
+        )
+        if let value = (result["result"] as? [String: Any])?["value"] { return value as? String ?? "\(value)" }
+        return ""
+    }
+
+    /// Opens `url`, sending `headers` (e.g. `Authorization`) with every request of the page.
+    public func open(_ url: String, headers: [String: String] = [:]) async throws {
+        try await command("Network.enable")
+        if !headers.isEmpty { try await command("Network.setExtraHTTPHeaders", ["headers": headers]) }
+        try await command("Page.navigate", ["url": url])
+    }
+
+    /// Saves a PNG of the page.
+    public func screenshot(to path: String) async throws {
+        let result = try await command("Page.captureScreenshot", ["format": "png"])
+        guard let base64 = result["data"] as? String, let data = Data(base64Encoded: base64) else {
+            throw Failure(description: "no screenshot data")
+        }
+        try data.write(to: URL(fileURLWithPath: path))
     }
 
     /// Evaluates `expression` until it returns `expected`, for at most `timeout` seconds; returns the last value.

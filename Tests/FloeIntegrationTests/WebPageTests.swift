@@ -87,5 +87,68 @@ extension IntegrationTests {
             feeder.cancel()
             await server.stop()
         }
+    
+        @Test func adminPageListsListenersKicksOneAndUpdatesTheTitle() async throws {
+            let server = try await TestServer { $0.paths.webroot = Self.webroot }
+            let a = try rawSource(port: server.port, mount: "/a", headers: ["ice-name: Mount A", "ice-bitrate: 128"])
+            let b = try rawSource(port: server.port, mount: "/b")
+            let feedA = streamUntilCancelled(a)
+            let feedB = streamUntilCancelled(b, Fixture.otherMP3)
+            let (kicked, _, _) = try rawListener(port: server.port, mount: "/a", headers: ["User-Agent: <img src=x onerror=alert(1)>"])
+            let (stays, _, _) = try rawListener(port: server.port, mount: "/a", headers: ["User-Agent: StaysPlayer"])
+            #expect(await server.waitUntil { server.listeners("/a") == 2 })
+
+            let browser = try await HeadlessChromium(url: "about:blank")
+            try await browser.open(
+                "http://127.0.0.1:\(server.port)/admin/",
+                headers: ["Authorization": basicAuthorization("admin", TestServer.adminPassword)]
+            )
+            let rows = "String(document.querySelectorAll('#sources tbody tr').length)"
+            #expect(try await browser.wait(for: rows, toBe: "2") == "2")
+            let listenerRows = "String(document.querySelectorAll('article[data-mount=\"/a\"] .listeners tbody tr').length)"
+            #expect(try await browser.wait(for: listenerRows, toBe: "2") == "2")
+            let agents = try await browser.evaluate("document.querySelector('article[data-mount=\"/a\"] .listeners').textContent")
+            #expect(agents.contains("<img src=x onerror=alert(1)>") && agents.contains("StaysPlayer"), "user agents shown as text")
+            #expect(try await browser.evaluate("String(document.querySelectorAll('#mounts img').length)") == "0")
+            #expect(try await browser.evaluate("document.getElementById('config').textContent").contains("\"limits\""))
+            try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
+            try await browser.screenshot(to: Self.artifacts + "/admin-page.png")
+
+            // Kick the listener with the odd user agent from the page.
+            _ = try await browser.evaluate(
+                "[...document.querySelectorAll('article[data-mount=\"/a\"] .listeners tbody tr')]"
+                    + ".find(r => r.textContent.includes('onerror')).querySelector('button').click()"
+            )
+            #expect(kicked.isClosedByPeer(within: 5), "kicking from the page disconnects the listener")
+            #expect(await server.waitUntil { server.listeners("/a") == 1 })
+
+            // Update the title from the page.
+            _ = try await browser.evaluate(
+                "(() => { const f = document.querySelector('article[data-mount=\"/a\"] .title-form');"
+                    + " f.song.value = 'From the admin page'; f.requestSubmit(); return 'ok' })()"
+            )
+            #expect(await server.waitUntil { server.server.mountState("/a")?.metadata.title == "From the admin page" })
+            feedA.cancel()
+            feedB.cancel()
+            _ = stays
+            await server.stop()
+        }
+
+        @Test func crossSiteAdminCommandsNeedTheToken() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            func kill(_ extra: [String]) async throws -> String {
+                let result = try await ExternalProcess.run(
+                    "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "admin:\(TestServer.adminPassword)"]
+                        + extra + ["http://127.0.0.1:\(server.port)/admin/killsource?mount=/live"])
+                return String(decoding: result.stdout, as: UTF8.self)
+            }
+            #expect(try await kill(["-H", "Sec-Fetch-Site: cross-site"]) == "403", "a page on another site cannot do it")
+            #expect(server.isLive("/live"))
+            #expect(try await kill([]) == "200", "tools without browser headers work as with Icecast")
+            #expect(await server.waitUntil { !server.isLive("/live") })
+            await server.stop()
+        }
     }
 }

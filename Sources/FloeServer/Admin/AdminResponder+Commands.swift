@@ -245,3 +245,34 @@ extension AdminResponder {
         }
     }
 }
+
+extension AdminResponder {
+    /// `/admin/config`: the effective configuration as JSON, passwords redacted (admin only).
+    func effectiveConfiguration(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        return Self.json(server.configuration.effectiveJSON())
+    }
+
+    /// `/admin/history`: listener counts per mount over the last hour (admin only).
+    func listenerHistory(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        return Self.json(server.history.json())
+    }
+
+    /// `/admin/token`: the token the admin page sends with state-changing commands (admin only).
+    func adminToken(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        return Self.json("{\"token\":\"\(server.adminToken)\"}")
+    }
+
+    /// `/admin/`: the admin page (web root `admin.html`), behind admin credentials so the browser asks for them
+    /// once and sends them with the page's API calls.
+    func adminPage(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        let file = server.configuration.paths.webroot + "/admin.html"
+        guard let data = FileManager.default.contents(atPath: file) else {
+            return .error(404, "The admin page is not installed (admin.html in the web root)")
+        }
+        return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(data))
+    }
+}

@@ -27,7 +27,25 @@ struct AdminResponder {
         return responder.run(command, head)
     }
 
+    /// Commands that change something. A browser tab on another site must not trigger them with the admin's
+    /// remembered credentials (CSRF), so when the request shows browser provenance (`Sec-Fetch-Site` other than
+    /// `same-origin`/`none`) it must carry the server's admin token. Scripts and tools (curl, Icecast clients) send
+    /// no such header and keep working as with Icecast.
+    static let stateChanging: Set<String> = [
+        "metadata", "killclient", "moveclients", "killsource", "fallbacks", "manageauth",
+    ]
+
+    func isCrossSite(_ head: RequestHead) -> Bool {
+        guard let site = head["sec-fetch-site"]?.lowercased(), site != "same-origin", site != "none" else {
+            return false
+        }
+        return head.queryValue("token") != server.adminToken
+    }
+
     private func run(_ command: String, _ head: RequestHead) -> IcecastResponse {
+        if Self.stateChanging.contains(command), isCrossSite(head) {
+            return .error(403, "Cross-site admin request refused")
+        }
         switch command {
         case "metadata": return updateMetadata(head)
         case "stats", "stats.xml": return stats(head)
@@ -41,6 +59,10 @@ struct AdminResponder {
         case "updatemetadata": return updateMetadataForm(head)
         case "buildm3u": return buildM3U(head)
         case "manageauth": return manageAuth(head)
+        case "config": return effectiveConfiguration(head)
+        case "history": return listenerHistory(head)
+        case "token": return adminToken(head)
+        case "", "index.html": return adminPage(head)
         default: return .error(400, "Unrecognised command")
         }
     }

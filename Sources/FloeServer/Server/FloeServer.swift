@@ -19,6 +19,8 @@ public final class FloeServer: Service, Sendable {
     private let onListening: @Sendable ([SocketAddress]) -> Void
     /// File fallbacks playing now, by mount path, with the source id each runs under.
     private let fileSources = Mutex<[String: (source: FileSource, id: Int)]>([:])
+    /// Samples listener counts for the admin page's graph.
+    private let historySampler = Mutex<RepeatedTask?>(nil)
 
     /// `onListening` is called once every socket is bound, with the real addresses (useful with port 0).
     public init(
@@ -62,6 +64,13 @@ public final class FloeServer: Service, Sendable {
             }
         }
         startFileFallbacks(configuration)
+        let context = self.context
+        let sampler = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(configured: ListenerHistory.interval)) { _ in
+            var counts: [String: Int] = [:]
+            for mount in context.mounts.all { counts[mount.path] = mount.snapshot.listeners }
+            context.history.record(counts)
+        }
+        historySampler.withLock { $0 = sampler }
         onListening(addresses)
         return addresses
     }
@@ -102,6 +111,7 @@ public final class FloeServer: Service, Sendable {
 
     /// Stops accepting and closes every connection: sources end, listeners are disconnected.
     public func stop() async {
+        historySampler.withLock { $0?.cancel() }
         let listening = serverChannels.withLock { channels in
             defer { channels.removeAll() }
             return channels

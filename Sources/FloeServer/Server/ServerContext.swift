@@ -24,6 +24,14 @@ final class ServerContext: Sendable {
     let listeners: ListenerDirectory
     /// Counters and gauges for `/metrics`.
     let metrics = ServerMetrics()
+    /// Listener counts over the last hour, for the admin page.
+    let history = ListenerHistory()
+    /// A secret of this server run that the admin page sends with state-changing commands (see
+    /// `AdminResponder.isCrossSite`).
+    let adminToken: String = {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(generator.next() as UInt64, radix: 36) }.joined()
+    }()
     /// When the server started (`server_start`).
     let startedAt = Date()
     /// The port the first listen socket really bound (the configuration may say 0).
