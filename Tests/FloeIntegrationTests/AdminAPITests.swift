@@ -127,6 +127,8 @@ extension IntegrationTests {
                 "curl", ["-s", "-H", "Accept: application/json", "-u", "admin:\(TestServer.adminPassword)",
                          "http://127.0.0.1:\(server.port)/admin/metadata?mount=/measured&mode=updinfo&song=J"])
             #expect(String(decoding: viaAccept.stdout, as: UTF8.self) == "{\"message\":\"Metadata update successful\",\"return\":1}")
+            #expect(try await curl(server, "/admin/updatemetadata.json?mount=/measured").body == "{\"mount\":\"/measured\"}")
+            #expect(try await curl(server, "/admin/fallbacks.json?mount=/measured&fallback=/x").body.contains("\"return\":1"))
             let clients = try await curl(server, "/admin/listclients.json?mount=/measured")
             #expect(clients.body == "{\"mount\":\"/measured\",\"listeners\":[]}")
             _ = source
@@ -203,6 +205,45 @@ extension IntegrationTests {
             #expect(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !page.body.contains("<script>"))
             #expect(!page.body.contains("/secret"))
             _ = (source, hidden)
+            await server.stop()
+        }
+
+        @Test func everyCommandChecksCredentialsAndMountsWithoutSource() async throws {
+            let server = try await TestServer { $0.authentication.relayPassword = "relaypw" }
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            let other = try rawSource(port: server.port, mount: "/other")
+            try other.send(Array(Fixture.mp3.prefix(10_000)))
+            let source2 = ("source", TestServer.sourcePassword)
+            // Mount commands: admin or that mount's source credentials; 400 without a source.
+            let mountCommands = [
+                "metadata?mode=updinfo&song=x", "listclients", "killclient?id=1", "moveclients?destination=/other",
+                "fallbacks?fallback=/other", "updatemetadata", "manageauth?action=list", "killsource",
+            ]
+            for command in mountCommands {
+                let separator = command.contains("?") ? "&" : "?"
+                let onLive = "/admin/\(command)\(separator)mount=/live"
+                let onIdle = "/admin/\(command)\(separator)mount=/idle"
+                #expect(try await curl(server, onLive, password: "wrong").code == "401", "\(command) with a wrong password")
+                #expect(try await curl(server, onLive, user: nil).code == "401", "\(command) without credentials")
+                let idle = try await curl(server, onIdle)
+                #expect(idle.code == "400" && idle.body.contains("Source does not exist"), "\(command) on a mount without source")
+                if command != "killsource" {
+                    #expect(try await curl(server, onLive, user: source2.0, password: source2.1).code == "200", "\(command) as the source")
+                }
+            }
+            #expect(try await curl(server, "/admin/killsource?mount=/live", user: source2.0, password: source2.1).code == "200")
+            // General commands: admin only.
+            for command in ["stats", "listmounts", "config", "history", "token"] {
+                #expect(try await curl(server, "/admin/\(command)").code == "200", "\(command)")
+                #expect(try await curl(server, "/admin/\(command)", user: source2.0, password: source2.1).code == "401", "\(command)")
+                #expect(try await curl(server, "/admin/\(command)", password: "wrong").code == "401", "\(command)")
+            }
+            #expect(try await curl(server, "/admin/streamlist.txt", user: "relay", password: "relaypw").code == "200")
+            #expect(try await curl(server, "/admin/streamlist.txt", user: "relay", password: "wrong").code == "401")
+            #expect(try await curl(server, "/admin/buildm3u?mount=/live", user: nil).code == "200", "buildm3u needs none")
+            #expect(try await curl(server, "/admin/nonsense").body.contains("Unrecognised command"))
+            _ = other
             await server.stop()
         }
 

@@ -109,7 +109,11 @@ extension AdminResponder {
             credentials.matches(user: authentication.relayUser, password: password)
         else { return .error(401, "") }
         let configuration = server.configuration
-        let lines = server.mounts.all.filter { $0.isLive && !configuration.mount($0.path).hidden }.map { $0.path + "\r\n" }
+        let visible = server.mounts.all.filter { $0.isLive && !configuration.mount($0.path).hidden }
+        if wantsJSON {
+            return Self.json("{\"mounts\":[" + visible.map { "\"\(JSONText.escape($0.path))\"" }.joined(separator: ",") + "]}")
+        }
+        let lines = visible.map { $0.path + "\r\n" }
         return IcecastResponse(status: 200, contentType: "text/plain", body: Array(lines.joined().utf8))
     }
 
@@ -164,6 +168,7 @@ extension AdminResponder {
                 configuration.mounts[mount.path] = mountConfiguration
             }
             logger.info("Admin set the fallback", metadata: ["mount.path": "\(mount.path)", "fallback.path": "\(fallback)"])
+            if wantsJSON { return reply(message: "Fallback configured", success: true) }
             let html = "<html><head><title>Admin request successful</title></head><body><p>Fallback configured</p></body></html>"
             return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
         }
@@ -174,6 +179,7 @@ extension AdminResponder {
         switch liveMount(head) {
         case .failure(let error): return error.response
         case .success(let mount):
+            if wantsJSON { return Self.json("{\"mount\":\"\(JSONText.escape(mount.path))\"}") }
             return Self.xml("<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\"/></icestats>\n")
         }
     }
@@ -188,6 +194,7 @@ extension AdminResponder {
         let port = server.publicPort.load(ordering: .relaxed)
         let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(server.configuration.hostname):\(port)"
         let credentials = user.isEmpty ? "" : "\(user):\(password)@"
+        if wantsJSON { return Self.json("{\"url\":\"\(JSONText.escape("http://\(credentials)\(host)\(path)"))\"}") }
         return IcecastResponse(
             status: 200,
             contentType: "audio/x-mpegurl",
@@ -227,6 +234,11 @@ extension AdminResponder {
                 break
             }
             let users = HTPasswd(contents: lines.joined(separator: "\n")).users.keys.sorted()
+            if wantsJSON {
+                let list = users.map { "\"\(JSONText.escape($0))\"" }.joined(separator: ",")
+                let note = message.map { "\"\(JSONText.escape($0))\"" } ?? "null"
+                return Self.json("{\"mount\":\"\(JSONText.escape(mount.path))\",\"users\":[\(list)],\"message\":\(note)}")
+            }
             var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\">"
             for user in users { xml += "<User><username>\(XMLText.escape(user))</username></User>" }
             xml += "</source>"
