@@ -172,27 +172,8 @@ struct AdminResponder {
 
     /// Icecast's `<iceresponse>` document.
     static func xmlResponse(message: String, success: Bool) -> IcecastResponse {
-        let body = "<?xml version=\"1.0\"?>\n<iceresponse><message>\(XML.escape(message))</message>"
+        let body = "<?xml version=\"1.0\"?>\n<iceresponse><message>\(XMLText.escape(message))</message>"
             + "<return>\(success ? 1 : 0)</return></iceresponse>\n"
         return IcecastResponse(status: 200, contentType: "text/xml; charset=utf-8", body: Array(body.utf8))
-    }
-}
-
-/// Escaping for text placed in XML and HTML.
-enum XML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
