@@ -26,7 +26,9 @@ struct PublicStatusResponder {
             return IcecastResponse(
                 status: 200,
                 contentType: "application/json; charset=UTF-8",
-                extraHeaders: ["Access-Control-Allow-Origin: *"],
+                // Web players on other sites read it (unless the configuration already sets the header).
+                extraHeaders: configuration.httpHeaders.contains { $0.name.lowercased() == "access-control-allow-origin" }
+                    ? [] : ["Access-Control-Allow-Origin: *"],
                 body: Array(document.statusJSON().utf8)
             )
         }
