@@ -36,20 +36,12 @@ public struct SourceStatus: Sendable, Equatable {
 public enum StatusDate {
     /// `Sat, 21 Nov 2026 15:21:57 +0000`.
     public static func rfc2822(_ date: Date) -> String {
-        format(date, "%a, %d %b %Y %H:%M:%S +0000")
+        TimeFormat.utc(date, "%a, %d %b %Y %H:%M:%S +0000")
     }
 
     /// `2026-11-21T15:21:57+0000`.
     public static func iso8601(_ date: Date) -> String {
-        format(date, "%Y-%m-%dT%H:%M:%S+0000")
+        TimeFormat.utc(date, "%Y-%m-%dT%H:%M:%S+0000")
     }
 
-    private static func format(_ date: Date, _ pattern: String) -> String {
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, pattern, &parts)
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }

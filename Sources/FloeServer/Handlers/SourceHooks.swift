@@ -3,10 +3,6 @@ import Foundation
 import Logging
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What a mount's configuration asks to happen around a source: `dump-file` records every byte the source sends,
 /// `on-connect` and `on-disconnect` run a program with the mount path as its only argument (without waiting for
 /// it, as Icecast does).
@@ -77,12 +73,6 @@ final class SourceHooks {
     /// Expands `strftime` conversions (`%Y%m%d-%H%M%S`) in local time, so each connection gets its own file.
     static func expand(_ pattern: String, at date: Date) -> String {
         guard pattern.contains("%") else { return pattern }
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = strftime(&buffer, buffer.count, pattern, &parts)
-        guard count > 0 else { return pattern }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return TimeFormat.local(date, pattern) ?? pattern
     }
 }

@@ -1,3 +1,4 @@
+import FloeCore
 import Foundation
 
 /// Icecast's access log: Combined Log Format plus the seconds the client was connected, one line when a
@@ -86,12 +87,6 @@ public struct AccessRecord: Sendable {
 
     /// `21/Nov/2026:15:23:41 +0000`, in UTC.
     static func timestamp(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(two(parts.tm_mday))/\(months[Int(parts.tm_mon)])/\(1900 + parts.tm_year):"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
+        TimeFormat.utc(date, "%d/%b/%Y:%H:%M:%S +0000")
     }
 }

@@ -1,3 +1,4 @@
+import FloeCore
 import Foundation
 import Logging
 
@@ -34,13 +35,8 @@ public struct ErrorLogHandler: LogHandler {
         file.write("[\(Self.timestamp())] \(level) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
     }
 
-    /// Icecast's error-log time stamp (two spaces between date and time).
+    /// Icecast's error-log time stamp, local time (two spaces between date and time).
     static func timestamp(_ date: Date = Date()) -> String {
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(1900 + parts.tm_year)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))  "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+        TimeFormat.local(date, "%Y-%m-%d  %H:%M:%S") ?? ""
     }
 }
