@@ -133,6 +133,27 @@ public enum EmbeddedConfiguration {
         #   bitrate:                      # not set: what the source sends
         #   http-headers: []              # extra headers on this mount's streams
         #   authentication:               # not set: anyone may listen
+        #   outputs: []                   # speaker outputs (not in default-mount), each one of:
+        #     - type: rtp                 # RTP to a unicast address or multicast group; SDP at /MOUNT.sdp?output=NAME
+        #       name: rtp1                # default: the type and a number (rtp1, rtp2, playback1)
+        #       mode: mpa                 # mpa (MP3 frames as they are, PT 14) or l16 (decoded 16-bit PCM)
+        #       address: 239.255.0.1      # IPv4 unicast address or multicast group
+        #       port: 5004
+        #       ttl: 1                    # multicast hops
+        #       interface:                # not set: the routing table picks the multicast interface
+        #       mtu: 1500                 # packets stay within it
+        #       rate: 44100               # l16 only: the sample rate and channels sent; sources are resampled to them
+        #       channels: 2               # l16 only (44100 Hz stereo is PT 10, mono PT 11, other formats payload-type)
+        #       payload-type: 96          # l16 only, for formats without a static payload type
+        #       jitter-buffer: 0.2        # seconds a frame waits after arriving, to absorb the source's jitter
+        #       maximum-buffer: 5         # seconds; beyond this a too-fast source's oldest audio is dropped
+        #       gaps: pause               # while the source is late or gone: pause (send nothing) or silence (l16)
+        #     - type: playback            # decoded with libmpg123, played with libout123
+        #       driver:                   # not set: out123's default; alsa, pulse, oss, or files: wav, raw, au
+        #       device:                   # not set: the driver's default; the file name for wav, raw and au
+        #       rate: 44100               # the device's format; sources are resampled and mixed to it
+        #       channels: 2
+        #       gaps: silence             # silence keeps the device playing; pause stops writing
 
         # Mounts can also be written here instead of in files (not both for the same mount):
         # mounts:

@@ -575,6 +575,23 @@ private enum IcecastXMLRules {
         // Deprecated spelling of <public>0</public>; <no-yp>0</no-yp> leaves the choice to the source.
         "no-yp": .apply { mount, value in mount.public = try value.flag() ? 0 : nil },
         "charset": .apply { mount, value in mount.charset = value.string },
+        // Floe's own: a speaker output, written as attributes with the native format's option names
+        // (`<floe-output type="rtp" mode="mpa" address="239.255.0.1" port="5004"/>`). Icecast ignores the element.
+        "floe-output": .apply { mount, value in
+            let options = value.element.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+            let output: SpeakerOutputConfiguration
+            do throws(SpeakerOutputConfiguration.OptionError) {
+                output = try SpeakerOutputConfiguration(options: options) { type in
+                    "\(type)\(mount.outputs.filter { ($0.rtp != nil) == (type == "rtp") }.count + 1)"
+                }
+            } catch {
+                throw value.error((error.option.isEmpty ? "" : "\(error.option): ") + error.message)
+            }
+            guard !mount.outputs.contains(where: { $0.name == output.name }) else {
+                throw value.error("another output of this mount is already named \"\(output.name)\"; names must differ")
+            }
+            mount.outputs.append(output)
+        },
         "no-mount": .unsupported(nil),
         "cluster-password": .unsupported(nil),
         "subtype": .unsupported(reportsSource),

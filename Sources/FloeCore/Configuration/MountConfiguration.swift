@@ -55,6 +55,9 @@ public struct MountConfiguration: Sendable, Equatable {
     public var `public`: Int?
     /// Charset assumed for metadata updates that carry no `charset=` parameter.
     public var charset: String?
+    /// Speaker outputs: RTP senders and local playback fed from this mount by the speaker's clock. Never inherited
+    /// from the default mount (every mount would send to the same address).
+    public var outputs: [SpeakerOutputConfiguration]
 
     public init(
         username: String? = nil,
@@ -82,7 +85,8 @@ public struct MountConfiguration: Sendable, Equatable {
         bitrate: String? = nil,
         hidden: Bool = false,
         public: Int? = nil,
-        charset: String? = nil
+        charset: String? = nil,
+        outputs: [SpeakerOutputConfiguration] = []
     ) {
         self.username = username
         self.password = password
@@ -110,6 +114,7 @@ public struct MountConfiguration: Sendable, Equatable {
         self.hidden = hidden
         self.public = `public`
         self.charset = charset
+        self.outputs = outputs
     }
 }
 

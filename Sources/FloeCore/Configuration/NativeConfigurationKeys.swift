@@ -29,6 +29,9 @@ enum NativeConfigurationKeys {
         },
         "default-mount": { draft, value in
             try value.apply(mount, to: &draft.configuration.defaultMount, hints: mountHints)
+            if !draft.configuration.defaultMount.outputs.isEmpty {
+                throw value.error("outputs belong to a mount, not default-mount (every mount would send to one address)")
+            }
             draft.defaultMountOrigin = MountOrigin(value)
         },
         "mounts": { draft, value in
@@ -226,7 +229,42 @@ enum NativeConfigurationKeys {
         "authentication": { mount, value in
             mount.listenerAuthentication = value.isNull ? nil : try listenerAuthentication(value)
         },
+        "outputs": { mount, value in mount.outputs = try speakerOutputs(value) },
     ]
+
+    /// A mount's speaker outputs: a list of mappings, each read by ``SpeakerOutputConfiguration/init(options:defaultName:)``.
+    private static func speakerOutputs(_ value: YAMLValue) throws(ConfigurationError) -> [SpeakerOutputConfiguration] {
+        if value.isNull { return [] }
+        let name = SpeakerOutputConfiguration.defaultNamer()
+        var outputs: [SpeakerOutputConfiguration] = []
+        for (index, element) in try value.elements().enumerated() {
+            var options: [(key: String, value: String)] = []
+            var lines: [String: YAMLValue] = [:]
+            for (key, option) in try element.entries() {
+                options.append((key, try option.text()))
+                lines[key] = option
+            }
+            do throws(SpeakerOutputConfiguration.OptionError) {
+                let output = try SpeakerOutputConfiguration(options: options, defaultName: name)
+                if outputs.contains(where: { $0.name == output.name }) {
+                    throw SpeakerOutputConfiguration.OptionError(
+                        option: "name",
+                        message: "another output of this mount is already named \"\(output.name)\"; names must differ"
+                    )
+                }
+                outputs.append(output)
+            } catch {
+                let place = lines[error.option] ?? element
+                throw ConfigurationError(
+                    file: place.fileName,
+                    line: place.line,
+                    option: "\(value.path)[\(index)]" + (error.option.isEmpty ? "" : "/\(error.option)"),
+                    message: error.message
+                )
+            }
+        }
+        return outputs
+    }
 
     /// Listener authentication: `type: htpasswd` or `type: url`, then that type's options.
     private static func listenerAuthentication(

@@ -131,7 +131,39 @@ private struct ConfigurationJSON {
             "bitrate": .string(mount.bitrate),
             "http-headers": headers(mount.httpHeaders),
             "authentication": authentication(mount.listenerAuthentication),
+            "outputs": .array(mount.outputs.map(output)),
         ])
+    }
+
+    private func output(_ output: SpeakerOutputConfiguration) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "name": .string(output.name),
+            "jitter-buffer": .double(output.jitterBuffer),
+            "maximum-buffer": .double(output.maximumBuffer),
+            "gaps": .string(output.gaps.rawValue),
+        ]
+        switch output.kind {
+        case .rtp(let rtp):
+            fields["type"] = .string("rtp")
+            fields["mode"] = .string(rtp.mode.rawValue)
+            fields["address"] = .string(rtp.address)
+            fields["port"] = .int(rtp.port)
+            fields["ttl"] = .int(rtp.ttl)
+            fields["interface"] = .string(rtp.interface)
+            fields["mtu"] = .int(rtp.mtu)
+            if rtp.mode == .l16 {
+                fields["rate"] = .int(rtp.sampleRate)
+                fields["channels"] = .int(rtp.channels)
+                fields["payload-type"] = .int(rtp.dynamicPayloadType)
+            }
+        case .playback(let playback):
+            fields["type"] = .string("playback")
+            fields["driver"] = .string(playback.driver)
+            fields["device"] = .string(playback.device)
+            fields["rate"] = .int(playback.sampleRate)
+            fields["channels"] = .int(playback.channels)
+        }
+        return .object(fields)
     }
 
     private func authentication(_ authentication: ListenerAuthentication?) -> JSONValue {
