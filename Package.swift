@@ -52,6 +52,7 @@ let package = Package(
             dependencies: [
                 "FloeCore",
                 "MPEGAudio",
+                "CMPG123",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

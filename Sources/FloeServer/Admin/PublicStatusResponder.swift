@@ -10,7 +10,7 @@ struct PublicStatusResponder {
         let path = head.path
         let configuration = server.configuration
         if path == "/metrics" {
-            let text = server.metrics.render(mounts: server.mounts.all)
+            let text = server.metrics.render(mounts: server.mounts.all, speakers: server.speakers.all)
             return IcecastResponse(
                 status: 200,
                 contentType: "text/plain; version=0.0.4; charset=utf-8",
@@ -32,11 +32,30 @@ struct PublicStatusResponder {
                 body: Array(document.statusJSON().utf8)
             )
         }
+        if path.hasSuffix(".sdp") {
+            return sessionDescription(mountPath: String(path.dropLast(4)), output: head.queryValue("output"))
+        }
         for suffix in [".m3u", ".pls", ".xspf", ".vclt"] where path.hasSuffix(suffix) {
             let mountPath = String(path.dropLast(suffix.count))
             return playlist(suffix, mountPath: mountPath, head: head, configuration: configuration)
         }
         return nil
+    }
+
+    /// The SDP of a mount's RTP output (`/live.sdp`, the first; `/live.sdp?output=NAME`, that one), for ffplay,
+    /// VLC or GStreamer to open. Available whether or not a source is live: the session exists as configured.
+    private func sessionDescription(mountPath: String, output name: String?) -> IcecastResponse? {
+        let outputs = server.speakers.speakers(of: mountPath).filter { $0.sessionDescription != nil }
+        guard !outputs.isEmpty else { return nil }
+        guard let speaker = name.map({ name in outputs.first { $0.configuration.name == name } }) ?? outputs.first else {
+            let names = outputs.map(\.configuration.name).joined(separator: ", ")
+            return .error(404, "No RTP output of \(mountPath) is called \(name ?? ""); its RTP outputs: \(names)")
+        }
+        return IcecastResponse(
+            status: 200,
+            contentType: "application/sdp",
+            body: Array(speaker.sessionDescription!.text.utf8)
+        )
     }
 
     private func playlist(

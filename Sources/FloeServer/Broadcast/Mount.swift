@@ -22,6 +22,8 @@ final class Mount: Sendable {
 
     /// Closes the current source's connection (set at login, cleared when it ends).
     private let sourceCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+    /// Speaker outputs playing this mount: its own, or those of mounts whose listeners fell back to it.
+    private let speakers = NIOLockedValueBox<[Speaker]>([])
     /// One broadcaster per event loop, each reachable only on its own loop.
     private let broadcasters: [(eventLoop: EventLoop, box: NIOLoopBoundBox<LoopBroadcaster>)]
 
@@ -94,12 +96,14 @@ final class Mount: Sendable {
     }
 
     /// Ends the source `id`. Its listeners move to `fallback` (a live mount) on their own loops, or are closed.
+    /// Speakers playing this mount follow the listeners to the fallback; without one, they play out what they
+    /// hold and go back to their own mounts to wait for the next source.
     func sourceDisconnected(id: Int, fallback: Mount?) {
-        state.withLockedValue { state in
+        let ended = state.withLockedValue { state -> Bool in
             let generation = state.generation
             switch state.sourceDisconnected(id: id) {
             case .ignore:
-                return
+                return false
             case .endListeners:
                 sourceCloser.withLockedValue { $0 = nil }
                 // Enqueued under the lock so that a new source's first block cannot overtake the cleanup.
@@ -118,9 +122,41 @@ final class Mount: Sendable {
                         bound.eventLoop.execute { bound.box.value.endAll(generation: generation) }
                     }
                 }
+                return true
+            }
+        }
+        guard ended else { return }
+        // Outside this mount's lock: the fallback's lock is taken next, and locks are never nested.
+        let leaving = speakers.withLockedValue { speakers in
+            defer { speakers.removeAll() }
+            return speakers
+        }
+        if let fallback, fallback !== self, fallback.isLive {
+            for speaker in leaving { fallback.attach(speaker) }
+        } else {
+            for speaker in leaving {
+                speaker.endOfSource()
+                speaker.home.attach(speaker)
             }
         }
     }
+
+    // MARK: Speakers
+
+    /// Starts feeding `speaker` this mount's blocks.
+    func attach(_ speaker: Speaker) {
+        speakers.withLockedValue { speakers in
+            if !speakers.contains(where: { $0 === speaker }) { speakers.append(speaker) }
+        }
+    }
+
+    /// Stops feeding `speaker`.
+    func detach(_ speaker: Speaker) {
+        speakers.withLockedValue { $0.removeAll { $0 === speaker } }
+    }
+
+    /// Speakers fed by this mount now.
+    var attachedSpeakers: [Speaker] { speakers.withLockedValue { $0 } }
 
     /// Moves every listener to `destination` (admin `moveclients`), on each loop.
     func moveAllListeners(to destination: Mount) {
@@ -130,9 +166,14 @@ final class Mount: Sendable {
         }
     }
 
-    /// Brings back, from each of `fallbacks`, the listeners that asked for this mount (`fallback-override`).
+    /// Brings back, from each of `fallbacks`, the listeners that asked for this mount (`fallback-override`), and
+    /// this mount's speakers.
     func reclaimListeners(from fallbacks: [Mount]) {
         for fallback in fallbacks where fallback !== self {
+            for speaker in fallback.attachedSpeakers where speaker.home === self {
+                fallback.detach(speaker)
+                attach(speaker)
+            }
             for (index, bound) in fallback.broadcasters.enumerated() {
                 let destination = broadcasters[index]
                 let path = self.path
@@ -158,6 +199,9 @@ final class Mount: Sendable {
         )
         for bound in broadcasters {
             bound.eventLoop.execute { bound.box.value.publish(block) }
+        }
+        for speaker in speakers.withLockedValue({ $0 }) {
+            speaker.receive(block)
         }
     }
 

@@ -64,6 +64,7 @@ public final class FloeServer: Service, Sendable {
             }
         }
         startFileFallbacks(configuration)
+        context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
         let context = self.context
         let sampler = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(configured: ListenerHistory.interval)) { _ in
             var counts: [String: Int] = [:]
@@ -126,6 +127,7 @@ public final class FloeServer: Service, Sendable {
         for (source, id) in files {
             source.stop(sourceID: id)
         }
+        context.speakers.closeAll(context: context)
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
         // one round trip at a time.
         let open = openChannels.withLockedValue { Array($0.values) }
@@ -161,6 +163,7 @@ public final class FloeServer: Service, Sendable {
             context.logger.warning("Listen sockets change only when Floe restarts")
         }
         startFileFallbacks(configuration)
+        context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
     }
 
     // MARK: Observing (status pages, tests)

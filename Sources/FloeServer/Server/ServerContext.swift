@@ -26,6 +26,8 @@ final class ServerContext: Sendable {
     let metrics = ServerMetrics()
     /// Listener counts over the last hour, for the admin page.
     let history = ListenerHistory()
+    /// The mounts' speaker outputs (RTP senders, local playback).
+    let speakers = SpeakerDirectory()
     /// A secret of this server run that the admin page sends with state-changing commands (see
     /// `AdminResponder.isCrossSite`).
     let adminToken: String = {

@@ -1,4 +1,5 @@
 import CoreMetrics
+import FloeCore
 import Prometheus
 
 /// Floe's metrics through swift-metrics, kept in this server's own Prometheus registry and served at `/metrics`.
@@ -38,8 +39,21 @@ final class ServerMetrics: Sendable {
         Counter(label: "floe_source_disconnects_total", dimensions: [("mount", mount)], factory: factory).increment()
     }
 
+    /// Counters of one speaker output, created once and bumped as it plays (about 40 times a second, never per
+    /// listener).
+    func speakerCounters(mount: String, output: String) -> SpeakerCounters {
+        let dimensions = [("mount", mount), ("output", output)]
+        return SpeakerCounters(
+            frames: Counter(label: "floe_speaker_frames_total", dimensions: dimensions, factory: factory),
+            packets: Counter(label: "floe_speaker_packets_total", dimensions: dimensions, factory: factory),
+            bytes: Counter(label: "floe_speaker_bytes_total", dimensions: dimensions, factory: factory),
+            underruns: Counter(label: "floe_speaker_underruns_total", dimensions: dimensions, factory: factory),
+            dropped: Counter(label: "floe_speaker_frames_dropped_total", dimensions: dimensions, factory: factory)
+        )
+    }
+
     /// The Prometheus text exposition, with listener and source gauges taken from `mounts` now.
-    func render(mounts: [Mount]) -> String {
+    func render(mounts: [Mount], speakers: [Speaker] = []) -> String {
         var sources = 0
         for mount in mounts {
             let state = mount.snapshot
@@ -47,6 +61,20 @@ final class ServerMetrics: Sendable {
             Gauge(label: "floe_listeners", dimensions: [("mount", mount.path)], factory: factory).record(state.listeners)
         }
         Gauge(label: "floe_sources", dimensions: [], factory: factory).record(sources)
+        for speaker in speakers {
+            let status = speaker.status
+            Gauge(label: "floe_speaker_playing", dimensions: [("mount", status.mount), ("output", status.name)], factory: factory)
+                .record(status.state == SpeakerSchedule.State.playing.rawValue ? 1 : 0)
+        }
         return registry.emitToString()
     }
+}
+
+/// The counters of one speaker output.
+struct SpeakerCounters: Sendable {
+    let frames: CoreMetrics.Counter
+    let packets: CoreMetrics.Counter
+    let bytes: CoreMetrics.Counter
+    let underruns: CoreMetrics.Counter
+    let dropped: CoreMetrics.Counter
 }
