@@ -668,4 +668,37 @@ struct IcecastXMLConfigurationLoaderTests {
         let loaded = try IcecastXMLConfigurationLoader().load(xml: xml, fileName: "icecast.xml")
         #expect(loaded.configuration.location == "Zürich")
     }
+
+    // MARK: - Floe's own section
+
+    @Test func floeOutputElementsConfigureSpeakerOutputs() throws {
+        let loaded = try load(
+            """
+            <mount><mount-name>/live</mount-name>
+              <floe-output type="rtp" mode="mpa" address="239.255.0.1" port="5004" interface="127.0.0.1" ttl="2"/>
+              <floe-output type="rtp" mode="l16" address="127.0.0.1" port="5006" rate="48000"/>
+              <floe-output type="playback" driver="wav" device="/tmp/out.wav" jitter-buffer="0.5"/>
+            </mount>
+            """
+        )
+        let outputs = loaded.configuration.mounts["/live"]?.outputs ?? []
+        #expect(outputs.map(\.name) == ["rtp1", "rtp2", "playback1"])
+        #expect(outputs[0].kind == .rtp(RTPOutput(mode: .mpa, address: "239.255.0.1", port: 5004, ttl: 2, interface: "127.0.0.1")))
+        #expect(outputs[1].rtp?.sampleRate == 48_000 && outputs[1].gaps == .pause)
+        #expect(outputs[2].kind == .playback(PlaybackOutput(driver: "wav", device: "/tmp/out.wav")))
+        #expect(outputs[2].jitterBuffer == 0.5 && outputs[2].gaps == .silence)
+        #expect(loaded.warnings.isEmpty)
+    }
+
+    @Test func aFloeOutputWithoutItsAddressIsAnErrorAtItsLine() {
+        let error = loadError(
+            """
+            <mount><mount-name>/live</mount-name>
+              <floe-output type="rtp" mode="mpa" port="5004"/>
+            </mount>
+            """
+        )
+        #expect(error?.line == 3)
+        #expect(error?.message.contains("address") == true)
+    }
 }

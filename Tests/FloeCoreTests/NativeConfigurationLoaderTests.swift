@@ -552,6 +552,47 @@ struct NativeConfigurationLoaderTests {
     // MARK: - Mounts directory
 
     /// A scratch directory, removed afterwards.
+    @Test func speakerOutputsOfAMount() throws {
+        let loaded = try load(
+            """
+            mounts:
+              /live:
+                outputs:
+                  - type: rtp
+                    mode: l16
+                    address: 239.255.0.9
+                    port: 5006
+                    channels: 1
+                    gaps: silence
+                  - type: playback
+                    name: studio
+                    driver: wav
+                    device: /tmp/live.wav
+            """
+        )
+        let outputs = loaded.configuration.mounts["/live"]!.outputs
+        #expect(outputs.count == 2)
+        #expect(outputs[0].name == "rtp1" && outputs[0].gaps == .silence)
+        #expect(outputs[0].rtp == RTPOutput(mode: .l16, address: "239.255.0.9", port: 5006, channels: 1))
+        #expect(outputs[0].rtp?.isMulticast == true)
+        #expect(outputs[1].name == "studio" && outputs[1].jitterBuffer == 0.2)
+    }
+
+    @Test(arguments: [
+        ("- type: rtp\n  mode: mpa\n  address: 127.0.0.1", "mounts[/live]/outputs[0]/port", "needs a port"),
+        ("- type: rtp\n  mode: opus\n  address: 127.0.0.1\n  port: 1", "mounts[/live]/outputs[0]/mode", "mpa or l16"),
+        ("- type: rtp\n  mode: mpa\n  address: example.org\n  port: 1", "mounts[/live]/outputs[0]/address", "IPv4"),
+        ("- type: playback\n  port: 5004", "mounts[/live]/outputs[0]/port", "not an option of playback"),
+        ("- type: playback\n  colour: red", "mounts[/live]/outputs[0]/colour", "unknown output option"),
+        ("- type: playback\n- type: playback\n  name: playback1", "mounts[/live]/outputs[1]/name", "already named"),
+    ])
+    func badSpeakerOutputsAreErrorsNamingTheOption(entry: String, option: String, message: String) {
+        let yaml = "mounts:\n  /live:\n    outputs:\n" + entry.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
+        let error = loadError(yaml)
+        #expect(error?.option == option)
+        #expect(error?.message.contains(message) == true, "\(error?.message ?? "")")
+    }
+
     private func withDirectory(_ body: (URL) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("floe-config-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -22,8 +22,9 @@ final class Mount: Sendable {
 
     /// Closes the current source's connection (set at login, cleared when it ends).
     private let sourceCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
-    /// Speaker outputs playing this mount: its own, or those of mounts whose listeners fell back to it.
-    private let speakers = NIOLockedValueBox<[Speaker]>([])
+    /// Speaker outputs playing this mount (its own, or those of mounts that fell back to it), and the block
+    /// published last, which a speaker arriving from another mount starts with.
+    private let speakers = NIOLockedValueBox<(attached: [Speaker], lastBlock: StreamBlock?)>(([], nil))
     /// One broadcaster per event loop, each reachable only on its own loop.
     private let broadcasters: [(eventLoop: EventLoop, box: NIOLoopBoundBox<LoopBroadcaster>)]
 
@@ -128,11 +129,14 @@ final class Mount: Sendable {
         guard ended else { return }
         // Outside this mount's lock: the fallback's lock is taken next, and locks are never nested.
         let leaving = speakers.withLockedValue { speakers in
-            defer { speakers.removeAll() }
-            return speakers
+            defer {
+                speakers.attached.removeAll()
+                speakers.lastBlock = nil
+            }
+            return speakers.attached
         }
         if let fallback, fallback !== self, fallback.isLive {
-            for speaker in leaving { fallback.attach(speaker) }
+            for speaker in leaving { fallback.attach(speaker, withLastBlock: true) }
         } else {
             for speaker in leaving {
                 speaker.endOfSource()
@@ -143,20 +147,35 @@ final class Mount: Sendable {
 
     // MARK: Speakers
 
-    /// Starts feeding `speaker` this mount's blocks.
-    func attach(_ speaker: Speaker) {
+    /// Starts feeding `speaker` this mount's blocks. With `withLastBlock` (a speaker taking over from a mount
+    /// whose source ended), it starts with the block published last: its buffer holds the old mount's final
+    /// frames, and this one bridges the wait for this mount's next block, so the handover needs no gap.
+    func attach(_ speaker: Speaker, withLastBlock: Bool = false) {
         speakers.withLockedValue { speakers in
-            if !speakers.contains(where: { $0 === speaker }) { speakers.append(speaker) }
+            guard !speakers.attached.contains(where: { $0 === speaker }) else { return }
+            speakers.attached.append(speaker)
+            // Under the lock, so that the next published block cannot overtake this one.
+            if withLastBlock, let block = speakers.lastBlock { speaker.receive(block) }
         }
     }
 
     /// Stops feeding `speaker`.
     func detach(_ speaker: Speaker) {
-        speakers.withLockedValue { $0.removeAll { $0 === speaker } }
+        speakers.withLockedValue { $0.attached.removeAll { $0 === speaker } }
     }
 
     /// Speakers fed by this mount now.
-    var attachedSpeakers: [Speaker] { speakers.withLockedValue { $0 } }
+    var attachedSpeakers: [Speaker] { speakers.withLockedValue { $0.attached } }
+
+    /// Brings this mount's speakers back from the fallbacks they followed listeners to (its source is back).
+    func reclaimSpeakers(from fallbacks: [Mount]) {
+        for fallback in fallbacks where fallback !== self {
+            for speaker in fallback.attachedSpeakers where speaker.home === self {
+                fallback.detach(speaker)
+                attach(speaker)
+            }
+        }
+    }
 
     /// Moves every listener to `destination` (admin `moveclients`), on each loop.
     func moveAllListeners(to destination: Mount) {
@@ -166,14 +185,9 @@ final class Mount: Sendable {
         }
     }
 
-    /// Brings back, from each of `fallbacks`, the listeners that asked for this mount (`fallback-override`), and
-    /// this mount's speakers.
+    /// Brings back, from each of `fallbacks`, the listeners that asked for this mount (`fallback-override`).
     func reclaimListeners(from fallbacks: [Mount]) {
         for fallback in fallbacks where fallback !== self {
-            for speaker in fallback.attachedSpeakers where speaker.home === self {
-                fallback.detach(speaker)
-                attach(speaker)
-            }
             for (index, bound) in fallback.broadcasters.enumerated() {
                 let destination = broadcasters[index]
                 let path = self.path
@@ -200,8 +214,11 @@ final class Mount: Sendable {
         for bound in broadcasters {
             bound.eventLoop.execute { bound.box.value.publish(block) }
         }
-        for speaker in speakers.withLockedValue({ $0 }) {
-            speaker.receive(block)
+        // Handing a block to a speaker is one `execute`; done under the lock so an arriving speaker's first block
+        // (see `attach`) and this one reach it in order.
+        speakers.withLockedValue { speakers in
+            speakers.lastBlock = block
+            for speaker in speakers.attached { speaker.receive(block) }
         }
     }
 

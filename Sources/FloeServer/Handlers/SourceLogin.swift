@@ -38,9 +38,12 @@ struct SourceLogin {
             // The mount may predate a reload that changed its queue size: a new source gets the current one.
             mount.setQueueCapacity(queueSize)
             server.metrics.sourceConnected(mount: path)
+            let fallbacks = server.fallbackChain(of: path, configuration: configuration)
             if mountConfiguration.fallbackOverride {
-                mount.reclaimListeners(from: server.fallbackChain(of: path, configuration: configuration))
+                mount.reclaimListeners(from: fallbacks)
             }
+            // Speakers always come home: an output configured on this mount plays this mount's source.
+            mount.reclaimSpeakers(from: fallbacks)
             return .success(mount)
         }
     }
