@@ -127,7 +127,9 @@ public final class FloeServer: Service, Sendable {
         for (source, id) in files {
             source.stop(sourceID: id)
         }
-        context.speakers.closeAll(context: context)
+        for closed in context.speakers.closeAll(context: context) {
+            try? await closed.get()
+        }
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
         // one round trip at a time.
         let open = openChannels.withLockedValue { Array($0.values) }

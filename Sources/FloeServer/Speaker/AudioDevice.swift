@@ -44,14 +44,14 @@ final class AudioDevice: @unchecked Sendable {
         pool.submit { _ in self.closeDevice() }
     }
 
-    /// Closes the device and ends the thread.
-    func shutdown() {
+    /// Closes the device and ends the thread, then calls `done`.
+    func shutdown(done: @escaping @Sendable () -> Void) {
         stop()
         pool.submit { _ in
             if let handle = self.handle { out123_del(handle) }
             self.handle = nil
         }
-        pool.shutdownGracefully { _ in }
+        pool.shutdownGracefully { _ in done() }
     }
 
     private func write(_ samples: [Int16]) {

@@ -1,5 +1,6 @@
 import FloeCore
 import Logging
+import NIOCore
 
 /// A speaker output played on a sound device: frames decoded with libmpg123, played with libout123.
 final class PlaybackSink: SpeakerSink {
@@ -50,7 +51,7 @@ final class PlaybackSink: SpeakerSink {
         device.stop()
     }
 
-    func close() {
-        device.shutdown()
+    func close(done: EventLoopPromise<Void>) {
+        device.shutdown { done.succeed() }
     }
 }

@@ -125,10 +125,11 @@ final class RTPSender: SpeakerSink {
         send(packets)
     }
 
-    func close() {
+    func close(done: EventLoopPromise<Void>) {
         stop()
         channel?.close(promise: nil)
         channel = nil
+        done.succeed()
     }
 
     private func send(_ packets: [ByteBuffer]) {

@@ -27,6 +27,8 @@ final class Speaker: Sendable {
         let sink: any SpeakerSink
         var timer: (deadline: NIODeadline, task: Scheduled<Void>)?
         var closed = false
+        /// Called each time the output stops (the source ended and everything played).
+        var stopHandlers: [() -> Void] = []
         let counters: SpeakerCounters?
         var reported = SpeakerSinkReport()
         var reportedUnderruns = 0
@@ -115,15 +117,25 @@ final class Speaker: Sendable {
         }
     }
 
-    /// Stops for good (the output was removed from the configuration, or the server stops).
-    func close() {
+    /// Stops for good (the output was removed from the configuration, or the server stops). The future completes
+    /// once the sink has closed (a sound device has played out what it was given).
+    @discardableResult
+    func close() -> EventLoopFuture<Void> {
+        let done = eventLoop.makePromise(of: Void.self)
         eventLoop.execute { [self] in
+            guard !core.value.closed else { return done.succeed() }
             core.value.closed = true
             core.value.timer?.task.cancel()
             core.value.timer = nil
-            core.value.sink.close()
+            core.value.sink.close(done: done)
             statusBox.withLockedValue { $0.state = "closed" }
         }
+        return done.futureResult
+    }
+
+    /// Calls `handler` (on the speaker's loop) each time the output stops after its source ended.
+    func onStop(_ handler: @escaping @Sendable () -> Void) {
+        eventLoop.execute { [self] in core.value.stopHandlers.append(handler) }
     }
 
     private static func frame(_ span: FrameSpan, in bytes: ByteBuffer) -> SpeakerFrame? {
@@ -148,6 +160,7 @@ final class Speaker: Sendable {
                 core.sink.playSilence(position: position, length: length)
             case .stop:
                 core.sink.stop()
+                for handler in core.stopHandlers { handler() }
             case .wait(let deadline):
                 arm(core, at: deadline)
                 break loop

@@ -70,15 +70,15 @@ final class SpeakerDirectory: Sendable {
         }
     }
 
-    /// Closes every output (the server stops).
-    func closeAll(context: ServerContext) {
+    /// Closes every output (the server stops); the futures complete when each has closed.
+    func closeAll(context: ServerContext) -> [EventLoopFuture<Void>] {
         let all = speakers.withLock { speakers in
             defer { speakers.removeAll() }
             return speakers.values.flatMap { $0 }
         }
-        for speaker in all {
+        return all.map { speaker in
             for mount in context.mounts.all { mount.detach(speaker) }
-            speaker.close()
+            return speaker.close()
         }
     }
 }

@@ -1,4 +1,5 @@
 import FloeCore
+import NIOCore
 
 /// Where a speaker output's audio goes once its schedule releases it: the network (`RTPSender`) or a sound
 /// device (`PlaybackSink`). Called on the speaker's event loop only.
@@ -13,8 +14,8 @@ protocol SpeakerSink: AnyObject {
     func playSilence(position: Int64, length: Int64)
     /// Nothing more will play for now (the source ended): send what is pending, release the device.
     func stop()
-    /// The output is going away for good.
-    func close()
+    /// The output is going away for good; `done` completes once it has (a device has played out and closed).
+    func close(done: EventLoopPromise<Void>)
     /// Counters and problems, for status.
     var report: SpeakerSinkReport { get }
 }
