@@ -66,6 +66,11 @@ public final class ExternalProcess: @unchecked Sendable {
         try? input?.fileHandleForWriting.close()
     }
 
+    /// Sends SIGINT: ffmpeg and `gst-launch-1.0 -e` finish their output files (WAV headers) and exit.
+    public func interrupt() {
+        if process.isRunning { kill(process.processIdentifier, SIGINT) }
+    }
+
     /// Sends SIGTERM.
     public func terminate() {
         if process.isRunning { process.terminate() }

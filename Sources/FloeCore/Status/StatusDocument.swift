@@ -38,7 +38,7 @@ public struct StatusDocument: Sendable, Equatable {
     public func statusJSON() -> String {
         let globalsJSON = globals.filter { !Self.hiddenGlobals.contains($0.name) }.map(Self.member).joined(separator: ",")
         let visible = sources.filter { !$0.hidden }.map { source in
-            let members = source.values.filter { !Self.hiddenSourceValues.contains($0.name) }.map(Self.member)
+            let members = source.values.filter(Self.isPublic).map(Self.member)
             return "{" + (members + ["\"dummy\":null"]).joined(separator: ",") + "}"
         }
         var body = globalsJSON
@@ -61,6 +61,13 @@ public struct StatusDocument: Sendable, Equatable {
             xml += "</source>"
         }
         return xml + "</icestats>\n"
+    }
+
+    /// Whether `/status-json.xsl` shows a source value: not the hidden ones, nor a speaker output's figures
+    /// (`floe_output_NAME_*`) other than its public SDP URL.
+    static func isPublic(_ value: StatusValue) -> Bool {
+        if value.name.hasPrefix("floe_output_") { return value.name.hasSuffix("_sdp") }
+        return !hiddenSourceValues.contains(value.name)
     }
 
     static func member(_ value: StatusValue) -> String {

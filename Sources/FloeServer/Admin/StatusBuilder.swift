@@ -90,7 +90,35 @@ struct StatusBuilder {
                 values.append(StatusValue("floe_realtime_ratio", String(format: "%.3f", ratio)))
             }
         }
+        values += outputValues(mount.path)
         return SourceStatus(mount: mount.path, values: values, hidden: mountConfiguration.hidden)
+    }
+
+    /// Beyond Icecast: the mount's speaker outputs, as `floe_output_NAME_*` values (the SDP URL is public, the
+    /// rest admin-only).
+    func outputValues(_ mountPath: String) -> [StatusValue] {
+        server.speakers.speakers(of: mountPath).flatMap { speaker -> [StatusValue] in
+            let status = speaker.status
+            let prefix = "floe_output_\(status.name)_"
+            var values = [
+                StatusValue(prefix + "type", "\(status.type) \(status.mode)"),
+                StatusValue(prefix + "destination", status.destination),
+                StatusValue(prefix + "state", status.state),
+                StatusValue(prefix + "frames", "\(status.framesPlayed)"),
+                StatusValue(prefix + "frames_dropped", "\(status.framesDropped)"),
+                StatusValue(prefix + "underruns", "\(status.underruns)"),
+                StatusValue(prefix + "buffered", String(format: "%.3f", status.bufferedSeconds)),
+                StatusValue(prefix + "packets", "\(status.packetsSent)"),
+                StatusValue(prefix + "bytes", "\(status.bytesSent)"),
+                StatusValue(prefix + "send_errors", "\(status.sendErrors)"),
+            ]
+            if let problem = status.problem { values.append(StatusValue(prefix + "problem", problem)) }
+            if speaker.sessionDescription != nil {
+                let port = server.publicPort.load(ordering: .relaxed)
+                values.append(StatusValue(prefix + "sdp", "http://\(configuration.hostname):\(port)\(mountPath).sdp?output=\(status.name)"))
+            }
+            return values
+        }
     }
 
     /// `http://<hostname>:<first port><mount>`, as Icecast builds `listenurl`.
