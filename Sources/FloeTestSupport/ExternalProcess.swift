@@ -24,12 +24,27 @@ public final class ExternalProcess: @unchecked Sendable {
         return nil
     }
 
-    public init(_ program: String, _ arguments: [String], standardInput: Bool = false, environment: [String: String] = [:]) throws {
+    /// - Parameter unblockingSignals: start the program with no signal blocked. Foundation's `Process` passes on
+    ///   the test thread's signal mask, in which SIGINT is blocked; programs that finish their output on SIGINT
+    ///   (`gst-launch-1.0 -e`) need it delivered. A one-line python3 shim clears the mask and execs the program.
+    public init(
+        _ program: String,
+        _ arguments: [String],
+        standardInput: Bool = false,
+        environment: [String: String] = [:],
+        unblockingSignals: Bool = false
+    ) throws {
         guard let path = program.hasPrefix("/") ? program : Self.which(program) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "\(program) is not installed"])
         }
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        if unblockingSignals, let python = Self.which("python3") {
+            process.executableURL = URL(fileURLWithPath: python)
+            let shim = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+            process.arguments = ["-c", shim, path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -78,8 +93,10 @@ public final class ExternalProcess: @unchecked Sendable {
 
     /// Waits for the program to end (killing it after `timeout` seconds) and returns what it printed.
     public func finish(timeout: Double = 60) async -> Result {
-        let outputReader = Task.detached { [output] in output.fileHandleForReading.readDataToEndOfFile() }
-        let errorReader = Task.detached { [errors] in errors.fileHandleForReading.readDataToEndOfFile() }
+        // Pipes are read on threads of their own: a blocking read on the cooperative pool (two threads here) would
+        // stall every test task once a few programs run at once.
+        let outputReader = Self.readToEnd(output.fileHandleForReading)
+        let errorReader = Self.readToEnd(errors.fileHandleForReading)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline {
             try? await Task.sleep(for: .milliseconds(50))
@@ -95,6 +112,14 @@ public final class ExternalProcess: @unchecked Sendable {
             stdout: await outputReader.value,
             stderr: String(decoding: await errorReader.value, as: UTF8.self)
         )
+    }
+
+    private static func readToEnd(_ handle: FileHandle) -> Task<Data, Never> {
+        Task {
+            await withCheckedContinuation { continuation in
+                Thread { continuation.resume(returning: handle.readDataToEndOfFile()) }.start()
+            }
+        }
     }
 
     /// Runs a program to completion.

@@ -68,9 +68,11 @@ public struct WAVAudio: Sendable {
     /// The first channel.
     public var left: [Int16] { stride(from: 0, to: samples.count, by: channels).map { samples[$0] } }
 
-    /// The tone's frequency, from upward zero crossings of the first channel over the non-silent part.
+    /// The tone's frequency, from upward zero crossings of the first channel over the middle half (a decoder's
+    /// first frame is not yet the tone).
     public var dominantFrequency: Double {
-        let signal = left
+        let whole = left
+        let signal = Array(whole[(whole.count / 4)..<(whole.count * 3 / 4)])
         var crossings: [Int] = []
         for index in 1..<signal.count where signal[index - 1] < 0 && signal[index] >= 0 {
             crossings.append(index)

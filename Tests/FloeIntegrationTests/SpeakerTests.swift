@@ -161,5 +161,104 @@ extension IntegrationTests {
                     "\(pcm.count) samples of \(reference.samples.count)")
             #expect(pcm == Array(reference.samples.prefix(pcm.count)), "big-endian samples equal to mpg123's decode")
         }
+    
+
+        // MARK: - Real receivers
+
+        /// Checks received audio against the decoded source: same length within a frame (plus `slack`), the same
+        /// tone, no clicks, no holes, high correlation.
+        static func expectMatches(_ received: WAVAudio, _ reference: WAVAudio, _ name: String, slack: Double = 0) {
+            let frame = 1152.0 / 44_100
+            #expect(received.sampleRate == 44_100 && received.channels == 2, "\(name): \(received.sampleRate) Hz, \(received.channels) ch")
+            #expect(abs(received.duration - reference.duration) <= frame + slack,
+                    "\(name): \(received.duration) s received, \(reference.duration) s sent")
+            #expect(abs(received.dominantFrequency - 440) < 4, "\(name): \(received.dominantFrequency) Hz")
+            #expect(received.largestStep <= reference.largestStep * 3 / 2 + 200,
+                    "\(name): a click (step \(received.largestStep) vs \(reference.largestStep) in the source)")
+            #expect(received.silentRuns(minimum: 0.05).isEmpty, "\(name): holes \(received.silentRuns(minimum: 0.05))")
+            let correlation = received.correlation(with: reference, maximumLag: 2048)
+            #expect(correlation.value > 0.95, "\(name): correlation \(correlation.value)")
+        }
+
+        @Test func ffmpegWithTheServedSDPAndGStreamerDecodeBothPayloads() async throws {
+            let directory = try TemporaryDirectory()
+            let ports = try (0..<4).map { _ in try UDPReceiver.freePort() }
+            let server = try await Self.server([
+                Self.rtp("mpa-ffmpeg", .mpa, port: ports[0]),
+                Self.rtp("mpa-gst", .mpa, port: ports[1]),
+                Self.rtp("l16-ffmpeg", .l16, port: ports[2]),
+                Self.rtp("l16-gst", .l16, port: ports[3]),
+            ])
+            let sdp = try await Self.get(server.port, "/live.sdp?output=l16-ffmpeg")
+            #expect(sdp.head.hasPrefix("HTTP/1.0 200") && sdp.head.lowercased().contains("content-type: application/sdp"))
+            #expect(sdp.body.contains("m=audio \(ports[2]) RTP/AVP 10\r\na=rtpmap:10 L16/44100/2\r\n"))
+            #expect(try await Self.get(server.port, "/live.sdp").body.contains("a=rtpmap:14 MPA/90000"), "the first RTP output")
+            #expect(try await Self.get(server.port, "/live.sdp?output=nope").head.hasPrefix("HTTP/1.0 404"))
+
+            func ffmpeg(_ output: String, _ file: String) throws -> ExternalProcess {
+                try ExternalProcess("ffmpeg", [
+                    "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,http,tcp,udp,rtp",
+                    "-f", "sdp", "-i", "http://127.0.0.1:\(server.port)/live.sdp?output=\(output)",
+                    "-c:a", "pcm_s16le", "-y", directory.path(file),
+                ], unblockingSignals: true)
+            }
+            func gstreamer(port: Int, caps: String, depayloader: String, _ file: String) throws -> ExternalProcess {
+                try ExternalProcess("gst-launch-1.0", [
+                    "-e", "udpsrc", "address=127.0.0.1", "port=\(port)", "caps=application/x-rtp,media=(string)audio,\(caps)",
+                    "!", "rtpjitterbuffer", "latency=100", "!",
+                ] + depayloader.split(separator: " ").map(String.init) + [
+                    "!", "audioconvert", "!", "audio/x-raw,format=S16LE", "!", "wavenc", "!", "filesink", "location=\(directory.path(file))",
+                ], unblockingSignals: true)
+            }
+            let receivers = [
+                try ffmpeg("mpa-ffmpeg", "mpa-ffmpeg.wav"),
+                try gstreamer(port: ports[1], caps: "clock-rate=(int)90000,encoding-name=(string)MPA,payload=(int)14",
+                              depayloader: "rtpmpadepay ! mpegaudioparse ! mpg123audiodec", "mpa-gst.wav"),
+                try ffmpeg("l16-ffmpeg", "l16-ffmpeg.wav"),
+                try gstreamer(port: ports[3], caps: "clock-rate=(int)44100,encoding-name=(string)L16,channels=(int)2,payload=(int)10",
+                              depayloader: "rtpL16depay", "l16-gst.wav"),
+            ]
+            for port in [ports[0], ports[2]] {
+                #expect(await Self.waitForUDPBinding(port), "ffmpeg listens on \(port)")
+            }
+            // gst-launch reports its clock once the pipeline plays; before that, udpsrc may drop what arrives.
+            for gstreamer in [receivers[1], receivers[3]] {
+                var banner = ""
+                let deadline = Date().addingTimeInterval(20)
+                while !banner.contains("New clock"), Date() < deadline {
+                    banner += String(decoding: gstreamer.availableOutput(), as: UTF8.self)
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(banner.contains("New clock"), "GStreamer's pipeline plays: \(banner)")
+            }
+            let source = try rawSource(port: server.port, mount: "/live")
+            try await sendPaced(source, Fixture.mp3, chunk: 4096, pause: .milliseconds(250))
+            source.shutdownWrite()
+            for output in ["mpa-ffmpeg", "mpa-gst", "l16-ffmpeg", "l16-gst"] {
+                #expect(try await Self.waitUntilPlayed(server, output, frames: Self.frames.count))
+            }
+            // The receivers write as they decode: once no file has grown for a second, they have everything.
+            var sizes: [Int] = []
+            for _ in 0..<60 {
+                try await Task.sleep(for: .milliseconds(500))
+                let now = ["mpa-ffmpeg", "mpa-gst", "l16-ffmpeg", "l16-gst"].map { name in
+                    ((try? FileManager.default.attributesOfItem(atPath: directory.path("\(name).wav")))?[.size] as? Int) ?? 0
+                }
+                if now == sizes { break }
+                sizes = now
+            }
+            for receiver in receivers { receiver.interrupt() }
+            for receiver in receivers {
+                let result = await receiver.finish(timeout: 20)
+                #expect(!result.stderr.lowercased().contains("error"), "\(result.stderr)")
+            }
+            await server.stop()
+
+            let reference = try await Self.referenceDecode(Fixture.mp3, in: directory)
+            for name in ["mpa-ffmpeg", "mpa-gst", "l16-ffmpeg", "l16-gst"] {
+                let received = try WAVAudio(contentsOf: directory.path("\(name).wav"))
+                Self.expectMatches(received, reference, name)
+            }
+        }
     }
 }
