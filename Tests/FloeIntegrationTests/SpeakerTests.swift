@@ -260,5 +260,126 @@ extension IntegrationTests {
                 Self.expectMatches(received, reference, name)
             }
         }
+    
+
+        // MARK: - Local playback
+
+        @Test func playbackIntoAWAVFileRunsInRealTimeEvenFromABurstAndMatchesMpg123() async throws {
+            let directory = try TemporaryDirectory()
+            let file = directory.path("played.wav")
+            let output = SpeakerOutputConfiguration(
+                name: "wav",
+                kind: .playback(PlaybackOutput(driver: "wav", device: file)),
+                maximumBuffer: 10
+            )
+            let server = try await Self.server([output])
+            // The whole eight seconds at once: the speaker must still play them in eight seconds.
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(Fixture.mp3)
+            source.shutdownWrite()
+            var growth: [(time: Double, bytes: Int)] = []
+            let started = Date()
+            while Date().timeIntervalSince(started) < 30 {
+                let size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+                growth.append((Date().timeIntervalSince(started), size))
+                if try await Self.metric(server.port, "floe_speaker_playing", output: "wav") == 0,
+                   try await Self.metric(server.port, "floe_speaker_frames_total", output: "wav") == Double(Self.frames.count) {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await server.stop()
+            let played = try WAVAudio(contentsOf: file)
+            let reference = try await Self.referenceDecode(Fixture.mp3, in: directory)
+
+            // Real time, measured from the file's growth: from its first bytes to its last, as long as the media.
+            let bytesPerSecond = 44_100.0 * 4
+            let first = try #require(growth.first { $0.bytes > 0 })
+            let last = try #require(growth.first { $0.bytes >= growth.last!.bytes })
+            let wall = last.time - first.time
+            #expect(abs(wall - reference.duration) < 0.6, "grew for \(wall) s for \(reference.duration) s of audio")
+            // Halfway through, the file holds about half the audio (not all of it, as a burst would).
+            if let middle = growth.first(where: { $0.time >= first.time + wall / 2 }) {
+                let audio = Double(middle.bytes) / bytesPerSecond
+                let elapsed = middle.time - first.time
+                #expect(abs(audio - elapsed) < 0.5, "\(audio) s of audio after \(elapsed) s")
+            }
+            // The samples are mpg123's decode of the same frames, and the WAV header was finished.
+            #expect(played.sampleRate == 44_100 && played.channels == 2)
+            #expect(played.samples.count >= reference.samples.count - 1152 * 2 && played.samples.count <= reference.samples.count,
+                    "\(played.samples.count) samples of \(reference.samples.count)")
+            #expect(played.samples == Array(reference.samples.prefix(played.samples.count)), "sample for sample")
+        }
+
+        // MARK: - Multicast, fallbacks
+
+        @Test func multicastOnLoopbackFollowsTheListenersToTheFallbackWithoutAJumpAndComesHome() async throws {
+            let group = "239.255.\(Int.random(in: 1...254)).\(Int.random(in: 1...254))"
+            let receiver = try UDPReceiver(port: try UDPReceiver.freePort(), multicastGroup: group)
+            let server = try await Self.server([Self.rtp("multicast", .mpa, port: receiver.port, address: group, interface: "127.0.0.1")]) {
+                $0.mounts["/live"]?.fallbackMount = "/backup"
+            }
+            let sdp = try await Self.get(server.port, "/live.sdp").body
+            #expect(sdp.contains("c=IN IP4 \(group)/1\r\n"), "a multicast group with its TTL: \(sdp)")
+            let backup = try rawSource(port: server.port, mount: "/backup")
+            let backupStream = streamUntilCancelled(backup, Fixture.otherMP3)
+            // /live plays three seconds, ends (the speaker moves to /backup), then comes back for two.
+            let live = try rawSource(port: server.port, mount: "/live")
+            try await sendPaced(live, Array(Fixture.mp3[..<Self.frames[115].offset]), chunk: 4096, pause: .milliseconds(250))
+            live.shutdownWrite()
+            #expect(await server.waitUntil { !server.isLive("/live") })
+            try await Task.sleep(for: .seconds(3))
+            let returning = try rawSource(port: server.port, mount: "/live")
+            try await sendPaced(returning, Array(Fixture.mp3[..<Self.frames[77].offset]), chunk: 4096, pause: .milliseconds(250))
+            try await Task.sleep(for: .seconds(1.5))
+            backupStream.cancel()
+            returning.shutdownWrite()
+            _ = try? await backupStream.value
+            await server.stop()
+            let packets = Self.packets(receiver.stop())
+
+            // Which tone each packet carries, in runs: /live, /backup, /live again.
+            let liveFrames = Set(Self.frameBytes)
+            let sources = packets.map { liveFrames.contains(Array($0.payload.dropFirst(4))) ? "live" : "backup" }
+            var runs: [String] = []
+            for source in sources where runs.last != source { runs.append(source) }
+            #expect(runs == ["live", "backup", "live"], "\(runs)")
+            #expect(packets.allSatisfy { $0.header.ssrc == packets[0].header.ssrc }, "one RTP session throughout")
+            #expect(zip(packets, packets.dropFirst()).allSatisfy { $1.header.sequenceNumber == $0.header.sequenceNumber &+ 1 })
+            // Into the fallback: no gap, no marker, the clock steps on by one frame.
+            guard let handover = sources.firstIndex(of: "backup") else { return }
+            for index in 1...handover {
+                let step = packets[index].header.timestamp &- packets[index - 1].header.timestamp
+                #expect(step == 2351 || step == 2352, "steady across the handover, got \(step) at packet \(index)")
+                #expect(!packets[index].header.marker)
+            }
+        }
+
+        // MARK: - floe play
+
+        @Test func floePlayPlaysAMountIntoAWAVFileAndReportsAMissingOne() async throws {
+            let directory = try TemporaryDirectory()
+            let server = try await TestServer()
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
+            let missing = try await ExternalProcess.run(binary, ["play", "/nothing", "--port", "\(server.port)", "--driver", "wav", "--device", directory.path("none.wav")], timeout: 20)
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("404"), "\(missing.stderr)")
+
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(Array(Fixture.mp3[..<Self.frames[38].offset]))  // one second
+            let file = directory.path("play.wav")
+            let player = try ExternalProcess(binary, ["play", "/live", "--port", "\(server.port)", "--driver", "wav", "--device", file, "--jitter-buffer", "0.3"])
+            #expect(await server.waitUntil { server.listeners("/live") == 1 })
+            try await sendPaced(source, Array(Fixture.mp3[Self.frames[38].offset..<Self.frames[154].offset]), chunk: 4096, pause: .milliseconds(250))
+            source.shutdownWrite()
+            let result = await player.finish(timeout: 30)
+            await server.stop()
+            #expect(result.status == 0, "\(result.stderr)")
+            let played = try WAVAudio(contentsOf: file)
+            // It heard the burst (the first second) and the rest: four seconds of tone, with no hole.
+            #expect(abs(played.duration - 154 * 1152 / 44_100.0) < 0.1, "\(played.duration) s")
+            #expect(abs(played.dominantFrequency - 440) < 4)
+            #expect(played.silentRuns(minimum: 0.05).isEmpty)
+        }
     }
 }
