@@ -311,6 +311,37 @@ extension IntegrationTests {
             #expect(played.samples == Array(reference.samples.prefix(played.samples.count)), "sample for sample")
         }
 
+        @Test func aSourceChangeTo48kHzMonoKeepsTheDeviceFormatAndThePitch() async throws {
+            let directory = try TemporaryDirectory()
+            let file = directory.path("changed.wav")
+            let output = SpeakerOutputConfiguration(name: "wav", kind: .playback(PlaybackOutput(driver: "wav", device: file)))
+            let server = try await Self.server([output]) { $0.mounts["/live"]?.fallbackMount = "/mono" }
+            // /mono: 880 Hz at 48 kHz, one channel.
+            let mono = SineMP3.make(seconds: 8, frequency: 880, sampleRate: 48_000, channels: 1)
+            let fallback = try rawSource(port: server.port, mount: "/mono")
+            let fallbackStream = streamUntilCancelled(fallback, mono)
+            let live = try rawSource(port: server.port, mount: "/live")
+            try await sendPaced(live, Array(Fixture.mp3[..<Self.frames[77].offset]), chunk: 4096, pause: .milliseconds(250))
+            live.shutdownWrite()
+            try await Task.sleep(for: .seconds(3))
+            fallbackStream.cancel()
+            fallback.shutdownWrite()
+            _ = try? await fallbackStream.value
+            #expect(await server.waitUntil(timeout: 20) { ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int ?? 0) > 0 })
+            try await Task.sleep(for: .seconds(2))
+            await server.stop()
+
+            let played = try WAVAudio(contentsOf: file)
+            #expect(played.sampleRate == 44_100 && played.channels == 2, "the device kept its format")
+            let cut = 77 * 1152 * 2  // the /live part: 77 frames of stereo
+            try #require(played.samples.count > cut + 44_100 * 2)
+            let first = WAVAudio(sampleRate: 44_100, channels: 2, samples: Array(played.samples[..<cut]))
+            let second = WAVAudio(sampleRate: 44_100, channels: 2, samples: Array(played.samples[(cut + 4410 * 2)...]))
+            #expect(abs(first.dominantFrequency - 440) < 4, "\(first.dominantFrequency) Hz")
+            #expect(abs(second.dominantFrequency - 880) < 8, "resampled, not sped up or slowed down: \(second.dominantFrequency) Hz")
+            #expect(second.left == stride(from: 1, to: second.samples.count, by: 2).map { second.samples[$0] }, "mono on both channels")
+        }
+
         // MARK: - Multicast, fallbacks
 
         @Test func multicastOnLoopbackFollowsTheListenersToTheFallbackWithoutAJumpAndComesHome() async throws {

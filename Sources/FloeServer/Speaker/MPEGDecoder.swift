@@ -14,6 +14,9 @@ final class MPEGDecoder {
     let channels: Int
     private let handle: OpaquePointer
     private var output: [Int16]
+    /// The rate libmpg123 is told to resample to (`MPG123_FORCE_RATE`), or 0 while sources play at `sampleRate`
+    /// natively: resampling is only switched on when needed, so native-rate audio decodes sample-exact.
+    private var forcedRate = 0
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -52,11 +55,16 @@ final class MPEGDecoder {
         mpg123_delete(handle)
     }
 
-    /// Decodes one frame; the PCM (channel-interleaved, native byte order) of every frame now complete.
+    /// Decodes one frame (at `frameRate`, from its header); the PCM (channel-interleaved, native byte order) of every frame now complete.
     ///
     /// libmpg123 may hold a frame back until it has seen the next frame's header, so the output can lag one frame
     /// behind the input. Bytes it cannot decode produce no samples (and a log line at most), never a failure.
-    func decode(_ frame: ByteBuffer) -> [Int16] {
+    func decode(_ frame: ByteBuffer, sampleRate frameRate: Int) -> [Int16] {
+        let wanted = frameRate == sampleRate ? 0 : sampleRate
+        if wanted != forcedRate {
+            forcedRate = wanted
+            _ = floe_mpg123_param(handle, MPG123_FORCE_RATE, wanted, 0)
+        }
         let fed = frame.withUnsafeReadableBytes { bytes in
             mpg123_feed(handle, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         }

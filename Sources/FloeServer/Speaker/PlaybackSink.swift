@@ -36,7 +36,7 @@ final class PlaybackSink: SpeakerSink {
     }
 
     func play(_ frame: SpeakerFrame, position: Int64, startsTalkspurt: Bool) {
-        guard let pcm = decoder?.decode(frame.bytes), !pcm.isEmpty else { return }
+        guard let pcm = decoder?.decode(frame.bytes, sampleRate: frame.sampleRate), !pcm.isEmpty else { return }
         counters.bytesSent += pcm.count * 2
         device.play(pcm)
     }

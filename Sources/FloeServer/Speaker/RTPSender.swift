@@ -104,7 +104,7 @@ final class RTPSender: SpeakerSink {
             packetizer = .mpa(mpa)
             send(packets)
         case .l16(var l16):
-            let pcm = decoder?.decode(frame.bytes) ?? []
+            let pcm = decoder?.decode(frame.bytes, sampleRate: frame.sampleRate) ?? []
             let packets = l16.packets(appending: pcm, talkspurtAt: startsTalkspurt ? position : nil)
             packetizer = .l16(l16)
             send(packets)
