@@ -37,6 +37,8 @@ let package = Package(
 
         // Pure layers: no sockets, no clocks read, no files.
         .target(name: "MPEGAudio"),
+        // Pure: the Reed–Solomon erasure code (bit-identical to zfec) and Floe's FEC packet format.
+        .target(name: "FloeFEC"),
         .target(
             name: "FloeCore",
             dependencies: [
@@ -86,6 +88,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MPEGAudioTests", dependencies: ["MPEGAudio", "FloeTestSupport"]),
+        .testTarget(name: "FloeFECTests", dependencies: ["FloeFEC"]),
         .testTarget(
             name: "FloeCoreTests",
             dependencies: [
