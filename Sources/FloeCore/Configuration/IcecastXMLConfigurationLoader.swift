@@ -582,7 +582,7 @@ private enum IcecastXMLRules {
             let output: SpeakerOutputConfiguration
             do throws(SpeakerOutputConfiguration.OptionError) {
                 output = try SpeakerOutputConfiguration(options: options) { type in
-                    "\(type)\(mount.outputs.filter { ($0.rtp != nil) == (type == "rtp") }.count + 1)"
+                    "\(type)\(mount.outputs.filter { $0.typeName == type }.count + 1)"
                 }
             } catch {
                 throw value.error((error.option.isEmpty ? "" : "\(error.option): ") + error.message)

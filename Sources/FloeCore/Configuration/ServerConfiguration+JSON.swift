@@ -156,6 +156,14 @@ private struct ConfigurationJSON {
                 fields["channels"] = .int(rtp.channels)
                 fields["payload-type"] = .int(rtp.dynamicPayloadType)
             }
+        case .fec(let fec):
+            fields["type"] = .string("fec")
+            fields["address"] = .string(fec.address)
+            fields["port"] = .int(fec.port)
+            fields["ttl"] = .int(fec.ttl)
+            fields["interface"] = .string(fec.interface)
+            fields["fec"] = .string(fec.code)
+            fields["gaps"] = nil
         case .playback(let playback):
             fields["type"] = .string("playback")
             fields["driver"] = .string(playback.driver)

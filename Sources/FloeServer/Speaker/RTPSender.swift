@@ -6,20 +6,23 @@ import NIOPosix
 /// Sends a speaker output as RTP over UDP, unicast or multicast: MP3 frames as they are (`mpa`, RFC 2250) or
 /// decoded PCM (`l16`).
 ///
-/// One datagram socket per output, bound to an ephemeral port. A frame's packets are written together and flushed
-/// once. Packets produced before the socket is ready, or refused by the kernel, are counted and dropped: RTP
-/// receivers treat them as loss, and the clock never waits for the network.
+/// One datagram socket per output (`UDPOutput`). A frame's packets are written together and flushed once.
 final class RTPSender: SpeakerSink {
     let output: RTPOutput
     let clockRate: Int
     let lead: Duration = .zero
     private let eventLoop: EventLoop
     private let logger: Logger
-    private var channel: Channel?
-    private let destination: SocketAddress?
+    private let socket: UDPOutput
     private var packetizer: Packetizer
     private var decoder: MPEGDecoder?
-    private(set) var report = SpeakerSinkReport()
+    private var decoderProblem: String?
+
+    var report: SpeakerSinkReport {
+        var report = socket.report
+        report.problem = decoderProblem ?? report.problem
+        return report
+    }
 
     private enum Packetizer {
         case mpa(MPAPacketizer)
@@ -35,7 +38,7 @@ final class RTPSender: SpeakerSink {
         self.output = output
         self.eventLoop = eventLoop
         self.logger = logger
-        self.destination = try? SocketAddress(ipAddress: output.address, port: output.port)
+        self.socket = UDPOutput(eventLoop: eventLoop, address: output.address, port: output.port)
         switch output.mode {
         case .mpa:
             let packetizer = MPAPacketizer.random(maximumPacketBytes: output.maximumPacketBytes)
@@ -59,41 +62,13 @@ final class RTPSender: SpeakerSink {
             do {
                 decoder = try MPEGDecoder(sampleRate: output.sampleRate, channels: output.channels)
             } catch {
-                report.problem = "\(error)"
+                decoderProblem = "\(error)"
             }
         }
     }
 
     func prepare() {
-        let output = self.output
-        let logger = self.logger
-        let this = NIOLoopBound(self, eventLoop: eventLoop)
-        DatagramBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.so_sndbuf), value: 256 * 1024)
-                        .bind(host: "0.0.0.0", port: 0)
-            .flatMap { channel -> EventLoopFuture<Channel> in
-                guard output.isMulticast, let provider = channel as? SocketOptionProvider else {
-                    return channel.eventLoop.makeSucceededFuture(channel)
-                }
-                var configured = provider.setIPMulticastTTL(CUnsignedChar(output.ttl))
-                if let interface = output.interface {
-                    var parsed = in_addr()
-                    inet_pton(AF_INET, interface, &parsed)
-                    let address = parsed
-                    configured = configured.flatMap { provider.setIPMulticastIF(address) }
-                }
-                return configured.map { channel }
-            }
-            .hop(to: eventLoop)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    this.value.channel = channel
-                case .failure(let error):
-                    this.value.report.problem = "cannot open the UDP socket: \(error)"
-                    logger.error("RTP output cannot open its socket", metadata: ["error": "\(error)"])
-                }
-            }
+        socket.open(multicast: output.isMulticast, ttl: output.ttl, interface: output.interface, logger: logger)
     }
 
     func play(_ frame: SpeakerFrame, position: Int64, startsTalkspurt: Bool) {
@@ -127,26 +102,11 @@ final class RTPSender: SpeakerSink {
 
     func close(done: EventLoopPromise<Void>) {
         stop()
-        channel?.close(promise: nil)
-        channel = nil
+        socket.close()
         done.succeed()
     }
 
     private func send(_ packets: [ByteBuffer]) {
-        guard !packets.isEmpty else { return }
-        guard let channel, let destination else {
-            report.sendErrors += packets.count
-            return
-        }
-        let this = NIOLoopBound(self, eventLoop: eventLoop)
-        for packet in packets {
-            report.packetsSent += 1
-            report.bytesSent += packet.readableBytes
-            channel.write(AddressedEnvelope(remoteAddress: destination, data: packet)).whenFailure { error in
-                this.value.report.sendErrors += 1
-                this.value.report.problem = "send failed: \(error)"
-            }
-        }
-        channel.flush()
+        socket.send(packets)
     }
 }

@@ -73,6 +73,9 @@ final class Speaker: Sendable {
         case .playback(let output):
             sink = PlaybackSink(output: output, logger: logger)
             sessionDescription = nil
+        case .fec(let output):
+            sink = FECSender(output: output, eventLoop: eventLoop, logger: logger)
+            sessionDescription = nil
         }
         let schedule = SpeakerSchedule(
             settings: .init(
@@ -248,6 +251,10 @@ struct SpeakerStatus: Sendable, Equatable {
             type = "playback"
             mode = output.driver ?? "default"
             destination = output.device ?? "default"
+        case .fec(let output):
+            type = "fec"
+            mode = output.code
+            destination = "\(output.address):\(output.port)"
         }
     }
 }

@@ -7,9 +7,8 @@ import NIOPosix
 /// through the same speaker path a mount's playback output uses: framing, jitter buffer, the speaker's clock,
 /// libmpg123, libout123.
 ///
-/// The stream is fetched with a plain HTTP/1.0 GET (no ICY metadata asked for), framed as it arrives, and
-/// published into a private mount that the speaker plays; when the server ends the stream, what is buffered plays
-/// out and ``play()`` returns.
+/// The stream is fetched with a plain HTTP/1.0 GET (no ICY metadata asked for) and fed to a `LocalPlayback`; when
+/// the server ends the stream, what is buffered plays out and ``play()`` returns.
 public struct StreamPlayer: Sendable {
     public var host: String
     public var port: Int
@@ -46,65 +45,46 @@ public struct StreamPlayer: Sendable {
 
     /// Connects, plays until the stream ends and everything has played, then returns.
     public func play() async throws {
+        let playback = LocalPlayback(output: output, name: path, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let ended = group.next().makePromise(of: Void.self)
+        let request = "GET \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nUser-Agent: floe-play\r\nAccept: */*\r\n\r\n"
         do {
-            try await play(on: group.next())
+            let channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(StreamPlayerHandler(playback: playback, ended: ended))
+                    }
+                }
+                .connect(host: host, port: port)
+                .get()
+            try await channel.writeAndFlush(ByteBuffer(string: request))
+            logger.info("Playing", metadata: ["url": "http://\(host):\(port)\(path)"])
+            try await ended.futureResult.get()
         } catch {
+            await playback.cancel()
             try? await group.shutdownGracefully()
             throw error
         }
         try? await group.shutdownGracefully()
-    }
-
-    private func play(on loop: EventLoop) async throws {
-        let mount = Mount(path: path, eventLoops: [loop], queueCapacity: 1 << 20)
-        let speaker = Speaker(home: mount, configuration: output, eventLoop: loop, logger: logger, metrics: nil)
-        mount.attach(speaker)
-        let finished = loop.makePromise(of: Void.self)
-        speaker.onStop { finished.succeed() }
-        let request = "GET \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nUser-Agent: floe-play\r\nAccept: */*\r\n\r\n"
-        let channel = try await ClientBootstrap(group: loop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(StreamPlayerHandler(mount: mount, failed: finished))
-                }
-            }
-            .connect(host: host, port: port)
-            .get()
-        try await channel.writeAndFlush(ByteBuffer(string: request))
-        logger.info("Playing", metadata: ["url": "http://\(host):\(port)\(path)"])
-        do {
-            try await finished.futureResult.get()
-        } catch {
-            try? await speaker.close().get()
-            throw error
-        }
-        channel.close(promise: nil)
-        let problem = speaker.status.problem
-        try? await speaker.close().get()
-        if let problem { throw PlayError(description: problem) }
+        try await playback.finish()
     }
 }
 
-/// Reads the response head, then frames the body into the player's mount; ends the mount's source at EOF.
+/// Reads the response head, then hands the body to the player; the stream's end (or a failure) completes `ended`.
 private final class StreamPlayerHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private let mount: Mount
-    private let failed: EventLoopPromise<Void>
+    private let playback: LocalPlayback
+    private let ended: EventLoopPromise<Void>
     private var head: [UInt8] = []
     private var streaming = false
-    private var ingest = SourceIngest(format: .mpeg, blockDuration: .milliseconds(100))
-    private var sawAudio = false
+    private var receivedBody = false
+    private var completed = false
 
-    init(mount: Mount, failed: EventLoopPromise<Void>) {
-        self.mount = mount
-        self.failed = failed
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        let descriptor = SourceDescriptor(contentType: "audio/mpeg", headers: [], peerAddress: "remote")
-        _ = mount.sourceConnected(id: 1, descriptor: descriptor)
+    init(playback: LocalPlayback, ended: EventLoopPromise<Void>) {
+        self.playback = playback
+        self.ended = ended
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -125,17 +105,17 @@ private final class StreamPlayerHandler: ChannelInboundHandler {
             buffer = ByteBuffer(bytes: head[end.upperBound...])
             head = []
         }
-        for output in ingest.receive(buffer, at: .now()) {
-            sawAudio = sawAudio || !output.frames.isEmpty
-            mount.publish(output)
-        }
+        receivedBody = receivedBody || buffer.readableBytes > 0
+        playback.feed(buffer)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for output in ingest.finish(at: .now()) { mount.publish(output) }
-        mount.sourceDisconnected(id: 1, fallback: nil)
-        if !sawAudio {
-            failed.fail(StreamPlayer.PlayError(description: streaming ? "the stream held no MPEG audio" : "the server closed the connection"))
+        guard !completed else { return }
+        completed = true
+        if receivedBody {
+            ended.succeed()
+        } else {
+            ended.fail(StreamPlayer.PlayError(description: streaming ? "the stream was empty" : "the server closed the connection"))
         }
     }
 
@@ -144,7 +124,10 @@ private final class StreamPlayerHandler: ChannelInboundHandler {
     }
 
     private func fail(_ context: ChannelHandlerContext, _ message: String) {
-        failed.fail(StreamPlayer.PlayError(description: message))
+        if !completed {
+            completed = true
+            ended.fail(StreamPlayer.PlayError(description: message))
+        }
         context.close(promise: nil)
     }
 }
