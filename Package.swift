@@ -69,6 +69,8 @@ let package = Package(
             name: "floe",
             dependencies: [
                 "FloeServer",
+                "FloeFEC",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

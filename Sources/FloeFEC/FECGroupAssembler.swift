@@ -34,6 +34,8 @@ public struct FECGroupAssembler: Sendable {
     /// Whether `next` is the first group since joining (its loss is a late join).
     private var nextIsFirst = true
     private var codes: [Int: ErasureCode] = [:]
+    /// The groups handed out or given up last, whose remaining packets are to be ignored.
+    private var recentlyReleased: [UInt32] = []
     /// k of the last group seen, to report a group of which nothing arrived.
     private var lastDataSlices = 0
 
@@ -48,6 +50,8 @@ public struct FECGroupAssembler: Sendable {
             return events
         }
         let number = packet.groupNumber
+        // The rest of a group already handed out (its first k slices sufficed) or given up.
+        if recentlyReleased.contains(number) { return events }
         if packet.flags.contains(.startOfStream), groups[number] == nil {
             // A new stream: what is pending belongs to the old one, and numbering may start afresh.
             if let current = next, current != number { events += flush() }
@@ -113,6 +117,8 @@ public struct FECGroupAssembler: Sendable {
             groups[number] = nil
             next = number &+ 1
             nextIsFirst = false
+            recentlyReleased.append(number)
+            if recentlyReleased.count > 8 { recentlyReleased.removeFirst() }
         }
         guard let group = groups[number] else {
             return nextIsFirst ? [] : [.lost(number: number, received: 0, needed: lastDataSlices)]

@@ -8,7 +8,7 @@ struct Floe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "floe",
         abstract: "An Icecast-compatible audio streaming and relay server.",
-        subcommands: [Serve.self, CheckConfig.self, Play.self],
+        subcommands: [Serve.self, CheckConfig.self, Play.self, FECReceive.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -73,6 +73,7 @@ struct FECGroupTests {
         #expect(repaired.count == groups.count)
         #expect(repaired.contains(2), "groups that lost two data slices were repaired from parity")
         #expect(events.last == .endOfStream)
+        #expect(events.filter { if case .streamStarted = $0 { return true } else { return false } }.count == 1)
     }
 
     @Test func aGroupMissingMoreThanNMinusKIsReportedLostAndTheRestArrive() throws {
@@ -108,10 +109,11 @@ struct FECGroupTests {
 
     @Test func aRestartedSenderIsANewStreamNotALoss() throws {
         let first = try Self.groups()
-        let second = try Self.groups(firstGroupNumber: 0)  // numbering starts again
+        let second = try Self.groups(firstGroupNumber: 1000)  // a new sender numbers from elsewhere
         let (bytes, events) = Self.receive(first.prefix(5).flatMap(\.packets) + second.flatMap(\.packets))
         #expect(bytes == first.prefix(5).flatMap(\.bytes) + second.flatMap(\.bytes))
-        #expect(events.filter { if case .streamStarted = $0 { return true } else { return false } }.count == 2)
+        #expect(events.filter { if case .streamStarted = $0 { return true } else { return false } } == [.streamStarted(number: 0), .streamStarted(number: 1000)])
         #expect(!events.contains { if case .lost = $0 { return true } else { return false } })
+        #expect(!events.contains { if case .joinedLate = $0 { return true } else { return false } })
     }
 }

@@ -49,10 +49,6 @@ final class FECSender: SpeakerSink {
 
     func play(_ frame: SpeakerFrame, position: Int64, startsTalkspurt: Bool) {
         guard var encoder else { return }
-        if startsTalkspurt, let group = encoder.finishGroup() {
-            // After a pause: what was gathered before it goes out now, before the new audio.
-            spread(group)
-        }
         let microseconds = UInt64(frame.samples) * 1_000_000 / UInt64(frame.sampleRate)
         let group = encoder.append(frame: Array(frame.bytes.readableBytesView), durationMicroseconds: microseconds)
         self.encoder = encoder
@@ -60,6 +56,14 @@ final class FECSender: SpeakerSink {
     }
 
     func playSilence(position: Int64, length: Int64) {}
+
+    /// A stalled source: the group gathered so far goes out now, rather than when audio resumes.
+    func gapStarted() {
+        guard var encoder else { return }
+        let group = encoder.finishGroup()
+        self.encoder = encoder
+        if let group { spread(group) }
+    }
 
     func stop() {
         guard var encoder else { return }

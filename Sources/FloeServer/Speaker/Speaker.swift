@@ -33,6 +33,7 @@ final class Speaker: Sendable {
         var reported = SpeakerSinkReport()
         var reportedUnderruns = 0
         var reportedDrops = 0
+        var lastState = SpeakerSchedule.State.idle
 
         init(schedule: SpeakerSchedule, sink: any SpeakerSink, counters: SpeakerCounters?) {
             self.schedule = schedule
@@ -173,6 +174,8 @@ final class Speaker: Sendable {
                 break loop
             }
         }
+        if core.schedule.state == .gap, core.lastState != .gap { core.sink.gapStarted() }
+        core.lastState = core.schedule.state
         report(core, played: played)
     }
 

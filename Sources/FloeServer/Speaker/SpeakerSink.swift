@@ -12,6 +12,8 @@ protocol SpeakerSink: AnyObject {
     func prepare()
     func play(_ frame: SpeakerFrame, position: Int64, startsTalkspurt: Bool)
     func playSilence(position: Int64, length: Int64)
+    /// The source is late or stalled: nothing will play for a while (send what is pending).
+    func gapStarted()
     /// Nothing more will play for now (the source ended): send what is pending, release the device.
     func stop()
     /// The output is going away for good; `done` completes once it has (a device has played out and closed).
@@ -31,4 +33,5 @@ struct SpeakerSinkReport: Sendable, Equatable {
 
 extension SpeakerSink {
     func prepare() {}
+    func gapStarted() {}
 }
