@@ -110,10 +110,12 @@ let package = Package(
         .testTarget(
             name: "FloeIntegrationTests",
             dependencies: [
-                "FloeServer", "FloeCore", "FloeTestSupport", "CShout",
+                "FloeServer", "FloeCore", "FloeFEC", "FloeTestSupport", "CShout",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Helper programs the tests run (an independent FEC decoder on python3-zfec).
+            exclude: ["Scripts"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,175 @@
+import FloeCore
+import FloeFEC
+import FloeTestSupport
+import Foundation
+import MPEGAudio
+import Testing
+
+extension IntegrationTests {
+    /// The FEC sender and `floe fec-recv`, end to end: loss injected between them, a late joiner, an independent
+    /// decoder on python3-zfec, and multicast with real random loss inside a network namespace.
+    @Suite("FEC multicast", .serialized)
+    struct FECTests {
+        static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
+        static let decoderScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/fec_decode.py").path
+
+        /// Receives Floe's FEC packets and passes them on to several receivers, each through its own loss
+        /// pattern (which slices of the i-th group to drop); keeps every packet it saw.
+        final class LossyRelay: @unchecked Sendable {
+            let input: UDPReceiver
+            private let sender: Int32
+            private let lock = NSLock()
+            private var forwarded = 0
+            private var groupIndex: [UInt32: Int] = [:]
+            let targets: [(port: Int, drop: @Sendable (_ group: Int, _ slice: Int) -> Bool)]
+
+            init(targets: [(port: Int, drop: @Sendable (Int, Int) -> Bool)]) throws {
+                input = try UDPReceiver()
+                sender = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+                self.targets = targets
+            }
+
+            /// Forwards what has arrived since the last call; call until the stream ends.
+            func pump() {
+                let datagrams = input.received
+                lock.lock()
+                defer { lock.unlock() }
+                for datagram in datagrams[forwarded...] {
+                    guard let packet = try? FECPacket(parsing: datagram.bytes) else { continue }
+                    let group = packet.isEndOfStream ? -1 : groupIndex[packet.groupNumber] ?? {
+                        let index = groupIndex.count
+                        groupIndex[packet.groupNumber] = index
+                        return index
+                    }()
+                    for target in targets where packet.isEndOfStream || !target.drop(group, Int(packet.sliceNumber)) {
+                        send(datagram.bytes, to: target.port)
+                    }
+                }
+                forwarded = datagrams.count
+            }
+
+            private func send(_ bytes: [UInt8], to port: Int) {
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+                _ = bytes.withUnsafeBytes { raw in
+                    withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(sender, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                        }
+                    }
+                }
+            }
+
+            /// Every packet, as the capture file the Python decoder reads (4-byte length, then the datagram).
+            func capture() -> [UInt8] {
+                input.received.flatMap { datagram in
+                    withUnsafeBytes(of: UInt32(datagram.bytes.count).bigEndian, Array.init) + datagram.bytes
+                }
+            }
+
+            /// The payload of the i-th group, rebuilt from the packets the sender sent (before any loss).
+            func groupBytes(_ index: Int) -> [UInt8]? {
+                guard let number = lock.withLock({ groupIndex.first { $0.value == index }?.key }) else { return nil }
+                let packets = input.received.compactMap { try? FECPacket(parsing: $0.bytes) }
+                    .filter { !$0.isEndOfStream && $0.groupNumber == number && $0.sliceNumber < $0.dataSlices }
+                    .sorted { $0.sliceNumber < $1.sliceNumber }
+                guard let first = packets.first else { return nil }
+                return Array(packets.flatMap(\.slice).prefix(Int(first.groupBytes)))
+            }
+
+            deinit { close(sender) }
+        }
+
+        static func fecOutput(port: Int) -> SpeakerOutputConfiguration {
+            SpeakerOutputConfiguration(
+                name: "fec",
+                kind: .fec(FECOutput(address: "127.0.0.1", port: port, dataSlices: 8, totalSlices: 12, maximumSliceBytes: 1400))
+            )
+        }
+
+        static func receiver(port: Int, out: String) throws -> ExternalProcess {
+            try ExternalProcess(binary, ["fec-recv", "127.0.0.1:\(port)", "--out", out, "--timeout", "30"], unblockingSignals: true)
+        }
+
+        @Test func lossUpToNMinusKPerGroupIsRepairedAndMoreLosesOneGroupCleanly() async throws {
+            let directory = try TemporaryDirectory()
+            let ports = try (0..<3).map { _ in try UDPReceiver.freePort() }
+            // Receiver A: group i loses i % 5 slices (0 to 4 = n − k), data slices first, so parity must rebuild them.
+            // Receiver B: the same, but group 6 loses 5 slices: one group more than the code can rebuild.
+            let relay = try LossyRelay(targets: [
+                (ports[0], { @Sendable group, slice in slice < group % 5 }),
+                (ports[1], { @Sendable group, slice in group == 6 ? slice < 5 : slice < group % 5 }),
+                (ports[2], { @Sendable _, _ in false }),
+            ])
+            let receivers = [
+                try Self.receiver(port: ports[0], out: directory.path("a.mp3")),
+                try Self.receiver(port: ports[1], out: directory.path("b.mp3")),
+            ]
+            for port in ports.prefix(2) {
+                #expect(await SpeakerTests.waitForUDPBinding(port))
+            }
+            let server = try await TestServer { $0.mounts["/live"] = MountConfiguration(outputs: [Self.fecOutput(port: relay.input.port)]) }
+            let source = try rawSource(port: server.port, mount: "/live")
+            let pumping = Task.detached {
+                while !Task.isCancelled {
+                    relay.pump()
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            // A late joiner starts three seconds in.
+            var late: ExternalProcess?
+            let started = Date()
+            var offset = 0
+            while offset < Fixture.mp3.count {
+                let end = min(offset + 4096, Fixture.mp3.count)
+                try source.send(Array(Fixture.mp3[offset..<end]))
+                offset = end
+                try await Task.sleep(for: .milliseconds(250))
+                if late == nil, Date().timeIntervalSince(started) > 3 {
+                    late = try Self.receiver(port: ports[2], out: directory.path("late.mp3"))
+                }
+            }
+            source.shutdownWrite()
+            let results = [await receivers[0].finish(timeout: 30), await receivers[1].finish(timeout: 30)]
+            pumping.cancel()
+            _ = await pumping.value
+            relay.pump()
+            await server.stop()
+            _ = relay
+
+            // A: every group rebuilt, the stream identical to what the source sent.
+            let a = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.path("a.mp3"))))
+            #expect(results[0].status == 0, "\(results[0].stderr)")
+            #expect(sameBytes(a, Fixture.mp3), "receiver A rebuilt every frame (\(a.count) of \(Fixture.mp3.count) bytes)")
+            #expect(results[0].stderr.contains("from parity"), "\(results[0].stderr)")
+            #expect(!results[0].stderr.contains(": lost"))
+
+            // B: group 6 is reported lost and leaves a hole of exactly its frames; all else arrives.
+            let b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.path("b.mp3"))))
+            let lostGroup = try #require(relay.groupBytes(6))
+            let start = try #require(Fixture.frameAlignedOffset(of: lostGroup))
+            let expected = Array(Fixture.mp3[..<start]) + Array(Fixture.mp3[(start + lostGroup.count)...])
+            #expect(sameBytes(b, expected), "receiver B has everything but group 6")
+            #expect(results[1].stderr.split(separator: "\n").filter { $0.contains(": lost") }.count == 1, "\(results[1].stderr)")
+
+            // The late joiner starts on a group boundary, hence a frame boundary, and has the rest.
+            let lateResult = await late!.finish(timeout: 30)
+            #expect(lateResult.status == 0, "\(lateResult.stderr)")
+            let lateBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.path("late.mp3"))))
+            #expect(lateBytes.count > 16_000 && lateBytes.count < Fixture.mp3.count - 16_000)
+            let lateStart = Fixture.frameAlignedOffset(of: lateBytes)
+            #expect(lateStart != nil && lateStart! + lateBytes.count == Fixture.mp3.count, "a whole-frame suffix of the stream")
+
+            // An independent decoder (python3-zfec) rebuilds the same bytes from the packets Floe sent.
+            let capture = directory.path("capture.bin")
+            try Data(relay.capture()).write(to: URL(fileURLWithPath: capture))
+            let decoded = directory.path("zfec.mp3")
+            let python = try await ExternalProcess.run("/usr/bin/python3", [Self.decoderScript, capture, decoded])
+            #expect(python.status == 0, "\(python.stderr)")
+            let zfecBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: decoded)))
+            #expect(sameBytes(zfecBytes, Fixture.mp3), "zfec decoded \(zfecBytes.count) of \(Fixture.mp3.count) bytes")
+        }
+    }
+}
