@@ -65,6 +65,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The erasure code's speed, beside bench/fec/zfec_bench.py (see docs/PERFORMANCE.md).
+        .executableTarget(name: "fec-bench", dependencies: ["FloeFEC"], path: "bench/fec", exclude: ["zfec_bench.py"]),
         .executableTarget(
             name: "floe",
             dependencies: [
