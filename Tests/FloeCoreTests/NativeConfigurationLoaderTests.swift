@@ -578,6 +578,29 @@ struct NativeConfigurationLoaderTests {
         #expect(outputs[1].name == "studio" && outputs[1].jitterBuffer == 0.2)
     }
 
+    @Test func fecOutputsWithTheirCode() throws {
+        let loaded = try load(
+            """
+            mounts:
+              /live:
+                outputs:
+                  - type: fec
+                    address: 239.255.0.2
+                    port: 5010
+                    interface: 127.0.0.1
+                  - type: fec
+                    address: 127.0.0.1
+                    port: 5011
+                    fec: 4:6:1000
+            """
+        )
+        let outputs = loaded.configuration.mounts["/live"]!.outputs
+        #expect(outputs.map(\.name) == ["fec1", "fec2"])
+        #expect(outputs[0].kind == .fec(FECOutput(address: "239.255.0.2", port: 5010, interface: "127.0.0.1")))
+        #expect(outputs[1].kind == .fec(FECOutput(address: "127.0.0.1", port: 5011, dataSlices: 4, totalSlices: 6, maximumSliceBytes: 1000)))
+        if case .fec(let fec) = outputs[0].kind { #expect(fec.code == "8:12:1400" && fec.isMulticast) }
+    }
+
     @Test(arguments: [
         ("- type: rtp\n  mode: mpa\n  address: 127.0.0.1", "mounts[/live]/outputs[0]/port", "needs a port"),
         ("- type: rtp\n  mode: opus\n  address: 127.0.0.1\n  port: 1", "mounts[/live]/outputs[0]/mode", "mpa or l16"),
@@ -585,6 +608,8 @@ struct NativeConfigurationLoaderTests {
         ("- type: playback\n  port: 5004", "mounts[/live]/outputs[0]/port", "not an option of playback"),
         ("- type: playback\n  colour: red", "mounts[/live]/outputs[0]/colour", "unknown output option"),
         ("- type: playback\n- type: playback\n  name: playback1", "mounts[/live]/outputs[1]/name", "already named"),
+        ("- type: fec\n  address: 239.255.0.1\n  port: 5010\n  fec: 12:8:1400", "mounts[/live]/outputs[0]/fec", "1 ≤ k < n ≤ 255"),
+        ("- type: fec\n  address: 239.255.0.1\n  port: 5010\n  mode: mpa", "mounts[/live]/outputs[0]/mode", "not an option of fec"),
     ])
     func badSpeakerOutputsAreErrorsNamingTheOption(entry: String, option: String, message: String) {
         let yaml = "mounts:\n  /live:\n    outputs:\n" + entry.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")

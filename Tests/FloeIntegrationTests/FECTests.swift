@@ -95,19 +95,24 @@ extension IntegrationTests {
 
         @Test func lossUpToNMinusKPerGroupIsRepairedAndMoreLosesOneGroupCleanly() async throws {
             let directory = try TemporaryDirectory()
-            let ports = try (0..<3).map { _ in try UDPReceiver.freePort() }
+            let ports = try (0..<4).map { _ in try UDPReceiver.freePort() }
             // Receiver A: group i loses i % 5 slices (0 to 4 = n − k), data slices first, so parity must rebuild them.
             // Receiver B: the same, but group 6 loses 5 slices: one group more than the code can rebuild.
             let relay = try LossyRelay(targets: [
                 (ports[0], { @Sendable group, slice in slice < group % 5 }),
                 (ports[1], { @Sendable group, slice in group == 6 ? slice < 5 : slice < group % 5 }),
                 (ports[2], { @Sendable _, _ in false }),
+                (ports[3], { @Sendable group, slice in slice >= 12 - group % 5 }),  // parity lost this time
             ])
             let receivers = [
                 try Self.receiver(port: ports[0], out: directory.path("a.mp3")),
                 try Self.receiver(port: ports[1], out: directory.path("b.mp3")),
+                // Playing what it rebuilds, through libout123 into a WAV file.
+                try ExternalProcess(Self.binary, [
+                    "fec-recv", "127.0.0.1:\(ports[3])", "--play", "--driver", "wav", "--device", directory.path("played.wav"), "--timeout", "30",
+                ], unblockingSignals: true),
             ]
-            for port in ports.prefix(2) {
+            for port in [ports[0], ports[1], ports[3]] {
                 #expect(await SpeakerTests.waitForUDPBinding(port))
             }
             let server = try await TestServer { $0.mounts["/live"] = MountConfiguration(outputs: [Self.fecOutput(port: relay.input.port)]) }
@@ -132,7 +137,9 @@ extension IntegrationTests {
                 }
             }
             source.shutdownWrite()
-            let results = [await receivers[0].finish(timeout: 30), await receivers[1].finish(timeout: 30)]
+            let results = [
+                await receivers[0].finish(timeout: 30), await receivers[1].finish(timeout: 30), await receivers[2].finish(timeout: 30),
+            ]
             pumping.cancel()
             _ = await pumping.value
             relay.pump()
@@ -153,6 +160,13 @@ extension IntegrationTests {
             let expected = Array(Fixture.mp3[..<start]) + Array(Fixture.mp3[(start + lostGroup.count)...])
             #expect(sameBytes(b, expected), "receiver B has everything but group 6")
             #expect(results[1].stderr.split(separator: "\n").filter { $0.contains(": lost") }.count == 1, "\(results[1].stderr)")
+
+            // The player heard all eight seconds of the tone, without a hole.
+            #expect(results[2].status == 0, "\(results[2].stderr)")
+            let played = try WAVAudio(contentsOf: directory.path("played.wav"))
+            #expect(abs(played.duration - Double(SpeakerTests.frames.count * 1152) / 44_100) < 0.05, "\(played.duration) s")
+            #expect(abs(played.dominantFrequency - 440) < 4)
+            #expect(played.silentRuns(minimum: 0.05).isEmpty)
 
             // The late joiner starts on a group boundary, hence a frame boundary, and has the rest.
             let lateResult = await late!.finish(timeout: 30)

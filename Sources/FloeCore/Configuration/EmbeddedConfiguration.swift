@@ -133,7 +133,7 @@ public enum EmbeddedConfiguration {
         #   bitrate:                      # not set: what the source sends
         #   http-headers: []              # extra headers on this mount's streams
         #   authentication:               # not set: anyone may listen
-        #   outputs: []                   # speaker outputs (not in default-mount), each one of:
+        #   outputs: []                   # speaker and FEC outputs (not in default-mount), each one of:
         #     - type: rtp                 # RTP to a unicast address or multicast group; SDP at /MOUNT.sdp?output=NAME
         #       name: rtp1                # default: the type and a number (rtp1, rtp2, playback1)
         #       mode: mpa                 # mpa (MP3 frames as they are, PT 14) or l16 (decoded 16-bit PCM)
@@ -154,6 +154,13 @@ public enum EmbeddedConfiguration {
         #       rate: 44100               # the device's format; sources are resampled and mixed to it
         #       channels: 2
         #       gaps: silence             # silence keeps the device playing; pause stops writing
+        #     - type: fec                 # FEC over UDP (read with floe fec-recv): groups of whole frames, k data
+        #       address: 239.255.0.1      #   slices + n - k Reed-Solomon parity slices, spread over the group's play
+        #       port: 5010                #   time; any k of a group's n slices rebuild it
+        #       ttl: 1
+        #       interface:                # not set: the routing table picks the multicast interface
+        #       fec: 8:12:1400            # k:n:max-slice-bytes: 1400 + 32 header bytes fit a 1500-byte MTU; any 4 of
+        #                                 #   12 slices may be lost; about 0.7 s groups at 128 kbit/s
 
         # Mounts can also be written here instead of in files (not both for the same mount):
         # mounts:
