@@ -136,6 +136,17 @@ extension IntegrationTests {
                     late = try Self.receiver(port: ports[2], out: directory.path("late.mp3"))
                 }
             }
+            // While it plays, the output is in the admin status, and public status shows no more than the mount.
+            let stats = try await onThread {
+                let socket = try RawSocket(port: server.port)
+                try socket.send(requestHead("GET /admin/stats HTTP/1.0", ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]))
+                return String(decoding: socket.receiveAll(), as: UTF8.self)
+            }
+            #expect(stats.contains("<floe_output_fec_type>fec 8:12:1400</floe_output_fec_type>"), "\(stats)")
+            #expect(stats.contains("<floe_output_fec_destination>127.0.0.1:\(relay.input.port)</floe_output_fec_destination>"))
+            #expect(stats.contains("<floe_output_fec_state>playing</floe_output_fec_state>"))
+            let publicStatus = try await SpeakerTests.get(server.port, "/status-json.xsl").body
+            #expect(publicStatus.contains("\"listenurl\"") && !publicStatus.contains("floe_output_fec"))
             source.shutdownWrite()
             let results = [
                 await receivers[0].finish(timeout: 30), await receivers[1].finish(timeout: 30), await receivers[2].finish(timeout: 30),

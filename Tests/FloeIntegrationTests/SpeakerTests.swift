@@ -107,6 +107,9 @@ extension IntegrationTests {
             let source = try rawSource(port: server.port, mount: "/live")
             let split = Self.frames[115].offset
             try await sendPaced(source, Array(Fixture.mp3[..<split]), chunk: 4096, pause: .milliseconds(250))
+            // Public status names where each RTP output's SDP is.
+            let status = try await Self.get(server.port, "/status-json.xsl").body
+            #expect(status.contains("\"floe_output_mpa_sdp\":\"http://localhost:\(server.port)/live.sdp?output=mpa\""), "\(status)")
             try await Task.sleep(for: .milliseconds(1500))
             try await sendPaced(source, Array(Fixture.mp3[split...]), chunk: 4096, pause: .milliseconds(250))
             source.shutdownWrite()
