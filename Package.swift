@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "FloeServerTests",
             dependencies: [
-                "FloeServer", "FloeCore",
+                "FloeServer", "FloeCore", "FloeTestSupport", "MPEGAudio",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

@@ -14,7 +14,8 @@ public struct FECGroupAssembler: Sendable {
         case lost(number: UInt32, received: Int, needed: Int)
         /// The group being sent when the receiver joined could not be rebuilt; output starts after it.
         case joinedLate(number: UInt32)
-        /// The sender (re)started its stream (a group with the start-of-stream flag).
+        /// The sender (re)started its stream: a group with the start-of-stream flag, or one too far from the
+        /// expected group to belong to the same stream.
         case streamStarted(number: UInt32)
         /// The sender said it stopped.
         case endOfStream
@@ -39,6 +40,10 @@ public struct FECGroupAssembler: Sendable {
     /// k of the last group seen, to report a group of which nothing arrived.
     private var lastDataSlices = 0
 
+    /// How far (in groups, either way) a packet's group may be from the one expected before the stream is taken
+    /// to have started afresh at that group.
+    public static let resynchronizationDistance = 64
+
     public init() {}
 
     /// Takes one packet; returns what it made ready.
@@ -55,6 +60,12 @@ public struct FECGroupAssembler: Sendable {
         if packet.flags.contains(.startOfStream), groups[number] == nil {
             // A new stream: what is pending belongs to the old one, and numbering may start afresh.
             if let current = next, current != number { events += flush() }
+            events.append(.streamStarted(number: number))
+        }
+        if let current = next, abs(Int(distance(from: current, to: number))) > Self.resynchronizationDistance {
+            // Far from anything expected: another sender, or this one restarted and its first group was lost.
+            // Waiting would mean giving up billions of groups one by one, or ignoring the stream for good.
+            events += flush()
             events.append(.streamStarted(number: number))
         }
         if next == nil {

@@ -120,6 +120,25 @@ struct SpeakerScheduleTests {
         #expect(next.plays.count == 1 && next.plays[0].talkspurt && next.plays[0].position == 5 * 44_100)
     }
 
+    @Test func aSourceThatEndsBeforeAnythingPlayedStillStops() {
+        var schedule = SpeakerSchedule(settings: .init(clockRate: 44_100))
+        schedule.endOfSource()
+        #expect(schedule.nextAction(at: start) == .stop, "whoever waits for the end is told")
+        #expect(schedule.nextAction(at: start) == .sleep)
+    }
+
+    @Test func withALeadTheGapStartsWhenAudioWasDueAtTheDevice() {
+        var schedule = SpeakerSchedule(
+            settings: .init(clockRate: 44_100, jitterBuffer: .milliseconds(100), gaps: .silence, lead: .milliseconds(100), silenceChunk: 441)
+        )
+        schedule.enqueue(frame(1), at: start)
+        // The one frame plays at 100 ms; the audio after it (due at 126 ms) had to reach the device 100 ms
+        // earlier, so the device is short of it already: silence follows at once, not 26 ms later.
+        let first = drain(&schedule, at: at(100))
+        #expect(first.plays.count == 1 && first.silence > 0)
+        #expect(schedule.state == .gap)
+    }
+
     @Test func framesAtOtherRatesAdvanceTheClockExactlyWithoutDrift() {
         // 48 kHz frames on a 90 kHz clock: 1152 × 90000 / 48000 = 2160 exactly; 44.1 kHz ones are 2351.02.
         var schedule = SpeakerSchedule(settings: .init(clockRate: 90_000, jitterBuffer: .zero, maximumBuffer: .seconds(100)))

@@ -155,7 +155,8 @@ public struct SpeakerSchedule: Sendable {
     public mutating func nextAction(at now: NIODeadline) -> Action {
         switch state {
         case .idle:
-            return .sleep
+            // A source that ended before anything played still ends: the caller is told, and nothing waits.
+            return sourceEnded ? stop() : .sleep
         case .buffering:
             if let silence = silenceDue(at: now) { return silence }
             let until = bufferingUntil ?? now
@@ -164,17 +165,17 @@ public struct SpeakerSchedule: Sendable {
             return nextAction(at: now)
         case .playing:
             let due = deadline(of: position)
+            let handOver = due - .nanoseconds(settings.lead.nanoseconds)
             guard bufferedFrames > 0 else {
                 if sourceEnded { return stop() }
-                guard now >= due else { return .wait(until: due) }
+                // Audio for `due` was needed at `handOver` (a device plays from what it was given ahead).
+                guard now >= handOver else { return .wait(until: handOver) }
                 underruns += 1
                 state = .gap
                 if settings.gaps == .pause { startsTalkspurt = true }
                 return nextAction(at: now)
             }
-            guard now >= due - .nanoseconds(settings.lead.nanoseconds) else {
-                return .wait(until: due - .nanoseconds(settings.lead.nanoseconds))
-            }
+            guard now >= handOver else { return .wait(until: handOver) }
             let frame = popFrame()
             bufferedUnits -= approximateUnits(frame)
             let action = Action.play(frame, position: position, startsTalkspurt: startsTalkspurt)

@@ -36,22 +36,31 @@ final class AudioDevice: @unchecked Sendable {
 
     /// Queues 16-bit PCM (channel-interleaved, native byte order) for the device.
     func play(_ samples: [Int16]) {
-        pool.submit { _ in self.write(samples) }
+        pool.submit { state in
+            guard case .active = state else { return }
+            self.write(samples)
+        }
     }
 
     /// Plays out what is queued and closes the device.
     func stop() {
-        pool.submit { _ in self.closeDevice() }
+        pool.submit { state in
+            guard case .active = state else { return }
+            self.closeDevice()
+        }
     }
 
-    /// Closes the device and ends the thread, then calls `done`.
+    /// Plays out what is queued, closes the device and frees libout123's handle on the device thread, then ends
+    /// the thread and calls `done`. The thread pool is shut down only from that last item, once nothing else can
+    /// touch the handle (items a shut-down pool cancels would run elsewhere, on another thread).
     func shutdown(done: @escaping @Sendable () -> Void) {
-        stop()
+        let pool = self.pool
         pool.submit { _ in
+            self.closeDevice()
             if let handle = self.handle { out123_del(handle) }
             self.handle = nil
+            pool.shutdownGracefully { _ in done() }
         }
-        pool.shutdownGracefully { _ in done() }
     }
 
     private func write(_ samples: [Int16]) {

@@ -55,10 +55,17 @@ final class MPEGDecoder {
         mpg123_delete(handle)
     }
 
+    /// Forgets the stream so far (its bit reservoir, a frame waiting for the next header): the source ended, and
+    /// whatever comes next is a new stream.
+    func reset() {
+        mpg123_close(handle)
+        _ = mpg123_open_feed(handle)
+    }
+
     /// Decodes one frame (at `frameRate`, from its header); the PCM (channel-interleaved, native byte order) of every frame now complete.
     ///
-    /// libmpg123 may hold a frame back until it has seen the next frame's header, so the output can lag one frame
-    /// behind the input. Bytes it cannot decode produce no samples (and a log line at most), never a failure.
+    /// libmpg123 confirms a stream's first frame with the next frame's header, so the first frame comes out with
+    /// the second; from then on each frame comes out as it goes in. Bytes it cannot decode produce no samples (and a log line at most), never a failure.
     func decode(_ frame: ByteBuffer, sampleRate frameRate: Int) -> [Int16] {
         let wanted = frameRate == sampleRate ? 0 : sampleRate
         if wanted != forcedRate {

@@ -49,6 +49,7 @@ final class PlaybackSink: SpeakerSink {
 
     func stop() {
         device.stop()
+        decoder?.reset()
     }
 
     func close(done: EventLoopPromise<Void>) {

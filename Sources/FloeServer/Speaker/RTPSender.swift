@@ -93,11 +93,17 @@ final class RTPSender: SpeakerSink {
         send(packets)
     }
 
-    func stop() {
+    /// The talkspurt's last, short packet goes out when it ends, not after the gap with a stale timestamp.
+    func gapStarted() {
         guard case .l16(var l16) = packetizer else { return }
         let packets = l16.flush()
         packetizer = .l16(l16)
         send(packets)
+    }
+
+    func stop() {
+        gapStarted()
+        decoder?.reset()
     }
 
     func close(done: EventLoopPromise<Void>) {

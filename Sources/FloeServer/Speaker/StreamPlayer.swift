@@ -62,6 +62,7 @@ public struct StreamPlayer: Sendable {
             logger.info("Playing", metadata: ["url": "http://\(host):\(port)\(path)"])
             try await ended.futureResult.get()
         } catch {
+            ended.fail(error)  // a promise must be completed, even when nothing will wait for it any more
             await playback.cancel()
             try? await group.shutdownGracefully()
             throw error

@@ -11,6 +11,8 @@ final class UDPOutput {
     private let eventLoop: EventLoop
     private let destination: SocketAddress?
     private var channel: Channel?
+    /// Set by `close()`; a socket that finishes binding afterwards is closed at once.
+    private var closed = false
     private(set) var report = SpeakerSinkReport()
 
     init(eventLoop: EventLoop, address: String, port: Int) {
@@ -42,7 +44,11 @@ final class UDPOutput {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    this.value.channel = channel
+                    if this.value.closed {
+                        channel.close(promise: nil)
+                    } else {
+                        this.value.channel = channel
+                    }
                 case .failure(let error):
                     this.value.report.problem = "cannot open the UDP socket: \(error)"
                     logger.error("Speaker output cannot open its socket", metadata: ["error": "\(error)"])
@@ -70,6 +76,7 @@ final class UDPOutput {
     }
 
     func close() {
+        closed = true
         channel?.close(promise: nil)
         channel = nil
     }
