@@ -610,6 +610,7 @@ struct NativeConfigurationLoaderTests {
         ("- type: playback\n- type: playback\n  name: playback1", "mounts[/live]/outputs[1]/name", "already named"),
         ("- type: fec\n  address: 239.255.0.1\n  port: 5010\n  fec: 12:8:1400", "mounts[/live]/outputs[0]/fec", "1 ≤ k < n ≤ 255"),
         ("- type: fec\n  address: 239.255.0.1\n  port: 5010\n  mode: mpa", "mounts[/live]/outputs[0]/mode", "not an option of fec"),
+        ("- type: rtp\n  mode: mpa\n  address: 127.0.0.1\n  port: 1\n  gaps: silence", "mounts[/live]/outputs[0]/gaps", "cannot send silence"),
     ])
     func badSpeakerOutputsAreErrorsNamingTheOption(entry: String, option: String, message: String) {
         let yaml = "mounts:\n  /live:\n    outputs:\n" + entry.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")

@@ -198,6 +198,19 @@ extension IntegrationTests {
         }
     
 
+        @Test func aServerStoppingMidStreamSendsItsLastGroupsAndTheEndOfStream() async throws {
+            let receiver = try UDPReceiver()
+            let server = try await TestServer { $0.mounts["/live"] = MountConfiguration(outputs: [Self.fecOutput(port: receiver.port)]) }
+            let source = try rawSource(port: server.port, mount: "/live")
+            try await sendPaced(source, Array(Fixture.mp3.prefix(48_000)), chunk: 4096, pause: .milliseconds(250))
+            await server.stop()  // the source is still sending
+            try await Task.sleep(for: .milliseconds(200))
+            let packets = receiver.stop().compactMap { try? FECPacket(parsing: $0.bytes) }
+            #expect(packets.last?.isEndOfStream == true, "the stream ends with its end-of-stream packet")
+            let groups = Dictionary(grouping: packets.filter { !$0.isEndOfStream }, by: \.groupNumber)
+            #expect(!groups.isEmpty && groups.values.allSatisfy { $0.count == 12 }, "every group sent whole: \(groups.mapValues(\.count))")
+        }
+
         // MARK: - Multicast with real loss, in a network namespace
 
         /// Network namespaces and nftables need root and the two tools; CI runs as root with both installed.

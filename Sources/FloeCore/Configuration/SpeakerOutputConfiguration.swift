@@ -16,7 +16,8 @@ public struct SpeakerOutputConfiguration: Sendable, Equatable {
         /// Nothing is sent or played; the clock runs on, so RTP timestamps jump by the gap and the next packet
         /// carries the marker bit.
         case pause
-        /// Silence is sent (L16) or played, on the clock, until audio resumes. MPA outputs send nothing either way.
+        /// Silence is sent (L16) or played, on the clock, until audio resumes. Not for MPA and FEC outputs, which
+        /// carry MP3 frames as they are.
         case silence
     }
 
@@ -293,6 +294,11 @@ extension SpeakerOutputConfiguration {
             let (address, interface) = try destination()
             if mode == .mpa {
                 try refuse(["rate", "channels", "payload-type"], for: "mpa")
+                if values["gaps"] == "silence" {
+                    // Silence in MPA would mean encoding MP3; a timestamp that jumps without a marker would
+                    // break RFC 3551's talkspurt rule. MPA outputs pause.
+                    throw OptionError(option: "gaps", message: "mpa outputs send MP3 frames as they are and cannot send silence; use pause (or mode l16)")
+                }
             }
             kind = .rtp(
                 RTPOutput(

@@ -20,9 +20,11 @@ final class FECSender: SpeakerSink {
     private let socket: UDPOutput
     private var encoder: FECGroupEncoder?
     private var codeProblem: String?
-    /// When the last scheduled packet goes out: the end-of-stream packet follows it.
+    /// When the last queued packet goes out: the next group's (or the end-of-stream packet) follow it.
     private var lastSendTime = NIODeadline.uptimeNanoseconds(0)
-    private var scheduled: [Scheduled<Void>] = []
+    /// Datagrams waiting for their time, in time order, and the timer for the first.
+    private var queue: [(due: NIODeadline, datagram: ByteBuffer)] = []
+    private var timer: (deadline: NIODeadline, task: Scheduled<Void>)?
 
     var report: SpeakerSinkReport {
         var report = socket.report
@@ -70,43 +72,55 @@ final class FECSender: SpeakerSink {
         let (last, endOfStream) = encoder.endOfStream()
         self.encoder = encoder
         if let last { spread(last) }
-        let packet = ByteBuffer(bytes: endOfStream.serialized())
-        schedule(at: max(lastSendTime, .now())) { [socket] in socket.send([packet]) }
+        enqueue([(max(lastSendTime, .now()), ByteBuffer(bytes: endOfStream.serialized()))])
     }
 
+    /// Going away (a reload removed the output, or the server stops): everything still queued, the last group
+    /// and the end-of-stream packet go out now, so receivers lose nothing and learn that the stream ended.
     func close(done: EventLoopPromise<Void>) {
-        // Whatever is still scheduled goes out now: the output is going away.
-        for task in scheduled { task.cancel() }
-        scheduled.removeAll()
         stop()
+        timer?.task.cancel()
+        timer = nil
+        socket.send(queue.map(\.datagram))
+        queue.removeAll()
         socket.close()
         done.succeed()
     }
 
-    /// Schedules the group's packets one every duration ÷ n from now (or from when the previous group's last
-    /// packet goes, should groups overlap).
+    /// Queues the group's packets one every duration ÷ n from now (or from when the previous group's last packet
+    /// goes, should groups overlap).
     private func spread(_ group: FECGroupEncoder.Group) {
         let start = max(.now(), lastSendTime)
         let interval = Int64(group.durationMicroseconds) * 1_000 / Int64(group.packets.count)
-        for (index, packet) in group.packets.enumerated() {
-            let datagram = ByteBuffer(bytes: packet.serialized())
-            let due = start + .nanoseconds(interval * Int64(index))
-            schedule(at: due) { [socket] in socket.send([datagram]) }
-        }
+        enqueue(
+            group.packets.enumerated().map { index, packet in
+                (start + .nanoseconds(interval * Int64(index)), ByteBuffer(bytes: packet.serialized()))
+            }
+        )
         lastSendTime = start + .nanoseconds(interval * Int64(group.packets.count))
     }
 
-    private func schedule(at deadline: NIODeadline, _ work: @escaping () -> Void) {
-        if deadline <= .now() {
-            work()
-            return
+    /// Adds datagrams (in time order, after those queued) and sends what is due.
+    private func enqueue(_ datagrams: [(due: NIODeadline, datagram: ByteBuffer)]) {
+        queue += datagrams
+        sendDue()
+    }
+
+    /// Sends every queued datagram whose time has come, and sets the timer for the next.
+    private func sendDue() {
+        let now = NIODeadline.now()
+        var ready = 0
+        while ready < queue.count, queue[ready].due <= now { ready += 1 }
+        if ready > 0 {
+            socket.send(queue[..<ready].map(\.datagram))
+            queue.removeFirst(ready)
         }
+        guard let next = queue.first?.due, timer?.deadline != next else { return }
+        timer?.task.cancel()
         let this = NIOLoopBound(self, eventLoop: eventLoop)
-        let send = NIOLoopBound(work, eventLoop: eventLoop)
-        let task = eventLoop.scheduleTask(deadline: deadline) {
-            send.value()
-            this.value.scheduled.removeFirst()
-        }
-        scheduled.append(task)
+        timer = (next, eventLoop.scheduleTask(deadline: next) {
+            this.value.timer = nil
+            this.value.sendDue()
+        })
     }
 }
