@@ -127,27 +127,25 @@ final class Mount: Sendable {
             }
         }
         guard ended else { return }
-        // Outside this mount's lock: the fallback's lock is taken next, and locks are never nested.
+        // Outside this mount's state lock. Each move takes the speaker's own lock, then the mounts' speaker locks,
+        // and checks that the speaker is still here: a concurrent move (its source came back) or close wins.
         let leaving = speakers.withLockedValue { speakers in
-            defer {
-                speakers.attached.removeAll()
-                speakers.lastBlock = nil
-            }
+            speakers.lastBlock = nil
             return speakers.attached
         }
         if let fallback, fallback !== self, fallback.isLive {
-            for speaker in leaving { fallback.attach(speaker, withLastBlock: true) }
+            for speaker in leaving { speaker.move(from: self, to: fallback, withLastBlock: true) }
         } else {
-            for speaker in leaving {
+            for speaker in leaving where speaker.move(from: self, to: speaker.home, withLastBlock: false) {
                 speaker.endOfSource()
-                speaker.home.attach(speaker)
             }
         }
     }
 
     // MARK: Speakers
 
-    /// Starts feeding `speaker` this mount's blocks. With `withLastBlock` (a speaker taking over from a mount
+    /// Starts feeding `speaker` this mount's blocks; called by the speaker (`Speaker.move`), under its own lock,
+    /// so a speaker is attached to one mount at a time. With `withLastBlock` (a speaker taking over from a mount
     /// whose source ended), it starts with the block published last: its buffer holds the old mount's final
     /// frames, and this one bridges the wait for this mount's next block, so the handover needs no gap.
     func attach(_ speaker: Speaker, withLastBlock: Bool = false) {
@@ -159,7 +157,7 @@ final class Mount: Sendable {
         }
     }
 
-    /// Stops feeding `speaker`.
+    /// Stops feeding `speaker` (called by the speaker, under its own lock).
     func detach(_ speaker: Speaker) {
         speakers.withLockedValue { $0.attached.removeAll { $0 === speaker } }
     }
@@ -171,8 +169,7 @@ final class Mount: Sendable {
     func reclaimSpeakers(from fallbacks: [Mount]) {
         for fallback in fallbacks where fallback !== self {
             for speaker in fallback.attachedSpeakers where speaker.home === self {
-                fallback.detach(speaker)
-                attach(speaker)
+                speaker.move(from: fallback, to: self, withLastBlock: false)
             }
         }
     }

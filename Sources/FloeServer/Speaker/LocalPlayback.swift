@@ -32,7 +32,7 @@ public final class LocalPlayback: Sendable {
         loop = group.next()
         mount = Mount(path: name, eventLoops: [loop], queueCapacity: 1 << 20)
         speaker = Speaker(home: mount, configuration: output, eventLoop: loop, logger: logger, metrics: nil)
-        mount.attach(speaker)
+        speaker.start()
         ingest = NIOLoopBoundBox.makeBoxSendingValue(
             SourceIngest(format: .mpeg, blockDuration: .milliseconds(100)),
             eventLoop: loop

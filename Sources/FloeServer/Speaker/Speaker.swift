@@ -20,6 +20,9 @@ final class Speaker: Sendable {
     let sessionDescription: SessionDescription?
     private let core: NIOLoopBoundBox<Core>
     private let statusBox: NIOLockedValueBox<SpeakerStatus>
+    /// The mount feeding the speaker now (`nil` before `start()` and after `close()`). Its lock is taken before any
+    /// mount's speaker lock, never after: moves between mounts are atomic, and a closed speaker stays detached.
+    private let location = NIOLockedValueBox<(mount: Mount?, closed: Bool)>((nil, false))
 
     /// The schedule, the sink and the timer, confined to `eventLoop`.
     private final class Core {
@@ -99,11 +102,33 @@ final class Speaker: Sendable {
     /// What the output is doing, for status pages.
     var status: SpeakerStatus { statusBox.withLockedValue { $0 } }
 
+    /// Starts taking its home mount's blocks.
+    func start() {
+        location.withLockedValue { location in
+            guard location.mount == nil, !location.closed else { return }
+            home.attach(self)
+            location.mount = home
+        }
+    }
+
+    /// Moves from `source` to `destination`, if the speaker is still fed by `source`; returns whether it moved.
+    @discardableResult
+    func move(from source: Mount, to destination: Mount, withLastBlock: Bool) -> Bool {
+        location.withLockedValue { location in
+            guard location.mount === source else { return false }
+            source.detach(self)
+            destination.attach(self, withLastBlock: withLastBlock)
+            location.mount = destination
+            return true
+        }
+    }
+
     /// Takes the frames of a block the mount published. Unframed formats (Ogg, AAC) carry no frames and play
     /// nothing; Xing/Info frames carry no audio and are skipped.
     func receive(_ block: StreamBlock) {
         guard !block.frames.isEmpty else { return }
         eventLoop.execute { [self] in
+            guard !core.value.closed else { return }
             let now = NIODeadline.now()
             for span in block.frames where span.duration > .zero {
                 guard let frame = Self.frame(span, in: block.bytes) else { continue }
@@ -125,6 +150,10 @@ final class Speaker: Sendable {
     /// once the sink has closed (a sound device has played out what it was given).
     @discardableResult
     func close() -> EventLoopFuture<Void> {
+        location.withLockedValue { location in
+            location.mount?.detach(self)
+            location = (nil, true)
+        }
         let done = eventLoop.makePromise(of: Void.self)
         eventLoop.execute { [self] in
             guard !core.value.closed else { return done.succeed() }
@@ -225,7 +254,7 @@ final class Speaker: Sendable {
 struct SpeakerStatus: Sendable, Equatable {
     var mount: String
     var name: String
-    /// `rtp` or `playback`.
+    /// `rtp`, `playback` or `fec`.
     var type: String
     /// `mpa`/`l16` for RTP; the driver for playback.
     var mode: String

@@ -58,11 +58,10 @@ final class SpeakerDirectory: Sendable {
             return (closed, created)
         }
         for speaker in closed {
-            for mount in context.mounts.all { mount.detach(speaker) }
             speaker.close()
         }
         for speaker in created {
-            speaker.home.attach(speaker)
+            speaker.start()
             context.logger.info(
                 "Speaker output ready",
                 metadata: ["mount.path": "\(speaker.homePath)", "output": "\(speaker.configuration.name)"]
@@ -76,9 +75,6 @@ final class SpeakerDirectory: Sendable {
             defer { speakers.removeAll() }
             return speakers.values.flatMap { $0 }
         }
-        return all.map { speaker in
-            for mount in context.mounts.all { mount.detach(speaker) }
-            return speaker.close()
-        }
+        return all.map { $0.close() }
     }
 }
