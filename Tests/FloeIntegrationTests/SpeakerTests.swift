@@ -149,6 +149,14 @@ extension IntegrationTests {
                 let frames = UInt32(l16[index - 1].payload.count / 4)
                 #expect(l16[index].header.timestamp &- l16[index - 1].header.timestamp == frames)
             }
+            if l16Markers.count == 2 {
+                let resume = l16Markers[1]
+                let before = l16[resume - 1]
+                let jump = Double(l16[resume].header.timestamp &- before.header.timestamp &- UInt32(before.payload.count / 4)) / 44_100
+                let wall = l16[resume].arrival - before.arrival
+                #expect(wall > 0.5, "the talkspurt's last packet went out when the stall began, \(wall) s before the next")
+                #expect(abs(jump - wall) < 0.1, "the timestamp jumps by the gap: \(jump) s vs \(wall) s of wall time")
+            }
             let shortPackets = l16.indices.filter { l16[$0].payload.count != 1460 }
             #expect(shortPackets.count <= 2, "only a talkspurt's last packet is short: \(shortPackets)")
             #expect(l16.allSatisfy { $0.payload.count <= 1460 && $0.payload.count % 4 == 0 })
@@ -347,6 +355,8 @@ extension IntegrationTests {
 
         // MARK: - Multicast, fallbacks
 
+        /// Into the fallback without a gap or a jump; back home when the mount's source returns (after a gap, if
+        /// the new source's first block comes later than the fallback's audio runs out).
         @Test func multicastOnLoopbackFollowsTheListenersToTheFallbackWithoutAJumpAndComesHome() async throws {
             let group = "239.255.\(Int.random(in: 1...254)).\(Int.random(in: 1...254))"
             let receiver = try UDPReceiver(port: try UDPReceiver.freePort(), multicastGroup: group)

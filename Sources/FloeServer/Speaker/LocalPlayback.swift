@@ -44,11 +44,20 @@ public final class LocalPlayback: Sendable {
         _ = mount.sourceConnected(id: 1, descriptor: SourceDescriptor(contentType: "audio/mpeg", headers: [], peerAddress: "local"))
     }
 
-    /// Plays `bytes` (the next part of the stream).
-    public func feed(_ bytes: ByteBuffer) {
+    /// Seconds of audio waiting to play (for a reader that should slow down when far ahead).
+    public var bufferedSeconds: Double { speaker.status.bufferedSeconds }
+
+    /// Plays `bytes` (the next part of the stream). The future completes once the speaker holds the frames, so
+    /// ``bufferedSeconds`` counts them.
+    @discardableResult
+    public func feed(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+        let taken = loop.makePromise(of: Void.self)
         loop.execute { [self] in
             for output in ingest.value.receive(bytes, at: .now()) { mount.publish(output) }
+            // The speaker runs on this loop: its `receive` was queued by `publish`, before this.
+            loop.execute { taken.succeed() }
         }
+        return taken.futureResult
     }
 
     /// The stream has ended: plays out what is buffered, closes the device and returns. Throws the device's

@@ -51,6 +51,12 @@ public struct StreamPlayer: Sendable {
         let request = "GET \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nUser-Agent: floe-play\r\nAccept: */*\r\n\r\n"
         do {
             let channel = try await ClientBootstrap(group: group)
+                // Reads are asked for only while little audio is waiting (see the handler), in small pieces: a
+                // server that sends faster than real time (a file, a big burst) is slowed by TCP, not dropped.
+                .channelOption(.autoRead, value: false)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 8192))
+                // A server that has sent everything and closed is read to the end before the stream ends.
+                .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(StreamPlayerHandler(playback: playback, ended: ended))
@@ -67,13 +73,22 @@ public struct StreamPlayer: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        // The client's loop stays up until the player is done: the last feeds still report back to it.
+        do {
+            try await playback.finish()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         try? await group.shutdownGracefully()
-        try await playback.finish()
     }
 }
 
 /// Reads the response head, then hands the body to the player; the stream's end (or a failure) completes `ended`.
+/// Reads while the player holds less than `readAhead` seconds of audio, then waits for it to play down.
 private final class StreamPlayerHandler: ChannelInboundHandler {
+    static let readAhead = 4.0
+
     typealias InboundIn = ByteBuffer
 
     private let playback: LocalPlayback
@@ -82,6 +97,8 @@ private final class StreamPlayerHandler: ChannelInboundHandler {
     private var streaming = false
     private var receivedBody = false
     private var completed = false
+    /// The player has taken the bytes read so far when this completes.
+    private var lastFeed: EventLoopFuture<Void>?
 
     init(playback: LocalPlayback, ended: EventLoopPromise<Void>) {
         self.playback = playback
@@ -107,7 +124,35 @@ private final class StreamPlayerHandler: ChannelInboundHandler {
             head = []
         }
         receivedBody = receivedBody || buffer.readableBytes > 0
-        playback.feed(buffer)
+        lastFeed = playback.feed(buffer)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.read()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard let lastFeed else { return readWhenRoom(context: context) }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        lastFeed.hop(to: context.eventLoop).whenComplete { _ in bound.value.0.readWhenRoom(context: bound.value.1) }
+    }
+
+    private func readWhenRoom(context: ChannelHandlerContext) {
+        guard !completed, context.channel.isActive else { return }
+        if playback.bufferedSeconds < Self.readAhead {
+            context.read()
+        } else {
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(200)) {
+                bound.value.0.readWhenRoom(context: bound.value.1)
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent {
+            context.close(promise: nil)  // everything the server sent has been read
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
