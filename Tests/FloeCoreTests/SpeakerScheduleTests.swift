@@ -193,9 +193,9 @@ struct L16PacketizerTests {
     @Test func sessionDescriptionNamesTheGroupWithItsTTLAndTheEncoding() {
         let sdp = SessionDescription(
             name: "Live\r\nInjected: yes", address: "239.255.0.1", port: 5004, multicastTTL: 4,
-            payloadType: 14, encoding: "MPA/90000", sessionID: 42
+            payloadType: 14, encoding: "MPA/90000", sessionID: 42, origin: "radio.example.org"
         ).text
-        #expect(sdp.hasPrefix("v=0\r\no=- 42 42 IN IP4 239.255.0.1\r\ns=Live Injected: yes\r\n"))
+        #expect(sdp.hasPrefix("v=0\r\no=- 42 42 IN IP4 radio.example.org\r\ns=Live Injected: yes\r\n"))
         #expect(sdp.contains("\r\nc=IN IP4 239.255.0.1/4\r\n"))
         #expect(sdp.contains("\r\nm=audio 5004 RTP/AVP 14\r\na=rtpmap:14 MPA/90000\r\n"))
     }

@@ -150,7 +150,8 @@ public enum EmbeddedConfiguration {
         #       gaps: pause               # while the source is late or gone: pause (send nothing) or silence (l16)
         #     - type: playback            # decoded with libmpg123, played with libout123
         #       driver:                   # not set: out123's default; alsa, pulse, oss, or files: wav, raw, au
-        #       device:                   # not set: the driver's default; the file name for wav, raw and au
+        #       device:                   # not set: the driver's default; the file for wav, raw and au (rewritten
+        #                                 #   each time a source starts, after the last one ended)
         #       rate: 44100               # the device's format; sources are resampled and mixed to it
         #       channels: 2
         #       gaps: silence             # silence keeps the device playing; pause stops writing

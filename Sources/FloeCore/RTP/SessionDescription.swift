@@ -13,6 +13,8 @@ public struct SessionDescription: Sendable, Equatable {
     public var encoding: String
     /// Identifies the session in `o=` (the sender's SSRC is a fine choice: it changes when the session does).
     public var sessionID: UInt32
+    /// The host that made the session, for `o=` (RFC 8866 allows a name): the server's hostname.
+    public var origin: String
 
     public init(
         name: String,
@@ -21,7 +23,8 @@ public struct SessionDescription: Sendable, Equatable {
         multicastTTL: Int?,
         payloadType: UInt8,
         encoding: String,
-        sessionID: UInt32
+        sessionID: UInt32,
+        origin: String = "localhost"
     ) {
         self.name = name
         self.address = address
@@ -30,6 +33,7 @@ public struct SessionDescription: Sendable, Equatable {
         self.payloadType = payloadType
         self.encoding = encoding
         self.sessionID = sessionID
+        self.origin = origin
     }
 
     /// The description, lines ending in CRLF. Line breaks in the name (which comes from a source) become spaces.
@@ -38,7 +42,7 @@ public struct SessionDescription: Sendable, Equatable {
         let connection = address + (multicastTTL.map { "/\($0)" } ?? "")
         return [
             "v=0",
-            "o=- \(sessionID) \(sessionID) IN IP4 \(address)",
+            "o=- \(sessionID) \(sessionID) IN IP4 \(origin.isEmpty || origin.contains(" ") ? "localhost" : origin)",
             "s=\(safeName.isEmpty ? "Floe" : safeName)",
             "c=IN IP4 \(connection)",
             "t=0 0",

@@ -127,7 +127,7 @@ public final class FloeServer: Service, Sendable {
         for (source, id) in files {
             source.stop(sourceID: id)
         }
-        for closed in context.speakers.closeAll(context: context) {
+        for closed in context.speakers.closeAll() {
             try? await closed.get()
         }
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed

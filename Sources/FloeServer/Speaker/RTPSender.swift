@@ -75,6 +75,7 @@ final class RTPSender: SpeakerSink {
         switch packetizer {
         case .mpa(var mpa):
             if startsTalkspurt { mpa.markIdleGap() }
+            // The schedule's positions are 90 kHz ticks already (clockRate), so the conversion is the identity.
             let packets = mpa.packets(frame: frame.bytes, atSampleFrame: position, sampleRate: clockRate)
             packetizer = .mpa(mpa)
             send(packets)

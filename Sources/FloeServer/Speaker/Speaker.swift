@@ -51,7 +51,8 @@ final class Speaker: Sendable {
         eventLoop: EventLoop,
         logger: Logger,
         metrics: ServerMetrics?,
-        streamName: String? = nil
+        streamName: String? = nil,
+        hostname: String = "localhost"
     ) {
         self.home = home
         let homePath = home.path
@@ -71,7 +72,8 @@ final class Speaker: Sendable {
                 multicastTTL: output.isMulticast ? output.ttl : nil,
                 payloadType: sender.payloadType,
                 encoding: sender.encoding,
-                sessionID: sender.ssrc
+                sessionID: sender.ssrc,
+                origin: hostname
             )
             sink = sender
         case .playback(let output):

@@ -46,7 +46,8 @@ final class SpeakerDirectory: Sendable {
                         eventLoop: loop,
                         logger: context.logger,
                         metrics: context.metrics,
-                        streamName: configuration.mount(path).streamName
+                        streamName: configuration.mount(path).streamName,
+                        hostname: configuration.hostname
                     )
                     kept.append(speaker)
                     created.append(speaker)
@@ -70,7 +71,7 @@ final class SpeakerDirectory: Sendable {
     }
 
     /// Closes every output (the server stops); the futures complete when each has closed.
-    func closeAll(context: ServerContext) -> [EventLoopFuture<Void>] {
+    func closeAll() -> [EventLoopFuture<Void>] {
         let all = speakers.withLock { speakers in
             defer { speakers.removeAll() }
             return speakers.values.flatMap { $0 }
