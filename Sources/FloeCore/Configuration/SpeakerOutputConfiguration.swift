@@ -120,10 +120,7 @@ public struct RTPOutput: Sendable, Equatable {
     public var maximumPacketBytes: Int { mtu - 28 }
 
     /// Whether `address` is an IPv4 multicast group.
-    public var isMulticast: Bool {
-        guard let first = address.split(separator: ".").first.flatMap({ Int($0) }) else { return false }
-        return (224...239).contains(first)
-    }
+    public var isMulticast: Bool { isMulticastGroup(address) }
 }
 
 /// Where and how an FEC output sends: the mount's MP3 frames in groups, each cut into k slices plus n − k parity
@@ -169,10 +166,7 @@ public struct FECOutput: Sendable, Equatable {
     /// `k:n:max-slice-bytes`, as written in configuration.
     public var code: String { "\(dataSlices):\(totalSlices):\(maximumSliceBytes)" }
 
-    public var isMulticast: Bool {
-        guard let first = address.split(separator: ".").first.flatMap({ Int($0) }) else { return false }
-        return (224...239).contains(first)
-    }
+    public var isMulticast: Bool { isMulticastGroup(address) }
 }
 
 /// Local playback through libout123.
@@ -356,4 +350,10 @@ extension SpeakerOutputConfiguration {
             return "\(type)\(counts[type]!)"
         }
     }
+}
+
+/// Whether `address` (dotted IPv4) is in 224.0.0.0/4.
+private func isMulticastGroup(_ address: String) -> Bool {
+    guard let first = address.split(separator: ".").first.flatMap({ Int($0) }) else { return false }
+    return (224...239).contains(first)
 }
