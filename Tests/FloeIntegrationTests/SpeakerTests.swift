@@ -273,6 +273,27 @@ extension IntegrationTests {
         }
     
 
+        @Test func aReloadStartsChangedOutputsAndKeepsUnchangedOnesRunning() async throws {
+            let receiver = try UDPReceiver()
+            let server = try await TestServer()
+            #expect(try await Self.get(server.port, "/live.sdp").head.hasPrefix("HTTP/1.0 404"))
+            var configuration = server.configuration
+            configuration.mounts["/live"] = MountConfiguration(outputs: [Self.rtp("kept", .mpa, port: receiver.port)])
+            server.server.reload(configuration)
+            let first = try await Self.get(server.port, "/live.sdp").body
+            #expect(first.contains("m=audio \(receiver.port) RTP/AVP 14"))
+            // Adding a second output leaves the first one's session (its SSRC, in the SDP's o= line) as it was.
+            configuration.mounts["/live"]?.outputs.append(Self.rtp("added", .l16, port: receiver.port + 1))
+            server.server.reload(configuration)
+            #expect(try await Self.get(server.port, "/live.sdp?output=kept").body == first)
+            #expect(try await Self.get(server.port, "/live.sdp?output=added").body.contains("L16/44100/2"))
+            configuration.mounts["/live"] = nil
+            server.server.reload(configuration)
+            #expect(try await Self.get(server.port, "/live.sdp").head.hasPrefix("HTTP/1.0 404"))
+            await server.stop()
+            receiver.stop()
+        }
+
         // MARK: - Local playback
 
         @Test func playbackIntoAWAVFileRunsInRealTimeEvenFromABurstAndMatchesMpg123() async throws {
