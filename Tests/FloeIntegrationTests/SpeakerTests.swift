@@ -294,6 +294,31 @@ extension IntegrationTests {
             receiver.stop()
         }
 
+        @Test func anOutputOnAMountWithoutASourcePlaysItsLiveFallbackUntilTheSourceComes() async throws {
+            let receiver = try UDPReceiver()
+            let server = try await TestServer { $0.mounts["/live"] = MountConfiguration(fallbackMount: "/backup") }
+            let backup = try rawSource(port: server.port, mount: "/backup")
+            let backupStream = streamUntilCancelled(backup, Fixture.otherMP3)
+            #expect(await server.waitUntil { server.isLive("/backup") })
+            var configuration = server.configuration
+            configuration.mounts["/live"]?.outputs = [Self.rtp("out", .mpa, port: receiver.port)]
+            server.server.reload(configuration)
+            try await Task.sleep(for: .seconds(2))
+            let live = try rawSource(port: server.port, mount: "/live")
+            try await sendPaced(live, Array(Fixture.mp3.prefix(32_000)), chunk: 4096, pause: .milliseconds(250))
+            try await Task.sleep(for: .seconds(1))
+            backupStream.cancel()
+            _ = try? await backupStream.value
+            await server.stop()
+            let liveFrames = Set(Self.frameBytes)
+            var runs: [String] = []
+            for packet in Self.packets(receiver.stop()) {
+                let source = liveFrames.contains(Array(packet.payload.dropFirst(4))) ? "live" : "backup"
+                if runs.last != source { runs.append(source) }
+            }
+            #expect(runs == ["backup", "live"], "\(runs)")
+        }
+
         // MARK: - Local playback
 
         @Test func playbackIntoAWAVFileRunsInRealTimeEvenFromABurstAndMatchesMpg123() async throws {

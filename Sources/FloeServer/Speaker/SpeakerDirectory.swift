@@ -63,6 +63,10 @@ final class SpeakerDirectory: Sendable {
         }
         for speaker in created {
             speaker.start()
+            // Like a listener arriving at a mount without a source: play its live fallback meanwhile.
+            if !speaker.home.isLive, let fallback = context.liveFallback(of: speaker.homePath, configuration: configuration) {
+                speaker.move(from: speaker.home, to: fallback, withLastBlock: true)
+            }
             context.logger.info(
                 "Speaker output ready",
                 metadata: ["mount.path": "\(speaker.homePath)", "output": "\(speaker.configuration.name)"]
