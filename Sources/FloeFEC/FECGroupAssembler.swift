@@ -35,6 +35,10 @@ public struct FECGroupAssembler: Sendable {
     /// Whether `next` is the first group since joining (its loss is a late join).
     private var nextIsFirst = true
     private var codes: [Int: ErasureCode] = [:]
+    /// Whether the last thing heard was an end of stream (its repeats are ignored).
+    private var ended = false
+    /// A packet far from the expected group, kept until a second one confirms the stream moved there.
+    private var farPacket: FECPacket?
     /// The groups handed out or given up last, whose remaining packets are to be ignored.
     private var recentlyReleased: [UInt32] = []
     /// k of the last group seen, to report a group of which nothing arrived.
@@ -50,22 +54,35 @@ public struct FECGroupAssembler: Sendable {
     public mutating func receive(_ packet: FECPacket) -> [Event] {
         var events: [Event] = []
         if packet.isEndOfStream {
+            // Senders repeat it; the copies after the first say nothing new.
+            guard !ended else { return events }
+            ended = true
             events += flush()
             events.append(.endOfStream)
             return events
         }
+        ended = false
         let number = packet.groupNumber
         // The rest of a group already handed out (its first k slices sufficed) or given up.
         if recentlyReleased.contains(number) { return events }
+        if let current = next, abs(Int(distance(from: current, to: number))) > Self.resynchronizationDistance {
+            // Far from anything expected: the sender restarted and its first group was lost, or another sender
+            // came. Waiting would mean giving up billions of groups one by one, or ignoring the stream for good.
+            // One far packet could also be a very late duplicate, so a second one near it confirms the change.
+            guard let candidate = farPacket, abs(Int(distance(from: candidate.groupNumber, to: number))) <= 2 else {
+                farPacket = packet
+                return events
+            }
+            farPacket = nil
+            events += flush()
+            if !candidate.flags.contains(.startOfStream) { events.append(.streamStarted(number: candidate.groupNumber)) }
+            events += receive(candidate)
+        } else {
+            farPacket = nil
+        }
         if packet.flags.contains(.startOfStream), groups[number] == nil {
             // A new stream: what is pending belongs to the old one, and numbering may start afresh.
             if let current = next, current != number { events += flush() }
-            events.append(.streamStarted(number: number))
-        }
-        if let current = next, abs(Int(distance(from: current, to: number))) > Self.resynchronizationDistance {
-            // Far from anything expected: another sender, or this one restarted and its first group was lost.
-            // Waiting would mean giving up billions of groups one by one, or ignoring the stream for good.
-            events += flush()
             events.append(.streamStarted(number: number))
         }
         if next == nil {

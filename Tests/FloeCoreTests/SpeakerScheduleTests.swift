@@ -132,9 +132,10 @@ struct SpeakerScheduleTests {
             settings: .init(clockRate: 44_100, jitterBuffer: .milliseconds(100), gaps: .silence, lead: .milliseconds(100), silenceChunk: 441)
         )
         schedule.enqueue(frame(1), at: start)
-        // The one frame plays at 100 ms; the audio after it (due at 126 ms) had to reach the device 100 ms
-        // earlier, so the device is short of it already: silence follows at once, not 26 ms later.
-        let first = drain(&schedule, at: at(100))
+        // Waiting jitter + lead, the one frame plays at 200 ms; the audio after it (due at 226 ms) had to reach the
+        // device 100 ms earlier, so the device is short of it already: silence follows at once, not 26 ms later.
+        #expect(drain(&schedule, at: at(199)).plays.isEmpty)
+        let first = drain(&schedule, at: at(200))
         #expect(first.plays.count == 1 && first.silence > 0)
         #expect(schedule.state == .gap)
     }

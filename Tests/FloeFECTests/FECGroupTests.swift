@@ -28,6 +28,7 @@ struct FECGroupTests {
             events += assembler.receive(try! FECPacket(parsing: packet.serialized()))
         }
         events += assembler.receive(.endOfStream(groupNumber: 0))
+        #expect(assembler.receive(.endOfStream(groupNumber: 0)).isEmpty, "a repeated end of stream says nothing new")
         var bytes: [UInt8] = []
         for case .group(_, let payload, _) in events { bytes += payload }
         return (bytes, events)
@@ -126,5 +127,15 @@ struct FECGroupTests {
         #expect(bytes == first.prefix(4).flatMap(\.bytes) + second.dropFirst().flatMap(\.bytes))
         #expect(events.contains(.streamStarted(number: restartAt &+ 1)))
         #expect(events.count < 100, "no lost-group report for every number in between")
+    }
+
+    @Test func aLoneVeryLateDuplicateDoesNotResynchronise() throws {
+        let groups = try Self.groups()
+        // A packet of the stream's first group (flagged start of stream) turns up again, far behind the stream.
+        let stray = groups[0].packets[3]
+        let later = try Self.groups(firstGroupNumber: 5000)
+        let (bytes, events) = Self.receive(later.prefix(3).flatMap(\.packets) + [stray] + later.dropFirst(3).flatMap(\.packets))
+        #expect(bytes == later.flatMap(\.bytes))
+        #expect(events.filter { if case .streamStarted = $0 { return true } else { return false } }.count == 1)
     }
 }

@@ -207,6 +207,7 @@ extension IntegrationTests {
             try await Task.sleep(for: .milliseconds(200))
             let packets = receiver.stop().compactMap { try? FECPacket(parsing: $0.bytes) }
             #expect(packets.last?.isEndOfStream == true, "the stream ends with its end-of-stream packet")
+            #expect(packets.filter(\.isEndOfStream).count == 3, "sent three times")
             let groups = Dictionary(grouping: packets.filter { !$0.isEndOfStream }, by: \.groupNumber)
             #expect(!groups.isEmpty && groups.values.allSatisfy { $0.count == 12 }, "every group sent whole: \(groups.mapValues(\.count))")
         }
@@ -277,7 +278,8 @@ extension IntegrationTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(banner.contains("Listen at:"), "\(banner)")
-            let receiver = try inNamespace([Self.binary, "fec-recv", "\(group):\(port)", "--interface", "127.0.0.1", "--out", directory.path("out.mp3"), "--timeout", "30"])
+            // --timeout: should every copy of the end-of-stream packet be dropped too, the receiver still ends.
+            let receiver = try inNamespace([Self.binary, "fec-recv", "\(group):\(port)", "--interface", "127.0.0.1", "--out", directory.path("out.mp3"), "--timeout", "5"])
             try await Task.sleep(for: .milliseconds(500))  // the receiver joins (no port to watch from outside the namespace)
             let source = try await ExternalProcess.run("ip", [
                 "netns", "exec", namespace, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", input, "-c", "copy",

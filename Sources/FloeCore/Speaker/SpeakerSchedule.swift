@@ -140,7 +140,8 @@ public struct SpeakerSchedule: Sendable {
         switch state {
         case .idle, .gap:
             state = .buffering
-            bufferingUntil = now + .nanoseconds(settings.jitterBuffer.nanoseconds)
+            // Audio is handed over `lead` early; waiting that much longer keeps the whole jitter buffer as margin.
+            bufferingUntil = now + .nanoseconds(settings.jitterBuffer.nanoseconds + settings.lead.nanoseconds)
         case .buffering, .playing:
             break
         }

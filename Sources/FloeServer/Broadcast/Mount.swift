@@ -134,10 +134,13 @@ final class Mount: Sendable {
             return speakers.attached
         }
         if let fallback, fallback !== self, fallback.isLive {
-            for speaker in leaving { speaker.move(from: self, to: fallback, withLastBlock: true) }
+            for speaker in leaving where speaker.move(from: self, to: fallback, withLastBlock: true) {
+                speaker.settle(after: fallback)
+            }
         } else {
             for speaker in leaving where speaker.move(from: self, to: speaker.home, withLastBlock: false) {
-                speaker.endOfSource()
+                // A new source may have logged in meanwhile; then nothing ended.
+                if !speaker.home.isLive { speaker.endOfSource() }
             }
         }
     }

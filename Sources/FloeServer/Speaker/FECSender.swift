@@ -9,7 +9,7 @@ import NIOCore
 /// Frames arrive from the speaker's schedule at their play time, so a group is finished when its last frame plays.
 /// Its n packets then go out evenly over the group's own play time (one every duration ÷ n), not in a burst: a
 /// burst would be lost together to one short outage, and would need receive buffers the size of a group. When the
-/// source ends, the last group goes out the same way, followed by an end-of-stream packet.
+/// source ends, the last group goes out the same way, followed by an end-of-stream packet (three copies).
 final class FECSender: SpeakerSink {
     let output: FECOutput
     /// Positions are not used for FEC; frames carry their own durations.
@@ -25,6 +25,8 @@ final class FECSender: SpeakerSink {
     /// Datagrams waiting for their time, in time order, and the timer for the first.
     private var queue: [(due: NIODeadline, datagram: ByteBuffer)] = []
     private var timer: (deadline: NIODeadline, task: Scheduled<Void>)?
+    /// Whether groups have gone out since the last end-of-stream packet.
+    private var streamOpen = false
 
     var report: SpeakerSinkReport {
         var report = socket.report
@@ -72,7 +74,13 @@ final class FECSender: SpeakerSink {
         let (last, endOfStream) = encoder.endOfStream()
         self.encoder = encoder
         if let last { spread(last) }
-        enqueue([(max(lastSendTime, .now()), ByteBuffer(bytes: endOfStream.serialized()))])
+        // Only a stream that sent something ends: no end-of-stream for an output that never played, nor twice.
+        guard streamOpen else { return }
+        streamOpen = false
+        // Sent three times, 20 ms apart: one lost packet must not leave receivers waiting.
+        let start = max(lastSendTime, .now())
+        let datagram = ByteBuffer(bytes: endOfStream.serialized())
+        enqueue((0..<3).map { copy in (start + .milliseconds(Int64(20 * copy)), datagram) })
     }
 
     /// Going away (a reload removed the output, or the server stops): everything still queued, the last group
@@ -81,15 +89,25 @@ final class FECSender: SpeakerSink {
         stop()
         timer?.task.cancel()
         timer = nil
-        socket.send(queue.map(\.datagram))
+        let written = socket.send(queue.map(\.datagram))
         queue.removeAll()
-        socket.close()
-        done.succeed()
+        // Closed once the kernel has the last datagram (the end of stream), so closing cannot discard it.
+        let socket = self.socket
+        if let written {
+            written.whenComplete { _ in
+                socket.close()
+                done.succeed()
+            }
+        } else {
+            socket.close()
+            done.succeed()
+        }
     }
 
     /// Queues the group's packets one every duration ÷ n from now (or from when the previous group's last packet
     /// goes, should groups overlap).
     private func spread(_ group: FECGroupEncoder.Group) {
+        streamOpen = true
         let start = max(.now(), lastSendTime)
         let interval = Int64(group.durationMicroseconds) * 1_000 / Int64(group.packets.count)
         enqueue(

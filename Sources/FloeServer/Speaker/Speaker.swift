@@ -125,6 +125,18 @@ final class Speaker: Sendable {
         }
     }
 
+    /// After a move to `fallback`, decided on `fallback.isLive` a moment ago: if the home mount's source came back
+    /// meanwhile (its reclaim ran before the move), go home; if the fallback lost its source meanwhile (its own
+    /// hand-over listed its speakers before this one arrived), go home and end. Either change runs its own
+    /// speaker step after changing the mount's state, so between the two, one of them sees the speaker.
+    func settle(after fallback: Mount) {
+        if home.isLive {
+            move(from: fallback, to: home, withLastBlock: false)
+        } else if !fallback.isLive, move(from: fallback, to: home, withLastBlock: false) {
+            endOfSource()
+        }
+    }
+
     /// Takes the frames of a block the mount published. Unframed formats (Ogg, AAC) carry no frames and play
     /// nothing; Xing/Info frames carry no audio and are skipped.
     func receive(_ block: StreamBlock) {
@@ -205,7 +217,8 @@ final class Speaker: Sendable {
                 break loop
             }
         }
-        if core.schedule.state == .gap, core.lastState != .gap { core.sink.gapStarted() }
+        // In pause mode nothing plays in a gap: what a sink holds goes out now. In silence mode the stream goes on.
+        if core.schedule.state == .gap, core.lastState != .gap, configuration.gaps == .pause { core.sink.gapStarted() }
         core.lastState = core.schedule.state
         report(core, played: played)
     }

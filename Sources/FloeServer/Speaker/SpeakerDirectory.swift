@@ -7,6 +7,8 @@ import Synchronization
 /// on a reload (an output whose settings did not change keeps running, its RTP session and clock untouched).
 final class SpeakerDirectory: Sendable {
     private let speakers = Mutex<[String: [Speaker]]>([:])
+    /// Outputs a reload closed that may still be finishing (a device playing out): the server waits for them too.
+    private let closing = Mutex<[EventLoopFuture<Void>]>([])
     private let nextLoop = Atomic<Int>(0)
 
     /// Every running output, by mount then in configuration order.
@@ -58,14 +60,16 @@ final class SpeakerDirectory: Sendable {
             speakers = next
             return (closed, created)
         }
-        for speaker in closed {
-            speaker.close()
+        closing.withLock { closing in
+            closing.append(contentsOf: closed.map { $0.close() })
         }
         for speaker in created {
             speaker.start()
             // Like a listener arriving at a mount without a source: play its live fallback meanwhile.
-            if !speaker.home.isLive, let fallback = context.liveFallback(of: speaker.homePath, configuration: configuration) {
+            if !speaker.home.isLive, let fallback = context.liveFallback(of: speaker.homePath, configuration: configuration),
                 speaker.move(from: speaker.home, to: fallback, withLastBlock: true)
+            {
+                speaker.settle(after: fallback)
             }
             context.logger.info(
                 "Speaker output ready",
@@ -80,6 +84,6 @@ final class SpeakerDirectory: Sendable {
             defer { speakers.removeAll() }
             return speakers.values.flatMap { $0 }
         }
-        return all.map { $0.close() }
+        return all.map { $0.close() } + closing.withLock { $0 }
     }
 }

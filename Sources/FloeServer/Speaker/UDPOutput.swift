@@ -56,23 +56,28 @@ final class UDPOutput {
             }
     }
 
-    /// Writes `datagrams` and flushes once.
-    func send(_ datagrams: [ByteBuffer]) {
-        guard !datagrams.isEmpty else { return }
+    /// Writes `datagrams` and flushes once; returns the last write's future (`nil` when nothing was written).
+    @discardableResult
+    func send(_ datagrams: [ByteBuffer]) -> EventLoopFuture<Void>? {
+        guard !datagrams.isEmpty else { return nil }
         guard let channel, let destination else {
             report.sendErrors += datagrams.count
-            return
+            return nil
         }
         let this = NIOLoopBound(self, eventLoop: eventLoop)
+        var last: EventLoopFuture<Void>?
         for datagram in datagrams {
             report.packetsSent += 1
             report.bytesSent += datagram.readableBytes
-            channel.write(AddressedEnvelope(remoteAddress: destination, data: datagram)).whenFailure { error in
+            let written = channel.write(AddressedEnvelope(remoteAddress: destination, data: datagram))
+            written.whenFailure { error in
                 this.value.report.sendErrors += 1
                 this.value.report.problem = "send failed: \(error)"
             }
+            last = written
         }
         channel.flush()
+        return last
     }
 
     func close() {
