@@ -24,23 +24,6 @@ function button(label, action) {
   return element;
 }
 
-// A mount's outputs, from its `floe_output_NAME_FIELD` values (NAME may itself contain underscores).
-const outputFields = ["type", "destination", "state", "frames", "frames_dropped", "underruns", "buffered", "packets",
-  "bytes", "send_errors", "problem", "sdp"];
-function outputs(source) {
-  const byName = new Map();
-  for (const [key, value] of Object.entries(source)) {
-    if (!key.startsWith("floe_output_")) continue;
-    const rest = key.slice("floe_output_".length);
-    const field = outputFields.filter((f) => rest.endsWith(`_${f}`)).sort((a, b) => b.length - a.length)[0];
-    if (!field) continue;
-    const name = rest.slice(0, rest.length - field.length - 1);
-    if (!byName.has(name)) byName.set(name, { name });
-    byName.get(name)[field] = value;
-  }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
-}
-
 function uptime(iso) {
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso.replace(/\+0000$/, "Z"))) / 1000));
   return seconds < 3600 ? `${Math.floor(seconds / 60)}m ${seconds % 60}s` : `${Math.floor(seconds / 3600)}h ${Math.floor(seconds / 60) % 60}m`;
@@ -111,22 +94,6 @@ async function refresh() {
     }));
     if (choice) select.value = choice;
     drawGraph(card.querySelector(".graph"), history.mounts[source.mount]);
-    const outputTable = card.querySelector(".outputs");
-    const outputRows = outputs(source);
-    outputTable.hidden = outputRows.length === 0;
-    outputTable.tBodies[0].replaceChildren();
-    for (const output of outputRows) {
-      const row = outputTable.tBodies[0].insertRow();
-      row.dataset.output = output.name;
-      cell(row, output.name);
-      cell(row, output.type ?? "—");
-      cell(row, output.destination ?? "—");
-      cell(row, output.state ?? "—");
-      cell(row, String(output.frames ?? "—"));
-      cell(row, String(output.packets ?? "—"));
-      cell(row, String(output.underruns ?? "—"));
-      cell(row, output.problem ?? "");
-    }
     const clients = await api("listclients", { mount: source.mount });
     const body = card.querySelector(".listeners tbody");
     body.replaceChildren();
@@ -142,6 +109,24 @@ async function refresh() {
   }
   for (const card of [...mounts.children]) {
     if (!seen.has(card.dataset.mount)) card.remove();
+  }
+  // Every output, with or without a source on its mount: what it plays now, its state and counters.
+  const outputs = (await api("outputs")).outputs;
+  const outputRows = document.querySelector("#outputs tbody");
+  outputRows.replaceChildren();
+  for (const output of outputs) {
+    const row = outputRows.insertRow();
+    row.dataset.output = `${output.mount} ${output.name}`;
+    cell(row, output.mount);
+    cell(row, output.name);
+    cell(row, `${output.type} ${output.mode}`);
+    cell(row, output.destination);
+    cell(row, output.playing ?? "—");
+    cell(row, output.state);
+    cell(row, String(output.frames));
+    cell(row, String(output.packets));
+    cell(row, String(output.underruns));
+    cell(row, output.problem ?? "");
   }
 }
 

@@ -96,6 +96,9 @@ extension IntegrationTests {
                 $0.mounts["/a"] = MountConfiguration(outputs: [
                     SpeakerOutputConfiguration(name: "studio_rtp", kind: .rtp(RTPOutput(mode: .mpa, address: "127.0.0.1", port: rtpReceiver.port))),
                 ])
+                $0.mounts["/idle"] = MountConfiguration(outputs: [
+                    SpeakerOutputConfiguration(name: "wav", kind: .playback(PlaybackOutput(driver: "wav", device: "/dev/null"))),
+                ])
             }
             let a = try rawSource(port: server.port, mount: "/a", headers: ["ice-name: Mount A", "ice-bitrate: 128"])
             let b = try rawSource(port: server.port, mount: "/b")
@@ -118,12 +121,13 @@ extension IntegrationTests {
             #expect(agents.contains("<img src=x onerror=alert(1)>") && agents.contains("StaysPlayer"), "user agents shown as text")
             #expect(try await browser.evaluate("String(document.querySelectorAll('#mounts img').length)") == "0")
             #expect(try await browser.evaluate("document.getElementById('config').textContent").contains("\"limits\""))
-            // The mount's RTP output, with its state and what it has sent.
-            let output = "(document.querySelector('article[data-mount=\"/a\"] .outputs tr[data-output=\"studio_rtp\"]') || {}).textContent || ''"
+            // The outputs: /a's RTP output playing /a, and /idle's, whose mount has no source, waiting.
+            let output = "(document.querySelector('#outputs tr[data-output=\"/a studio_rtp\"]') || {}).textContent || ''"
             #expect(try await browser.wait(for: "(\(output)).includes('playing') ? 'playing' : ''", toBe: "playing") == "playing")
             let outputRow = try await browser.evaluate(output)
             #expect(outputRow.contains("rtp mpa") && outputRow.contains("127.0.0.1:\(rtpReceiver.port)"), "\(outputRow)")
-            #expect(try await browser.evaluate("String(document.querySelector('article[data-mount=\"/b\"] .outputs').hidden)") == "true")
+            let idle = try await browser.evaluate("(document.querySelector('#outputs tr[data-output=\"/idle wav\"]') || {}).textContent || ''")
+            #expect(idle.contains("playback wav") && idle.contains("idle"), "\(idle)")
             try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
             try await browser.screenshot(to: Self.artifacts + "/admin-page.png")
 

@@ -271,6 +271,37 @@ extension AdminResponder {
         return Self.json(server.history.json())
     }
 
+    /// `/admin/outputs`: every speaker and FEC output, with or without a source on its mount (admin only, JSON):
+    /// its mount, the mount it plays now (its own or a fallback), state, counters and last problem.
+    func listOutputs(_ head: RequestHead) -> IcecastResponse {
+        guard isAdmin(head) else { return .error(401, "") }
+        let outputs = server.speakers.all.map { speaker -> String in
+            let status = speaker.status
+            var members = [
+                ("mount", JSONText.quoted(status.mount)),
+                ("name", JSONText.quoted(status.name)),
+                ("type", JSONText.quoted(status.type)),
+                ("mode", JSONText.quoted(status.mode)),
+                ("destination", JSONText.quoted(status.destination)),
+                ("playing", speaker.currentMountPath.map(JSONText.quoted) ?? "null"),
+                ("state", JSONText.quoted(status.state)),
+                ("frames", "\(status.framesPlayed)"),
+                ("frames_dropped", "\(status.framesDropped)"),
+                ("underruns", "\(status.underruns)"),
+                ("buffered", String(format: "%.3f", status.bufferedSeconds)),
+                ("packets", "\(status.packetsSent)"),
+                ("bytes", "\(status.bytesSent)"),
+                ("send_errors", "\(status.sendErrors)"),
+                ("problem", status.problem.map(JSONText.quoted) ?? "null"),
+            ]
+            if speaker.sessionDescription != nil {
+                members.append(("sdp", JSONText.quoted("\(status.mount).sdp?output=\(status.name)")))
+            }
+            return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+        }
+        return Self.json("{\"outputs\":[" + outputs.joined(separator: ",") + "]}")
+    }
+
     /// `/admin/token`: the token the admin page sends with state-changing commands (admin only).
     func adminToken(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }

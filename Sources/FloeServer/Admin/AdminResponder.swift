@@ -61,6 +61,7 @@ struct AdminResponder {
         case "manageauth": return manageAuth(head)
         case "config": return effectiveConfiguration(head)
         case "history": return listenerHistory(head)
+        case "outputs": return listOutputs(head)
         case "token": return adminToken(head)
         case "", "index.html": return adminPage(head)
         default: return .error(400, "Unrecognised command")

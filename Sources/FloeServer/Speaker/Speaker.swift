@@ -104,6 +104,9 @@ final class Speaker: Sendable {
     /// What the output is doing, for status pages.
     var status: SpeakerStatus { statusBox.withLockedValue { $0 } }
 
+    /// The mount it plays now: its own, a fallback, or `nil` once closed.
+    var currentMountPath: String? { location.withLockedValue { $0.mount?.path } }
+
     /// Starts taking its home mount's blocks.
     func start() {
         location.withLockedValue { location in
