@@ -119,7 +119,7 @@ async function refresh() {
     row.dataset.output = `${output.mount} ${output.name}`;
     cell(row, output.mount);
     cell(row, output.name);
-    cell(row, `${output.type} ${output.mode}`);
+    cell(row, output.type);
     cell(row, output.destination);
     cell(row, output.playing ?? "—");
     cell(row, output.state);

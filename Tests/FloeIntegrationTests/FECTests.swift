@@ -10,7 +10,7 @@ extension IntegrationTests {
     /// decoder on python3-zfec, and multicast with real random loss inside a network namespace.
     @Suite("FEC multicast", .serialized)
     struct FECTests {
-        static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
+        static let binary = ExecutableTests.binary
         static let decoderScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/fec_decode.py").path
 
         /// Receives Floe's FEC packets and passes them on to several receivers, each through its own loss
@@ -137,11 +137,9 @@ extension IntegrationTests {
                 }
             }
             // While it plays, the output is in the admin status, and public status shows no more than the mount.
-            let stats = try await onThread {
-                let socket = try RawSocket(port: server.port)
-                try socket.send(requestHead("GET /admin/stats HTTP/1.0", ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]))
-                return String(decoding: socket.receiveAll(), as: UTF8.self)
-            }
+            let stats = try await SpeakerTests.get(
+                server.port, "/admin/stats", headers: ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]
+            ).body
             #expect(stats.contains("<floe_output_fec_type>fec 8:12:1400</floe_output_fec_type>"), "\(stats)")
             #expect(stats.contains("<floe_output_fec_destination>127.0.0.1:\(relay.input.port)</floe_output_fec_destination>"))
             #expect(stats.contains("<floe_output_fec_state>playing</floe_output_fec_state>"))
@@ -271,13 +269,7 @@ extension IntegrationTests {
                 try ExternalProcess("ip", ["netns", "exec", namespace] + arguments, unblockingSignals: true)
             }
             let server = try inNamespace([Self.binary, "serve", "--config", directory.path("floe.yaml")])
-            var banner = ""
-            let deadline = Date().addingTimeInterval(20)
-            while !banner.contains("Listen at:"), Date() < deadline {
-                banner += String(decoding: server.availableOutput(), as: UTF8.self)
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(banner.contains("Listen at:"), "\(banner)")
+            #expect(try await ExecutableTests.waitForPort(server) == 8000, "the server's \"Listen at:\" line")
             // --timeout: should every copy of the end-of-stream packet be dropped too, the receiver still ends.
             let receiver = try inNamespace([Self.binary, "fec-recv", "\(group):\(port)", "--interface", "127.0.0.1", "--out", directory.path("out.mp3"), "--timeout", "5"])
             try await Task.sleep(for: .milliseconds(500))  // the receiver joins (no port to watch from outside the namespace)

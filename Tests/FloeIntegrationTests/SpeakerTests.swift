@@ -30,11 +30,11 @@ extension IntegrationTests {
             }
         }
 
-        /// GETs `path` and returns the body.
-        static func get(_ port: Int, _ path: String) async throws -> (head: String, body: String) {
+        /// GETs `path` (with `headers`) and returns the response head and body.
+        static func get(_ port: Int, _ path: String, headers: [String] = []) async throws -> (head: String, body: String) {
             try await onThread {
                 let socket = try RawSocket(port: port)
-                try socket.send(requestHead("GET \(path) HTTP/1.0"))
+                try socket.send(requestHead("GET \(path) HTTP/1.0", headers))
                 let (head, rest) = try socket.receiveHead()
                 return (head, String(decoding: rest + socket.receiveAll(), as: UTF8.self))
             }
@@ -450,7 +450,7 @@ extension IntegrationTests {
         @Test func floePlayPlaysAMountIntoAWAVFileAndReportsAMissingOne() async throws {
             let directory = try TemporaryDirectory()
             let server = try await TestServer()
-            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("floe").path
+            let binary = ExecutableTests.binary
             let missing = try await ExternalProcess.run(binary, ["play", "/nothing", "--port", "\(server.port)", "--driver", "wav", "--device", directory.path("none.wav")], timeout: 20)
             #expect(missing.status != 0)
             #expect(missing.stderr.contains("404"), "\(missing.stderr)")

@@ -272,32 +272,17 @@ extension AdminResponder {
     }
 
     /// `/admin/outputs`: every speaker and FEC output, with or without a source on its mount (admin only, JSON):
-    /// its mount, the mount it plays now (its own or a fallback), state, counters and last problem.
+    /// its mount, the mount it plays now (its own or a fallback), and the figures status pages show for it.
     func listOutputs(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
+        let builder = StatusBuilder(server: server, configuration: server.configuration)
         let outputs = server.speakers.all.map { speaker -> String in
-            let status = speaker.status
-            var members = [
-                ("mount", JSONText.quoted(status.mount)),
-                ("name", JSONText.quoted(status.name)),
-                ("type", JSONText.quoted(status.type)),
-                ("mode", JSONText.quoted(status.mode)),
-                ("destination", JSONText.quoted(status.destination)),
-                ("playing", speaker.currentMountPath.map(JSONText.quoted) ?? "null"),
-                ("state", JSONText.quoted(status.state)),
-                ("frames", "\(status.framesPlayed)"),
-                ("frames_dropped", "\(status.framesDropped)"),
-                ("underruns", "\(status.underruns)"),
-                ("buffered", String(format: "%.3f", status.bufferedSeconds)),
-                ("packets", "\(status.packetsSent)"),
-                ("bytes", "\(status.bytesSent)"),
-                ("send_errors", "\(status.sendErrors)"),
-                ("problem", status.problem.map(JSONText.quoted) ?? "null"),
-            ]
-            if speaker.sessionDescription != nil {
-                members.append(("sdp", JSONText.quoted("\(status.mount).sdp?output=\(status.name)")))
-            }
-            return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+            let members = [
+                "\"mount\":" + JSONText.quoted(speaker.homePath),
+                "\"name\":" + JSONText.quoted(speaker.configuration.name),
+                "\"playing\":" + (speaker.currentMountPath.map(JSONText.quoted) ?? "null"),
+            ] + builder.outputFields(speaker).map { "\"\($0.name)\":" + JSONText.scalar($0.value) }
+            return "{" + members.joined(separator: ",") + "}"
         }
         return Self.json("{\"outputs\":[" + outputs.joined(separator: ",") + "]}")
     }

@@ -97,28 +97,32 @@ struct StatusBuilder {
     /// Beyond Icecast: the mount's speaker outputs, as `floe_output_NAME_*` values (the SDP URL is public, the
     /// rest admin-only).
     func outputValues(_ mountPath: String) -> [StatusValue] {
-        server.speakers.speakers(of: mountPath).flatMap { speaker -> [StatusValue] in
-            let status = speaker.status
-            let prefix = "floe_output_\(status.name)_"
-            var values = [
-                StatusValue(prefix + "type", "\(status.type) \(status.mode)"),
-                StatusValue(prefix + "destination", status.destination),
-                StatusValue(prefix + "state", status.state),
-                StatusValue(prefix + "frames", "\(status.framesPlayed)"),
-                StatusValue(prefix + "frames_dropped", "\(status.framesDropped)"),
-                StatusValue(prefix + "underruns", "\(status.underruns)"),
-                StatusValue(prefix + "buffered", String(format: "%.3f", status.bufferedSeconds)),
-                StatusValue(prefix + "packets", "\(status.packetsSent)"),
-                StatusValue(prefix + "bytes", "\(status.bytesSent)"),
-                StatusValue(prefix + "send_errors", "\(status.sendErrors)"),
-            ]
-            if let problem = status.problem { values.append(StatusValue(prefix + "problem", problem)) }
-            if speaker.sessionDescription != nil {
-                let port = server.publicPort.load(ordering: .relaxed)
-                values.append(StatusValue(prefix + "sdp", "http://\(configuration.hostname):\(port)\(mountPath).sdp?output=\(status.name)"))
-            }
-            return values
+        server.speakers.speakers(of: mountPath).flatMap { speaker in
+            outputFields(speaker).map { StatusValue("floe_output_\(speaker.configuration.name)_\($0.name)", $0.value) }
         }
+    }
+
+    /// One output's figures, named as in status (`type`, `state`, `frames`, …, `problem` and `sdp` when there
+    /// are). `/admin/outputs` lists them as they are; status pages prefix them with the output's name.
+    func outputFields(_ speaker: Speaker) -> [StatusValue] {
+        let status = speaker.status
+        var values = [
+            StatusValue("type", "\(status.type) \(status.mode)"),
+            StatusValue("destination", status.destination),
+            StatusValue("state", status.state),
+            StatusValue("frames", "\(status.framesPlayed)"),
+            StatusValue("frames_dropped", "\(status.framesDropped)"),
+            StatusValue("underruns", "\(status.underruns)"),
+            StatusValue("buffered", String(format: "%.3f", status.bufferedSeconds)),
+            StatusValue("packets", "\(status.packetsSent)"),
+            StatusValue("bytes", "\(status.bytesSent)"),
+            StatusValue("send_errors", "\(status.sendErrors)"),
+        ]
+        if let problem = status.problem { values.append(StatusValue("problem", problem)) }
+        if speaker.sessionDescription != nil {
+            values.append(StatusValue("sdp", listenURL(status.mount) + ".sdp?output=\(status.name)"))
+        }
+        return values
     }
 
     /// `http://<hostname>:<first port><mount>`, as Icecast builds `listenurl`.
