@@ -99,7 +99,6 @@ public struct SpeakerSchedule: Sendable {
     public private(set) var framesPlayed = 0
     public private(set) var framesDropped = 0
     public private(set) var underruns = 0
-    public private(set) var silenceUnits: Int64 = 0
 
     private var buffer: [SpeakerFrame] = []
     private var bufferHead = 0
@@ -233,7 +232,6 @@ public struct SpeakerSchedule: Sendable {
         guard let due = nextSilence, now >= due - .nanoseconds(settings.lead.nanoseconds) else { return nil }
         let action = Action.silence(position: position, length: settings.silenceChunk)
         position += settings.silenceChunk
-        silenceUnits += settings.silenceChunk
         return action
     }
 
