@@ -28,6 +28,12 @@ final class LogFiles: Sendable {
         accessLog?.reopen()
     }
 
+    /// Writes every queued line and stops the writers (at exit).
+    func close() {
+        accessLog?.close()
+        errorLog.close()
+    }
+
     /// Icecast's levels by name or number (4 debug … 1 error).
     static func level(_ name: String) -> Logger.Level {
         switch name.lowercased() {

@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
         let configuration = loaded.configuration
 
         let logs = try LogFiles(configuration: configuration, levelOverride: logLevel)
+        // Every queued log line is written before the process exits, however `run` ends.
+        defer { logs.close() }
         let logger = Logger(label: "floe")
         if !loaded.warnings.isEmpty {
             let options = loaded.warnings.map(\.option).joined(separator: ", ")

@@ -27,6 +27,19 @@ struct MountStateMachineTests {
         #expect(mount.slowListeners == 1)
     }
 
+    /// A listener counted out twice (a bookkeeping fault) must not stop the server: the count stays at zero and
+    /// the caller is told, so it can log the fault.
+    @Test func moreListenersLeavingThanArrivingIsRepaired() {
+        var mount = MountStateMachine()
+        _ = mount.sourceConnected(id: 1, descriptor: descriptor)
+        #expect(mount.listenerArrived(maxListeners: nil) == .admit(descriptor))
+        #expect(mount.listenerLeft(slow: false) == .counted)
+        #expect(mount.listenerLeft(slow: false) == .countRepaired)
+        #expect(mount.listeners == 0)
+        #expect(mount.listenerArrived(maxListeners: 1) == .admit(descriptor))
+        #expect(mount.listeners == 1)
+    }
+
     @Test func metadataNeedsASourceAndVersionsIncrease() throws {
         var mount = MountStateMachine()
         #expect(mount.metadataUpdated(MetadataUpdate(title: "x")) == .rejectNoSource)

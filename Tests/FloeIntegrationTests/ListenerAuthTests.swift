@@ -48,6 +48,42 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// The htpasswd file is cached, yet every change to it counts for the next listener: thirty `manageauth`
+        /// adds sent at once all land (edits are serialised), and an operator's edit by hand is seen at once.
+        @Test func htpasswdEditsAreSerialisedAndSeenByTheNextListener() async throws {
+            let directory = try TemporaryDirectory()
+            let file = directory.path("users")
+            try (HTPasswd.line(user: "alice", password: "wonder") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let server = try await TestServer {
+                $0.mounts["/members"] = .init(listenerAuthentication: .htpasswd(.init(filename: file)))
+            }
+            let source = try rawSource(port: server.port, mount: "/members")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            #expect(await server.waitUntil { server.isLive("/members") })
+            let (first, firstHead) = try listen(server.port, "/members", user: "alice", password: "wonder")
+            #expect(firstHead.hasPrefix("HTTP/1.0 200 OK"))
+
+            let urls = (0..<30).map { "http://127.0.0.1:\(server.port)/admin/manageauth?mount=/members&action=add&username=user\($0)&password=pw\($0)" }
+            let added = try await ExternalProcess.run(
+                "curl", ["-s", "-Z", "--parallel-max", "30", "-u", "admin:\(TestServer.adminPassword)"] + urls)
+            #expect(String(decoding: added.stdout, as: UTF8.self).components(separatedBy: "User added").count - 1 == 30)
+            let users = HTPasswd(contents: try String(contentsOfFile: file, encoding: .utf8)).users
+            #expect(users.count == 31, "every concurrent add kept: \(users.keys.sorted())")
+            let (user7, user7Head) = try listen(server.port, "/members", user: "user7", password: "pw7")
+            #expect(user7Head.hasPrefix("HTTP/1.0 200 OK"))
+
+            // By hand: alice leaves the file, carol joins it.
+            try (HTPasswd.line(user: "carol", password: "c") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let (carol, carolHead) = try listen(server.port, "/members", user: "carol", password: "c")
+            #expect(carolHead.hasPrefix("HTTP/1.0 200 OK"))
+            first.shutdownWrite()
+            #expect(await server.waitUntil { server.listeners("/members") == 2 })
+            let (_, aliceHead) = try listen(server.port, "/members", user: "alice", password: "wonder")
+            #expect(aliceHead.hasPrefix("HTTP/1.0 401 "), "a user removed by hand is refused")
+            withExtendedLifetime((user7, carol)) {}
+            await server.stop()
+        }
+
         @Test func aProtectedFallbackDoesNotServeListenersWhoDidNotAuthenticateForIt() async throws {
             let directory = try TemporaryDirectory()
             try (HTPasswd.line(user: "alice", password: "wonder") + "\n").write(

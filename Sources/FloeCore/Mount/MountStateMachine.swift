@@ -1,7 +1,8 @@
 /// The life of one mount: whether a source feeds it, how many listeners it has, and its current title.
 ///
 /// A pure state machine: each event returns the action the server must carry out, and the server only switches
-/// on it. Fallbacks (a later issue) slot in at `sourceDisconnected`, which today always ends the listeners.
+/// on it. Where listeners go when a source ends (a fallback, or nowhere) involves other mounts, so
+/// `sourceDisconnected` only says that they must go and the server resolves the fallback chain.
 public struct MountStateMachine: Sendable {
     /// Whether a source feeds the mount.
     public enum SourceState: Sendable, Equatable {
@@ -89,11 +90,21 @@ public struct MountStateMachine: Sendable {
         listenerPeak = max(listenerPeak, listeners)
     }
 
+    public enum ListenerLeftAction: Sendable, Equatable {
+        /// Counted out.
+        case counted
+        /// More listeners left than arrived: a bookkeeping fault elsewhere. The count stays at zero (repaired);
+        /// the server logs it and carries on, since one wrong count must never stop every other listener.
+        case countRepaired
+    }
+
     /// A listener left; `slow` when it was dropped for falling behind.
-    public mutating func listenerLeft(slow: Bool) {
-        precondition(listeners > 0, "more listeners left than arrived")
-        listeners -= 1
+    @discardableResult
+    public mutating func listenerLeft(slow: Bool) -> ListenerLeftAction {
         if slow { slowListeners += 1 }
+        guard listeners > 0 else { return .countRepaired }
+        listeners -= 1
+        return .counted
     }
 
     // MARK: Metadata

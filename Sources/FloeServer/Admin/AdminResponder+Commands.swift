@@ -213,25 +213,46 @@ extension AdminResponder {
                 return reply(message: "No htpasswd authentication on this mount", success: false)
             }
             let file = options.filename
-            var lines = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).map(String.init)
-            var message: String?
-            switch head.queryValue("action") ?? "list" {
+            let action = head.queryValue("action") ?? "list"
+            let user = head.queryValue("username")
+            let password = head.queryValue("password")
+            switch action {
             case "add":
-                guard let user = head.queryValue("username"), let password = head.queryValue("password"),
-                    !user.isEmpty, !user.contains(":")
-                else { return .error(400, "missing parameter") }
-                if HTPasswd(contents: lines.joined(separator: "\n")).users[user] != nil {
-                    message = "User already exists - not added"
-                } else {
-                    lines.append(HTPasswd.line(user: user, password: password))
-                    message = write(lines, to: file) ? "User added" : "User add failed - check the icecast error log"
+                guard let user, password != nil, !user.isEmpty, !user.contains(":") else {
+                    return .error(400, "missing parameter")
                 }
             case "delete":
-                guard let user = head.queryValue("username") else { return .error(400, "missing parameter") }
-                lines.removeAll { $0.hasPrefix(user + ":") }
-                message = write(lines, to: file) ? "User deleted" : "User delete failed - check the icecast error log"
+                guard user != nil else { return .error(400, "missing parameter") }
             default:
                 break
+            }
+            var message: String?
+            let lines: [String]
+            do {
+                lines = try server.htpasswd.edit(at: file) { lines in
+                    switch action {
+                    case "add":
+                        guard let user, let password else { return false }
+                        if HTPasswd(contents: lines.joined(separator: "\n")).users[user] != nil {
+                            message = "User already exists - not added"
+                            return false
+                        }
+                        lines.append(HTPasswd.line(user: user, password: password))
+                        message = "User added"
+                        return true
+                    case "delete":
+                        guard let user else { return false }
+                        lines.removeAll { $0.hasPrefix(user + ":") }
+                        message = "User deleted"
+                        return true
+                    default:
+                        return false
+                    }
+                }
+            } catch {
+                logger.error("Cannot update the htpasswd file", metadata: ["file": "\(file)", "error": "\(error.reason)"])
+                let failed = action == "add" ? "User add failed" : action == "delete" ? "User delete failed" : "Cannot read users"
+                return reply(message: failed + " - check the icecast error log", success: false)
             }
             let users = HTPasswd(contents: lines.joined(separator: "\n")).users.keys.sorted()
             if wantsJSON {
@@ -247,15 +268,6 @@ extension AdminResponder {
         }
     }
 
-    private func write(_ lines: [String], to file: String) -> Bool {
-        do {
-            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            return true
-        } catch {
-            logger.error("Cannot write the htpasswd file", metadata: ["file": "\(file)", "error": "\(error)"])
-            return false
-        }
-    }
 }
 
 extension AdminResponder {

@@ -6,8 +6,9 @@ import NIOCore
 /// Decides whether a listener may hear a mount that asks for authentication (Icecast `<authentication>` in a
 /// `<mount>`): credentials come only from `Authorization: Basic`, as in Icecast.
 ///
-/// - htpasswd: the file is read at each request (it is small, and `/admin/manageauth` or an operator may edit
-///   it at any time); with `allowDuplicateUsers` off, a user already listening is refused.
+/// - htpasswd: the file is parsed once and read again only when it changes (`HTPasswdStore`), so an edit by an
+///   operator or `/admin/manageauth` counts for the next listener; with `allowDuplicateUsers` off, a user already
+///   listening is refused.
 /// - url: `action=listener_add&server=&port=&client=&mount=&user=&pass=&ip=&agent=` is POSTed to the service,
 ///   which admits the listener by answering with the configured header (`icecast-auth-user: 1`) and may limit its
 ///   time (`icecast-auth-timelimit: <seconds>`). When the listener leaves, `action=listener_remove` with
@@ -85,11 +86,14 @@ struct ListenerAuthenticator {
         guard let credentials = request.credentials else { return .denied }
         // As given (relative to the working directory), never under the web root: that is served to anyone.
         let path = options.filename
-        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-            logger.error("htpasswd file cannot be read; listener refused", metadata: ["file": "\(path)"])
+        let file: HTPasswd
+        do {
+            file = try server.htpasswd.file(at: path)
+        } catch {
+            logger.error("htpasswd file cannot be read; listener refused", metadata: ["file": "\(path)", "error": "\(error.reason)"])
             return .denied
         }
-        guard HTPasswd(contents: contents).verify(user: credentials.user, password: credentials.password) else {
+        guard file.verify(user: credentials.user, password: credentials.password) else {
             return .denied
         }
         if !options.allowDuplicateUsers, !server.claimListenerUser(credentials.user, mount: request.mountPath) {

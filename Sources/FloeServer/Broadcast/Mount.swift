@@ -1,4 +1,5 @@
 import FloeCore
+import Logging
 import NIOCore
 import NIOConcurrencyHelpers
 import Synchronization
@@ -9,6 +10,8 @@ import Synchronization
 /// Stream bytes never take it except once per published block (to number it and stamp the current title).
 final class Mount: Sendable {
     let path: String
+    /// The mount's series in `/metrics`, created with it.
+    let metrics: MountMetrics?
     private let state: NIOLockedValueBox<MountStateMachine>
     private let nextSequence = Mutex(0)
     /// The current source's framing and clock figures, refreshed as it publishes.
@@ -33,20 +36,22 @@ final class Mount: Sendable {
         eventLoops: [EventLoop],
         queueCapacity: Int,
         directory: ListenerDirectory? = nil,
-        metrics: ServerMetrics? = nil
+        metrics: MountMetrics? = nil,
+        logger: Logger? = nil
     ) {
         self.path = path
+        self.metrics = metrics
         let state = NIOLockedValueBox(MountStateMachine())
         self.state = state
         self.broadcasters = eventLoops.map { loop in
             let broadcaster = LoopBroadcaster(
                 eventLoop: loop,
                 queueCapacity: queueCapacity,
-                listenerLeft: { _, slow in
-                    state.withLockedValue { $0.listenerLeft(slow: slow) }
-                    if slow { metrics?.slowListenerDropped(mount: path) }
+                listenerLeft: { id, slow in
+                    Self.countOut(state.withLockedValue { $0.listenerLeft(slow: slow) }, id: id, path: path, logger: logger)
+                    if slow { metrics?.slowListenersDropped.increment() }
                 },
-                bytesSent: { count in metrics?.bytesOut(count, mount: path) },
+                bytesSent: { count in metrics?.bytesOut.increment(by: count) },
                 listenerMovedIn: { id in
                     state.withLockedValue { $0.listenerMovedIn() }
                     directory?.move(id, to: path)
@@ -232,8 +237,17 @@ final class Mount: Sendable {
         state.withLockedValue { ($0.listenerArrived(maxListeners: maxListeners, counting: counting), $0.generation) }
     }
 
-    func listenerLeftBeforeStreaming() {
-        state.withLockedValue { $0.listenerLeft(slow: false) }
+    func listenerLeftBeforeStreaming(id: Int, logger: Logger) {
+        Self.countOut(state.withLockedValue { $0.listenerLeft(slow: false) }, id: id, path: path, logger: logger)
+    }
+
+    /// Logs a listener count that had to be repaired: a fault to fix, but never a reason to stop the server.
+    private static func countOut(_ action: MountStateMachine.ListenerLeftAction, id: Int, path: String, logger: Logger?) {
+        guard case .countRepaired = action else { return }
+        logger?.error(
+            "Listener count mismatch: more listeners left than arrived; count kept at zero",
+            metadata: ["mount.path": "\(path)", "listener.id": "\(id)"]
+        )
     }
 
     func metadataUpdated(_ update: MetadataUpdate) -> MountStateMachine.MetadataAction {

@@ -127,7 +127,7 @@ extension RequestHeadHandler {
                 position: .after(self)
             )
         } catch {
-            mount.listenerLeftBeforeStreaming()
+            mount.listenerLeftBeforeStreaming(id: connectionID, logger: logger)
             context.close(promise: nil)
             return
         }

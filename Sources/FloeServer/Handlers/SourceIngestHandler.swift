@@ -50,10 +50,10 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         hooks.received(bytes)
         let now = NIODeadline.now()
         let outputs = ingest.receive(bytes, at: now)
-        server.metrics.bytesIn(bytes.readableBytes, mount: mount.path)
+        mount.metrics?.bytesIn.increment(by: bytes.readableBytes)
         for output in outputs {
             mount.publish(output)
-            if !output.frames.isEmpty { server.metrics.frames(output.frames.count, mount: mount.path) }
+            if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
         }
         reportPaceChange(at: now)
         if !outputs.isEmpty {
@@ -121,7 +121,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         let fallback = server.liveFallback(of: mount.path, configuration: server.configuration)
         mount.sourceDisconnected(id: sourceID, fallback: fallback)
         mount.recordStatistics(nil)
-        server.metrics.sourceDisconnected(mount: mount.path)
+        mount.metrics?.sourceDisconnects.increment()
         hooks.disconnected()
         server.accessLog?.record(accessRecord)
         if let fallback {

@@ -37,7 +37,7 @@ struct SourceLogin {
         case .accept:
             // The mount may predate a reload that changed its queue size: a new source gets the current one.
             mount.setQueueCapacity(queueSize)
-            server.metrics.sourceConnected(mount: path)
+            mount.metrics?.sourceConnects.increment()
             let fallbacks = server.fallbackChain(of: path, configuration: configuration)
             if mountConfiguration.fallbackOverride {
                 mount.reclaimListeners(from: fallbacks)

@@ -23,6 +23,11 @@ public final class AccessLog: Sendable {
     public func reopen() {
         file.reopen()
     }
+
+    /// Writes what is queued and stops the log's writer (at shutdown).
+    public func close() {
+        file.close()
+    }
 }
 
 /// One connection, as the access log shows it.

@@ -1,4 +1,5 @@
 import FloeCore
+import Logging
 import NIOCore
 import Synchronization
 
@@ -9,11 +10,13 @@ final class MountRegistry: Sendable {
     private let eventLoops: [EventLoop]
     private let directory: ListenerDirectory
     private let metrics: ServerMetrics?
+    private let logger: Logger?
 
-    init(eventLoops: [EventLoop], directory: ListenerDirectory, metrics: ServerMetrics? = nil) {
+    init(eventLoops: [EventLoop], directory: ListenerDirectory, metrics: ServerMetrics? = nil, logger: Logger? = nil) {
         self.eventLoops = eventLoops
         self.directory = directory
         self.metrics = metrics
+        self.logger = logger
     }
 
     /// The mount at `path`, if a source ever fed it.
@@ -30,7 +33,8 @@ final class MountRegistry: Sendable {
                 eventLoops: eventLoops,
                 queueCapacity: queueCapacity,
                 directory: directory,
-                metrics: metrics
+                metrics: metrics?.mountMetrics(path),
+                logger: logger
             )
             mounts[path] = mount
             return mount

@@ -24,6 +24,8 @@ final class ServerContext: Sendable {
     let listeners: ListenerDirectory
     /// Counters and gauges for `/metrics`.
     let metrics = ServerMetrics()
+    /// Listener authentication's htpasswd files, parsed once and re-read when they change.
+    let htpasswd = HTPasswdStore()
     /// Listener counts over the last hour, for the admin page.
     let history = ListenerHistory()
     /// The mounts' speaker outputs (RTP senders, local playback).
@@ -44,7 +46,7 @@ final class ServerContext: Sendable {
         self.configurationBox = Mutex(configuration)
         let directory = ListenerDirectory()
         self.listeners = directory
-        self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory, metrics: metrics)
+        self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory, metrics: metrics, logger: logger)
         self.logger = logger
     }
 
@@ -62,6 +64,7 @@ final class ServerContext: Sendable {
     func replaceConfiguration(_ configuration: ServerConfiguration) {
         configurationBox.withLock { $0 = configuration }
         intros.withLock { $0.removeAll() }
+        htpasswd.reset()
     }
 
     /// A number unique to this server run, for connections and sources.

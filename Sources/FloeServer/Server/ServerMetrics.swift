@@ -5,38 +5,23 @@ import Prometheus
 /// Floe's metrics through swift-metrics, kept in this server's own Prometheus registry and served at `/metrics`.
 ///
 /// The registry is per server (no global bootstrap), so each test's server reports only its own figures.
-/// Counters are bumped where events happen, never per listener per write: bytes out are added once per fan-out
-/// slice per event loop. Gauges (listeners, sources) are set from the mounts' state when `/metrics` is read.
+/// Every counter and gauge is created once (per mount, per speaker output) and kept: creating one validates its
+/// labels and takes the registry's lock, which must never happen on the per-block path. Counters are bumped where
+/// events happen, never per listener per write: bytes out are added once per fan-out slice per event loop. Gauges
+/// (listeners, sources) are set from the mounts' state when `/metrics` is read.
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
+    private let sources: CoreMetrics.Gauge
 
     init() {
         factory = PrometheusMetricsFactory(registry: registry)
+        sources = CoreMetrics.Gauge(label: "floe_sources", dimensions: [], factory: factory)
     }
 
-    func bytesIn(_ count: Int, mount: String) {
-        Counter(label: "floe_bytes_in_total", dimensions: [("mount", mount)], factory: factory).increment(by: count)
-    }
-
-    func bytesOut(_ count: Int, mount: String) {
-        Counter(label: "floe_bytes_out_total", dimensions: [("mount", mount)], factory: factory).increment(by: count)
-    }
-
-    func frames(_ count: Int, mount: String) {
-        Counter(label: "floe_frames_total", dimensions: [("mount", mount)], factory: factory).increment(by: count)
-    }
-
-    func slowListenerDropped(mount: String) {
-        Counter(label: "floe_slow_listeners_dropped_total", dimensions: [("mount", mount)], factory: factory).increment()
-    }
-
-    func sourceConnected(mount: String) {
-        Counter(label: "floe_source_connects_total", dimensions: [("mount", mount)], factory: factory).increment()
-    }
-
-    func sourceDisconnected(mount: String) {
-        Counter(label: "floe_source_disconnects_total", dimensions: [("mount", mount)], factory: factory).increment()
+    /// The counters and gauges of one mount, created when the mount is.
+    func mountMetrics(_ path: String) -> MountMetrics {
+        MountMetrics(path: path, factory: factory)
     }
 
     /// Counters of one speaker output, created once and bumped as it plays (about 40 times a second, never per
@@ -44,37 +29,61 @@ final class ServerMetrics: Sendable {
     func speakerCounters(mount: String, output: String) -> SpeakerCounters {
         let dimensions = [("mount", mount), ("output", output)]
         return SpeakerCounters(
-            frames: Counter(label: "floe_speaker_frames_total", dimensions: dimensions, factory: factory),
-            packets: Counter(label: "floe_speaker_packets_total", dimensions: dimensions, factory: factory),
-            bytes: Counter(label: "floe_speaker_bytes_total", dimensions: dimensions, factory: factory),
-            underruns: Counter(label: "floe_speaker_underruns_total", dimensions: dimensions, factory: factory),
-            dropped: Counter(label: "floe_speaker_frames_dropped_total", dimensions: dimensions, factory: factory)
+            frames: CoreMetrics.Counter(label: "floe_speaker_frames_total", dimensions: dimensions, factory: factory),
+            packets: CoreMetrics.Counter(label: "floe_speaker_packets_total", dimensions: dimensions, factory: factory),
+            bytes: CoreMetrics.Counter(label: "floe_speaker_bytes_total", dimensions: dimensions, factory: factory),
+            underruns: CoreMetrics.Counter(label: "floe_speaker_underruns_total", dimensions: dimensions, factory: factory),
+            dropped: CoreMetrics.Counter(label: "floe_speaker_frames_dropped_total", dimensions: dimensions, factory: factory),
+            playing: CoreMetrics.Gauge(label: "floe_speaker_playing", dimensions: dimensions, factory: factory)
         )
     }
 
     /// The Prometheus text exposition, with listener and source gauges taken from `mounts` now.
     func render(mounts: [Mount], speakers: [Speaker] = []) -> String {
-        var sources = 0
+        var live = 0
         for mount in mounts {
             let state = mount.snapshot
-            if case .live = state.source { sources += 1 }
-            Gauge(label: "floe_listeners", dimensions: [("mount", mount.path)], factory: factory).record(state.listeners)
+            if case .live = state.source { live += 1 }
+            mount.metrics?.listeners.record(state.listeners)
         }
-        Gauge(label: "floe_sources", dimensions: [], factory: factory).record(sources)
+        sources.record(live)
         for speaker in speakers {
-            let status = speaker.status
-            Gauge(label: "floe_speaker_playing", dimensions: [("mount", status.mount), ("output", status.name)], factory: factory)
-                .record(status.state == SpeakerSchedule.State.playing.rawValue ? 1 : 0)
+            speaker.recordPlayingGauge()
         }
         return registry.emitToString()
     }
 }
 
-/// The counters of one speaker output.
+/// The series of one mount. Bumping one is an atomic add; nothing here takes a lock.
+final class MountMetrics: Sendable {
+    let bytesIn: CoreMetrics.Counter
+    let bytesOut: CoreMetrics.Counter
+    let frames: CoreMetrics.Counter
+    let slowListenersDropped: CoreMetrics.Counter
+    let sourceConnects: CoreMetrics.Counter
+    let sourceDisconnects: CoreMetrics.Counter
+    /// Set from the mount's state when `/metrics` is read.
+    let listeners: CoreMetrics.Gauge
+
+    init(path: String, factory: PrometheusMetricsFactory) {
+        let dimensions = [("mount", path)]
+        bytesIn = CoreMetrics.Counter(label: "floe_bytes_in_total", dimensions: dimensions, factory: factory)
+        bytesOut = CoreMetrics.Counter(label: "floe_bytes_out_total", dimensions: dimensions, factory: factory)
+        frames = CoreMetrics.Counter(label: "floe_frames_total", dimensions: dimensions, factory: factory)
+        slowListenersDropped = CoreMetrics.Counter(label: "floe_slow_listeners_dropped_total", dimensions: dimensions, factory: factory)
+        sourceConnects = CoreMetrics.Counter(label: "floe_source_connects_total", dimensions: dimensions, factory: factory)
+        sourceDisconnects = CoreMetrics.Counter(label: "floe_source_disconnects_total", dimensions: dimensions, factory: factory)
+        listeners = CoreMetrics.Gauge(label: "floe_listeners", dimensions: dimensions, factory: factory)
+    }
+}
+
+/// The series of one speaker output.
 struct SpeakerCounters: Sendable {
     let frames: CoreMetrics.Counter
     let packets: CoreMetrics.Counter
     let bytes: CoreMetrics.Counter
     let underruns: CoreMetrics.Counter
     let dropped: CoreMetrics.Counter
+    /// 1 while the output plays, set when `/metrics` is read.
+    let playing: CoreMetrics.Gauge
 }

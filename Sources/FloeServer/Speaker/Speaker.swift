@@ -20,6 +20,8 @@ final class Speaker: Sendable {
     let sessionDescription: SessionDescription?
     private let core: NIOLoopBoundBox<Core>
     private let statusBox: NIOLockedValueBox<SpeakerStatus>
+    /// The output's series in `/metrics` (none for `floe play`).
+    private let counters: SpeakerCounters?
     /// The mount feeding the speaker now (`nil` before `start()` and after `close()`). Its lock is taken before any
     /// mount's speaker lock, never after: moves between mounts are atomic, and a closed speaker stays detached.
     private let location = NIOLockedValueBox<(mount: Mount?, closed: Bool)>((nil, false))
@@ -93,6 +95,7 @@ final class Speaker: Sendable {
             )
         )
         let counters = metrics?.speakerCounters(mount: homePath, output: configuration.name)
+        self.counters = counters
         core = NIOLoopBoundBox.makeBoxSendingValue(
             Core(schedule: schedule, sink: sink, counters: counters),
             eventLoop: eventLoop
@@ -103,6 +106,11 @@ final class Speaker: Sendable {
 
     /// What the output is doing, for status pages.
     var status: SpeakerStatus { statusBox.withLockedValue { $0 } }
+
+    /// Sets `floe_speaker_playing` from the status now (when `/metrics` is read).
+    func recordPlayingGauge() {
+        counters?.playing.record(status.state == SpeakerSchedule.State.playing.rawValue ? 1 : 0)
+    }
 
     /// The mount it plays now: its own, a fallback, or `nil` once closed.
     var currentMountPath: String? { location.withLockedValue { $0.mount?.path } }
