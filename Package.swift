@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "Floe",
-    platforms: [.macOS(.v14)],
+    // Mutex and Atomic (Synchronization) need macOS 15.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "floe", targets: ["floe"]),
         .library(name: "FloeServer", targets: ["FloeServer"]),
@@ -19,9 +20,10 @@ let package = Package(
     ],
     targets: [
         // System libraries. Each is a module map over the Debian -dev package, found with pkg-config.
+        // libshout's pkg-config file adds -pthread, which SwiftPM refuses with a warning; its header is on the
+        // default include path and the module map links it, so pkg-config is not needed.
         .systemLibrary(
             name: "CShout",
-            pkgConfig: "shout",
             providers: [.apt(["libshout3-dev"])]
         ),
         .systemLibrary(
@@ -48,31 +50,51 @@ let package = Package(
             ]
         ),
 
-        // SwiftNIO server: bootstrap, handlers, services.
+        // The speaker: a mount's frames played by their clock to RTP (RTP/), FEC multicast (FEC/) or a sound device
+        // (Playback/: libmpg123 → libout123). No mounts, no HTTP: the server feeds it blocks.
+        .target(
+            name: "FloeSpeaker",
+            dependencies: [
+                "FloeCore",
+                "MPEGAudio",
+                "FloeFEC",
+                "CMPG123",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+
+        // SwiftNIO server: connections, the router and its responders, sources, the fan-out, admin, services.
         .target(
             name: "FloeServer",
             dependencies: [
                 "FloeCore",
-                "MPEGAudio",
-                "CMPG123",
-                "FloeFEC",
+                "FloeSpeaker",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The erasure code's speed, beside bench/fec/zfec_bench.py (see docs/PERFORMANCE.md).
         .executableTarget(name: "fec-bench", dependencies: ["FloeFEC"], path: "bench/fec", exclude: ["zfec_bench.py"]),
+        // The command: serve, check-config, and the client tools play and fec-recv (Client/).
         .executableTarget(
             name: "floe",
             dependencies: [
                 "FloeServer",
+                "FloeSpeaker",
+                "FloeCore",
                 "FloeFEC",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,7 +107,7 @@ let package = Package(
         .target(
             name: "FloeTestSupport",
             dependencies: [
-                "CShout", "CLame", "CMPG123", "FloeServer",
+                "CShout", "CLame", "CMPG123", "FloeServer", "FloeCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +116,13 @@ let package = Package(
         ),
         .testTarget(name: "MPEGAudioTests", dependencies: ["MPEGAudio", "FloeTestSupport"]),
         .testTarget(name: "FloeFECTests", dependencies: ["FloeFEC"]),
+        .testTarget(
+            name: "FloeSpeakerTests",
+            dependencies: [
+                "FloeSpeaker", "FloeCore", "MPEGAudio", "FloeTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "FloeCoreTests",
             dependencies: [
@@ -112,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "FloeIntegrationTests",
             dependencies: [
-                "FloeServer", "FloeCore", "FloeFEC", "FloeTestSupport", "CShout",
+                "FloeServer", "FloeCore", "FloeFEC", "FloeSpeaker", "FloeTestSupport", "MPEGAudio", "CShout",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -6,7 +6,10 @@ let token = "";
 
 async function api(command, params = {}) {
   const query = new URLSearchParams({ ...params, token });
-  const response = await fetch(`/admin/${command}.json?${query}`, { cache: "no-store" });
+  // Built from location.origin: a page opened as http://user:pass@host/admin/ has credentials in its base URL,
+  // and fetch refuses a relative URL resolved against it. The browser still sends the admin credentials it holds.
+  const url = new URL(`/admin/${command}.json?${query}`, location.origin);
+  const response = await fetch(url, { cache: "no-store" });
   if (!response.ok) throw new Error(`${command}: ${response.status}`);
   return response.json();
 }

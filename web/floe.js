@@ -38,7 +38,9 @@ function render(icestats) {
     card.querySelector(".description").textContent = source.server_description || "";
     card.querySelector(".title").textContent = source.title || "—";
     card.querySelector(".listeners").textContent = String(source.listeners ?? 0);
-    card.querySelector(".bitrate").textContent = source.bitrate ? `${source.bitrate} kbit/s` : "—";
+    // The declared bitrate, else what Floe measured from the frames.
+    const measured = source.floe_measured_bitrate ? `${Math.round(source.floe_measured_bitrate / 1000)} kbit/s` : "—";
+    card.querySelector(".bitrate").textContent = source.bitrate ? `${source.bitrate} kbit/s` : measured;
     card.querySelector(".genre").textContent = source.genre || "—";
   }
   for (const card of [...list.children]) {
@@ -48,7 +50,8 @@ function render(icestats) {
 
 async function refresh() {
   try {
-    const response = await fetch("/status-json.xsl", { cache: "no-store" });
+    // From location.origin: fetch refuses URLs resolved against a base that carries user:pass@.
+    const response = await fetch(new URL("/status-json.xsl", location.origin), { cache: "no-store" });
     if (response.ok) render((await response.json()).icestats);
   } catch (error) {
     // The server may be restarting; try again on the next tick.

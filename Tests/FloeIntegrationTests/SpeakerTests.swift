@@ -1,4 +1,5 @@
 import FloeCore
+import FloeSpeaker
 import FloeTestSupport
 import Foundation
 import MPEGAudio

@@ -82,6 +82,9 @@ extension IntegrationTests {
             #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
             let title = "document.querySelector('.title')?.textContent ?? ''"
             #expect(try await browser.wait(for: title, toBe: "Fresh Title") == "Fresh Title")
+            // The source declared no bitrate: the page shows the one Floe measured (the fixture is 128 kbit/s).
+            let bitrate = "document.querySelector('.bitrate')?.textContent ?? ''"
+            #expect(try await browser.wait(for: bitrate, toBe: "128 kbit/s") == "128 kbit/s")
             listener.shutdownWrite()
             #expect(try await browser.wait(for: listeners, toBe: "0") == "0")
             #expect(try await browser.evaluate("window.floeTestMark ?? ''") == "still here", "no reload happened")
@@ -108,11 +111,10 @@ extension IntegrationTests {
             let (stays, _, _) = try rawListener(port: server.port, mount: "/a", headers: ["User-Agent: StaysPlayer"])
             #expect(await server.waitUntil { server.listeners("/a") == 2 })
 
+            // Opened the way people open it: credentials in the URL. Its API calls must still work (fetch refuses
+            // URLs resolved against a base that carries credentials).
             let browser = try await HeadlessChromium(url: "about:blank")
-            try await browser.open(
-                "http://127.0.0.1:\(server.port)/admin/",
-                headers: ["Authorization": basicAuthorization("admin", TestServer.adminPassword)]
-            )
+            try await browser.open("http://admin:\(TestServer.adminPassword)@127.0.0.1:\(server.port)/admin/")
             let rows = "String(document.querySelectorAll('#sources tbody tr').length)"
             #expect(try await browser.wait(for: rows, toBe: "2") == "2")
             let listenerRows = "String(document.querySelectorAll('article[data-mount=\"/a\"] .listeners tbody tr').length)"

@@ -51,8 +51,13 @@ struct FanOutTests {
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let session = ListenerSession(id: id, channel: channel, homePath: "/m", metadataInterval: nil)
         let record = AccessRecord(
-            peer: "127.0.0.1", started: Date(timeIntervalSince1970: 0), method: "GET", path: "/m",
-            protocolToken: "HTTP/1.1", status: 200, bytes: 0
+            peer: "127.0.0.1",
+            started: Date(timeIntervalSince1970: 0),
+            method: "GET",
+            path: "/m",
+            protocolToken: "HTTP/1.1",
+            status: 200,
+            bytes: 0
         )
         try channel.pipeline.syncOperations.addHandler(
             ListenerHandler(session: session, accessLog: nil, accessRecord: record)
@@ -63,9 +68,9 @@ struct FanOutTests {
     /// `count` listeners with ids `0..<count`, added in that order (so listener `i` sits in slot `i`).
     func listeners(_ count: Int, in fanout: LoopBroadcaster) throws -> [FanOutListener] {
         try (0..<count).map { id in
-            let listener = try listener(id)
-            fanout.add(listener.session, burstBytes: 0, generation: 1)
-            return listener
+            let made = try self.listener(id)
+            fanout.add(made.session, burstBytes: 0, generation: 1)
+            return made
         }
     }
 
@@ -90,7 +95,8 @@ struct FanOutTests {
         let fanout = broadcaster()
         let all = try listeners(1_000, in: fanout)
         fanout.publish(block(0))
-        #expect(try all.filter { try !$0.received().isEmpty }.count == slice, "one slice goes out at once")
+        let reached = try all.filter { try !$0.received().isEmpty }.count
+        #expect(reached == slice, "one slice goes out at once")
         #expect(try all[0].received().isEmpty, "the rest waits for the loop")
         finishPasses()
         #expect(try mismatches(all, expected: bytes(of: [0])).isEmpty)
@@ -178,7 +184,8 @@ struct FanOutTests {
         let stayed = all.filter { !(notYetServed + served).contains($0.session.id) }
         #expect(try mismatches(stayed, expected: bytes(of: 0...1)).isEmpty)
         let expected = (notYetServed + served).sorted().map { FanOutDeparture(id: $0, slow: false) }
-        #expect(departures.all.sorted { $0.id < $1.id } == expected)
+        let left = departures.all.sorted { $0.id < $1.id }
+        #expect(left == expected)
     }
 
     /// A listener that stays unwritable while more than the queue's capacity is published falls out of the queue

@@ -14,11 +14,11 @@ public struct StatusDocument: Sendable, Equatable {
         "listener_connections", "source_client_connections", "source_relay_connections", "source_total_connections",
         "stats_connections",
     ]
-    /// Per-source values `/status-json.xsl` leaves out.
+    /// Per-source values `/status-json.xsl` leaves out. `floe_measured_bitrate` stays: the public page shows it
+    /// for a source that declared no bitrate.
     static let hiddenSourceValues: Set<String> = [
         "max_listeners", "public", "source_ip", "slow_listeners", "total_bytes_read", "total_bytes_sent", "user_agent",
-        "floe_frames", "floe_garbage_bytes", "floe_id3_bytes", "floe_resyncs", "floe_pace", "floe_measured_bitrate",
-        "floe_realtime_ratio",
+        "floe_frames", "floe_garbage_bytes", "floe_id3_bytes", "floe_resyncs", "floe_pace", "floe_realtime_ratio",
     ]
 
     /// The whole tree as JSON (admin `stats` with `Accept: application/json` or `.json`): globals, and `sources`

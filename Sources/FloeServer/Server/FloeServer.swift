@@ -13,6 +13,8 @@ import Synchronization
 /// stops accepting, closes sources and listeners, and returns. Tests use `start()` and `stop()` directly.
 public final class FloeServer: Service, Sendable {
     private let context: ServerContext
+    /// Where each request goes; built once.
+    private let router: Router
     private let group: any EventLoopGroup
     private let serverChannels = Mutex<[Channel]>([])
     private let openChannels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
@@ -34,6 +36,7 @@ public final class FloeServer: Service, Sendable {
         self.onListening = onListening
         let loops = Array(eventLoopGroup.makeIterator())
         self.context = ServerContext(configuration: configuration, eventLoops: loops, logger: logger, accessLog: accessLog)
+        self.router = Router(server: context)
     }
 
     /// Binds every configured listen socket and starts accepting. Returns the bound addresses (with the real
@@ -192,6 +195,7 @@ public final class FloeServer: Service, Sendable {
 
     private func bootstrap(_ role: SocketRole) -> ServerBootstrap {
         let context = self.context
+        let router = self.router
         let openChannels = self.openChannels
         return ServerBootstrap(group: group)
             // Icecast listens with a backlog of 5, which is where it drops connections in a listener storm.
@@ -211,7 +215,7 @@ public final class FloeServer: Service, Sendable {
                     switch role {
                     case .http(let shoutcastMount):
                         try channel.pipeline.syncOperations.addHandler(
-                            RequestHeadHandler(server: context, connectionID: id, shoutcastMount: shoutcastMount)
+                            RequestHeadHandler(server: context, router: router, connectionID: id, shoutcastMount: shoutcastMount)
                         )
                     case .shoutcastSource(let mount):
                         try channel.pipeline.syncOperations.addHandler(

@@ -4,9 +4,20 @@ import Logging
 import NIOCore
 import Synchronization
 
+/// One configuration, as loaded (or as an admin command changed it). Immutable: a connection takes the current one
+/// once, when it is accepted, and sees the same values to its end; a reload swaps in a new one in one step.
+final class ConfigurationSnapshot: Sendable {
+    let configuration: ServerConfiguration
+
+    init(_ configuration: ServerConfiguration) {
+        self.configuration = configuration
+    }
+}
+
 /// What every connection handler needs: configuration, mounts, counters and the logger.
 final class ServerContext: Sendable {
-    private let configurationBox: Mutex<ServerConfiguration>
+    /// Held only to read or swap the reference: nobody copies a configuration under it.
+    private let current: Mutex<ConfigurationSnapshot>
     let mounts: MountRegistry
     let logger: Logger
     /// Open client connections of every kind (Icecast `<clients>` counts them all).
@@ -43,26 +54,35 @@ final class ServerContext: Sendable {
 
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
         self.accessLog = accessLog
-        self.configurationBox = Mutex(configuration)
+        self.current = Mutex(ConfigurationSnapshot(configuration))
         let directory = ListenerDirectory()
         self.listeners = directory
         self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory, metrics: metrics, logger: logger)
         self.logger = logger
     }
 
-    /// The configuration in force now. Each connection reads it once when its request arrives.
-    var configuration: ServerConfiguration {
-        configurationBox.withLock { $0 }
+    /// The configuration in force now. Each connection takes it once, when it is accepted.
+    var snapshot: ConfigurationSnapshot {
+        current.withLock { $0 }
     }
 
-    /// Changes the configuration in place (admin commands that act until the next reload).
+    /// The configuration in force now, for work outside a request (reloads, start-up, a source ending).
+    var configuration: ServerConfiguration {
+        snapshot.configuration
+    }
+
+    /// Changes the configuration (admin commands that act until the next reload): a new snapshot with the change.
     func updateConfiguration(_ change: (inout ServerConfiguration) -> Void) {
-        configurationBox.withLock { change(&$0) }
+        current.withLock { current in
+            var configuration = current.configuration
+            change(&configuration)
+            current = ConfigurationSnapshot(configuration)
+        }
     }
 
     /// Replaces the configuration; new connections see the new values. Intro files are read again.
     func replaceConfiguration(_ configuration: ServerConfiguration) {
-        configurationBox.withLock { $0 = configuration }
+        current.withLock { $0 = ConfigurationSnapshot(configuration) }
         intros.withLock { $0.removeAll() }
         htpasswd.reset()
     }

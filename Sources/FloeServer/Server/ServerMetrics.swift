@@ -1,5 +1,6 @@
 import CoreMetrics
 import FloeCore
+import FloeSpeaker
 import Prometheus
 
 /// Floe's metrics through swift-metrics, kept in this server's own Prometheus registry and served at `/metrics`.
@@ -24,18 +25,9 @@ final class ServerMetrics: Sendable {
         MountMetrics(path: path, factory: factory)
     }
 
-    /// Counters of one speaker output, created once and bumped as it plays (about 40 times a second, never per
-    /// listener).
+    /// The series of one speaker output, created once with it.
     func speakerCounters(mount: String, output: String) -> SpeakerCounters {
-        let dimensions = [("mount", mount), ("output", output)]
-        return SpeakerCounters(
-            frames: CoreMetrics.Counter(label: "floe_speaker_frames_total", dimensions: dimensions, factory: factory),
-            packets: CoreMetrics.Counter(label: "floe_speaker_packets_total", dimensions: dimensions, factory: factory),
-            bytes: CoreMetrics.Counter(label: "floe_speaker_bytes_total", dimensions: dimensions, factory: factory),
-            underruns: CoreMetrics.Counter(label: "floe_speaker_underruns_total", dimensions: dimensions, factory: factory),
-            dropped: CoreMetrics.Counter(label: "floe_speaker_frames_dropped_total", dimensions: dimensions, factory: factory),
-            playing: CoreMetrics.Gauge(label: "floe_speaker_playing", dimensions: dimensions, factory: factory)
-        )
+        SpeakerCounters(mount: mount, output: output, factory: factory)
     }
 
     /// The Prometheus text exposition, with listener and source gauges taken from `mounts` now.
@@ -75,15 +67,4 @@ final class MountMetrics: Sendable {
         sourceDisconnects = CoreMetrics.Counter(label: "floe_source_disconnects_total", dimensions: dimensions, factory: factory)
         listeners = CoreMetrics.Gauge(label: "floe_listeners", dimensions: dimensions, factory: factory)
     }
-}
-
-/// The series of one speaker output.
-struct SpeakerCounters: Sendable {
-    let frames: CoreMetrics.Counter
-    let packets: CoreMetrics.Counter
-    let bytes: CoreMetrics.Counter
-    let underruns: CoreMetrics.Counter
-    let dropped: CoreMetrics.Counter
-    /// 1 while the output plays, set when `/metrics` is read.
-    let playing: CoreMetrics.Gauge
 }

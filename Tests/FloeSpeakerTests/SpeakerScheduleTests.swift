@@ -1,4 +1,5 @@
 import FloeCore
+import FloeSpeaker
 import NIOCore
 import Testing
 

@@ -4,7 +4,7 @@ import MPEGAudio
 import NIOCore
 import Testing
 
-@testable import FloeServer
+@testable import FloeSpeaker
 
 /// libmpg123 fed one frame at a time, as the speaker feeds it.
 @Suite("MPEG decoder")

@@ -4,15 +4,56 @@ import Logging
 /// Answers `/admin/*` requests with Icecast 2.4's commands and XML replies. An unknown command gets Icecast's
 /// 400 `Unrecognised command` — which is also the reply libshout's `GET /admin/!POKE` capability probe needs:
 /// on no reply at all, libshout assumes TLS and fails.
-struct AdminResponder {
+///
+/// The router holds one; each request works on a copy that carries the request's configuration snapshot, logger
+/// and reply format.
+struct AdminResponder: Responder {
     let server: ServerContext
-    let logger: Logger
+    private(set) var logger: Logger
+    /// The configuration the request sees (the server's, until a request sets its own).
+    private(set) var snapshot: ConfigurationSnapshot?
     /// The socket's `shoutcast-mount`, target of `/admin.cgi`.
-    var shoutcastMount: String? = nil
+    private(set) var shoutcastMount: String? = nil
     /// Beyond Icecast: a JSON reply instead of XML (`Accept: application/json`, or the command with `.json`).
-    var wantsJSON = false
+    private(set) var wantsJSON = false
 
-    func respond(to head: RequestHead) -> IcecastResponse {
+    init(server: ServerContext) {
+        self.server = server
+        self.logger = server.logger
+    }
+
+    /// Whether `path` belongs to the admin API.
+    static func handles(_ path: String) -> Bool {
+        path.hasPrefix("/admin/") || path == "/admin" || path == "/admin.cgi"
+    }
+
+    var configuration: ServerConfiguration { (snapshot ?? server.snapshot).configuration }
+
+    func respond(to request: Request, on connection: Connection) {
+        var responder = self
+        responder.logger = request.logger
+        responder.snapshot = request.snapshot
+        responder.shoutcastMount = request.shoutcastMount
+        let head = request.head
+        if responder.isAdminPage(head), responder.isAdmin(head) {
+            // The page is a file of the web root, streamed like any other.
+            StaticFileResponder.serveFile(
+                request.configuration.paths.webroot + "/admin.html",
+                for: request,
+                on: connection,
+                missing: .error(404, "The admin page is not installed (admin.html in the web root)")
+            )
+            return
+        }
+        connection.respondAndClose(responder.response(to: head))
+    }
+
+    /// `/admin`, `/admin/` and `/admin/index.html`.
+    private func isAdminPage(_ head: RequestHead) -> Bool {
+        ["/admin", "/admin/", "/admin/index.html"].contains(head.path)
+    }
+
+    func response(to head: RequestHead) -> IcecastResponse {
         let path = head.path
         if path == "/admin.cgi" {
             return updateMetadataShoutcastStyle(head)
@@ -72,7 +113,7 @@ struct AdminResponder {
     /// Icecast's HTML page. Also takes `artist`/`title` (libshout with ezstream sends those; Icecast 2.4 drops them
     /// with 400 `Missing parameter`).
     private func updateMetadataShoutcastStyle(_ head: RequestHead) -> IcecastResponse {
-        let configuration = server.configuration
+        let configuration = self.configuration
         let query = head.queryItems
         func value(_ name: String) -> [UInt8]? { query.first { $0.name == name }?.value }
         guard let pass = value("pass").map({ String(decoding: $0, as: UTF8.self) }) else {
@@ -106,7 +147,7 @@ struct AdminResponder {
     /// `/admin/metadata?mount=…&mode=updinfo&song=…` (or `artist`/`title`, `charset`), with admin credentials
     /// or the mount's source credentials.
     private func updateMetadata(_ head: RequestHead) -> IcecastResponse {
-        let configuration = server.configuration
+        let configuration = self.configuration
         let query = head.queryItems
         func value(_ name: String) -> [UInt8]? { query.first { $0.name == name }?.value }
         guard let mountBytes = value("mount") else { return .error(400, "Missing parameter") }

@@ -2,13 +2,30 @@ import FloeCore
 
 /// Public, unauthenticated views of the server: `/status-json.xsl` and per-mount playlists (`.m3u`, `.pls`,
 /// `.xspf`, `.vclt`), as Icecast 2.4 serves them (and `.pls`, which Icecast lacks).
-struct PublicStatusResponder {
+struct PublicStatusResponder: Responder {
     let server: ServerContext
 
+    /// Playlist suffixes: `/live.m3u` is `/live`'s playlist.
+    static let playlistSuffixes = [".m3u", ".pls", ".xspf", ".vclt"]
+
+    /// Whether `path` names one of these views (the router's test; a live mount of that name goes first).
+    static func handles(_ path: String) -> Bool {
+        path == "/metrics" || path == "/status.xsl" || path == "/status-json.xsl" || path.hasSuffix(".sdp")
+            || playlistSuffixes.contains { path.hasSuffix($0) }
+    }
+
+    /// The view, or a web-root file of that name (or 404) when there is none (a playlist of an unknown mount).
+    func respond(to request: Request, on connection: Connection) {
+        if let response = response(to: request.head, configuration: request.configuration) {
+            connection.respondAndClose(response)
+        } else {
+            StaticFileResponder.serve(request, on: connection)
+        }
+    }
+
     /// The response for `head`, or `nil` when the path is not one of these views.
-    func respond(to head: RequestHead) -> IcecastResponse? {
+    func response(to head: RequestHead, configuration: ServerConfiguration) -> IcecastResponse? {
         let path = head.path
-        let configuration = server.configuration
         if path == "/metrics" {
             let text = server.metrics.render(mounts: server.mounts.all, speakers: server.speakers.all)
             return IcecastResponse(
@@ -35,7 +52,7 @@ struct PublicStatusResponder {
         if path.hasSuffix(".sdp") {
             return sessionDescription(mountPath: String(path.dropLast(4)), output: head.queryValue("output"))
         }
-        for suffix in [".m3u", ".pls", ".xspf", ".vclt"] where path.hasSuffix(suffix) {
+        for suffix in Self.playlistSuffixes where path.hasSuffix(suffix) {
             let mountPath = String(path.dropLast(suffix.count))
             return playlist(suffix, mountPath: mountPath, head: head, configuration: configuration)
         }
@@ -129,8 +146,15 @@ struct PublicStatusResponder {
             html += "<div class=\"mount\"><h2>Mount Point \(mount)</h2>"
             html += "<p><a href=\"\(mount).m3u\">M3U</a> <a href=\"\(mount).xspf\">XSPF</a></p><table>"
             for (label, key) in rows {
-                guard let value = source.value(key) else { continue }
-                html += "<tr><td>\(label):</td><td class=\"streamstats\">\(XMLText.escape(value))</td></tr>"
+                guard var value = source.value(key) else {
+                    // No declared bitrate: what Floe measured from the frames.
+                    if key == "bitrate", let measured = source.value("floe_measured_bitrate").flatMap(Int.init) {
+                        html += "<tr><td>\(label):</td><td class=\"streamstats\">\(measured / 1000) (measured)</td></tr>"
+                    }
+                    continue
+                }
+                value = XMLText.escape(value)
+                html += "<tr><td>\(label):</td><td class=\"streamstats\">\(value)</td></tr>"
             }
             html += "</table></div>\n"
         }

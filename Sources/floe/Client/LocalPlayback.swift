@@ -1,19 +1,19 @@
 import FloeCore
+import FloeSpeaker
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Plays an MP3 byte stream on this machine, through the speaker's path: `SourceIngest` frames it, a private
-/// `Mount` publishes the frames, and a `Speaker` with a playback output plays them by its clock. Used by
-/// `floe play` (bytes from HTTP) and `floe fec-recv --play` (bytes rebuilt from FEC groups).
+/// Plays an MP3 byte stream on this machine, through the speaker's path: `SourceIngest` frames it and a
+/// `SpeakerEngine` with a playback output plays the frames by its clock, as a mount's playback output does.
+/// Used by `floe play` (bytes from HTTP) and `floe fec-recv --play` (bytes rebuilt from FEC groups).
 ///
 /// ``feed(_:)`` and ``finish()`` may be called from any thread; feeding is serialised on the player's loop.
 public final class LocalPlayback: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let loop: EventLoop
-    private let mount: Mount
-    private let speaker: Speaker
+    private let speaker: SpeakerEngine
     private let ingest: NIOLoopBoundBox<SourceIngest>
     private let stopped: EventLoopPromise<Void>
     private let completed = NIOLockedValueBox(false)
@@ -30,9 +30,7 @@ public final class LocalPlayback: Sendable {
     public init(output: SpeakerOutputConfiguration, name: String, logger: Logger) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
-        mount = Mount(path: name, eventLoops: [loop], queueCapacity: 1 << 20)
-        speaker = Speaker(home: mount, configuration: output, eventLoop: loop, logger: logger, metrics: nil)
-        speaker.start()
+        speaker = SpeakerEngine(mount: name, configuration: output, eventLoop: loop, logger: logger, counters: nil)
         ingest = NIOLoopBoundBox.makeBoxSendingValue(
             SourceIngest(format: .mpeg, blockDuration: .milliseconds(100)),
             eventLoop: loop
@@ -41,7 +39,6 @@ public final class LocalPlayback: Sendable {
         self.stopped = stopped
         let completed = self.completed
         speaker.onStop { Self.complete(stopped, once: completed) }
-        _ = mount.sourceConnected(id: 1, descriptor: SourceDescriptor(contentType: "audio/mpeg", headers: [], peerAddress: "local"))
     }
 
     /// Seconds of audio waiting to play (for a reader that should slow down when far ahead).
@@ -53,8 +50,8 @@ public final class LocalPlayback: Sendable {
     public func feed(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
         let taken = loop.makePromise(of: Void.self)
         loop.execute { [self] in
-            for output in ingest.value.receive(bytes, at: .now()) { mount.publish(output) }
-            // The speaker runs on this loop: its `receive` was queued by `publish`, before this.
+            for output in ingest.value.receive(bytes, at: .now()) { speaker.receive(output.bytes, frames: output.frames) }
+            // The speaker runs on this loop: its `receive` work was queued before this.
             loop.execute { taken.succeed() }
         }
         return taken.futureResult
@@ -64,8 +61,8 @@ public final class LocalPlayback: Sendable {
     /// problem, if it had one.
     public func finish() async throws {
         loop.execute { [self] in
-            for output in ingest.value.finish(at: .now()) { mount.publish(output) }
-            mount.sourceDisconnected(id: 1, fallback: nil)
+            for output in ingest.value.finish(at: .now()) { speaker.receive(output.bytes, frames: output.frames) }
+            speaker.endOfSource()
         }
         try? await stopped.futureResult.get()
         let problem = speaker.status.problem

@@ -51,6 +51,25 @@ struct SourceLogin {
     /// Puts the ingest handlers after `handler` in `context`'s pipeline. On failure the mount and the slot are
     /// released and the channel closed.
     func installIngest(
+        on connection: Connection,
+        mount: Mount,
+        descriptor: SourceDescriptor,
+        peer: String,
+        accessRecord: AccessRecord
+    ) -> Bool {
+        installIngest(
+            context: connection.context,
+            after: connection.handler,
+            mount: mount,
+            descriptor: descriptor,
+            peer: peer,
+            accessRecord: accessRecord
+        )
+    }
+
+    /// Puts the ingest handlers after `handler` in `context`'s pipeline (a SHOUTcast source's handler, or a
+    /// request's head handler). On failure the mount and the slot are released and the channel closed.
+    func installIngest(
         context: ChannelHandlerContext,
         after handler: ChannelHandler,
         mount: Mount,

@@ -2,13 +2,16 @@ import FloeCore
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 
 /// What a mount's configuration asks to happen around a source: `dump-file` records every byte the source sends,
 /// `on-connect` and `on-disconnect` run a program with the mount path as its only argument (without waiting for
 /// it, as Icecast does).
 ///
 /// Owned by the source's ingest handler and used only on its event loop. Dump writes go to the page cache with
-/// plain `write(2)`; at a source's rate (a few KB per read) they take microseconds.
+/// plain `write(2)`; at a source's rate (a few KB per read) they take microseconds. Starting a program
+/// (`fork`/`exec`, the executable read from disk) can take milliseconds, so scripts are started on a thread of
+/// NIO's shared pool, never on the loop.
 final class SourceHooks {
     private let mountPath: String
     private let configuration: MountConfiguration
@@ -59,14 +62,19 @@ final class SourceHooks {
     }
 
     private func run(_ program: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = [mountPath]
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            logger.error("Cannot run script", metadata: ["script": "\(program)", "error": "\(error)"])
+        let mountPath = self.mountPath
+        let logger = self.logger
+        NIOThreadPool.singleton.submit { state in
+            guard case .active = state else { return }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = [mountPath]
+            process.standardInput = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                logger.error("Cannot run script", metadata: ["script": "\(program)", "error": "\(error)"])
+            }
         }
     }
 

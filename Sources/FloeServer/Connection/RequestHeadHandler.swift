@@ -3,16 +3,15 @@ import Foundation
 import Logging
 import NIOCore
 
-/// The first handler of every connection: reads the request head, then hands the connection to its role.
+/// The first handler of every connection: reads the request head, then hands the request to the router.
 ///
 /// Icecast's protocols cannot go through a general HTTP decoder: a `SOURCE` head is followed at once by audio
 /// with no body length (often in the same packet), and `ICE/1.0` is a valid protocol. So this handler buffers
 /// up to the blank line (bounded by `RequestHeadParser.maximumHeadBytes` and `header-timeout`), parses the head
-/// itself, and then either
-/// - installs the source ingest handlers and forwards the bytes that came with the head,
-/// - installs a listener and sends the response head and the burst in the same tick, or
-/// - answers a one-shot request (admin, OPTIONS, errors) and closes.
+/// itself, and asks the `Router` which responder answers it. The responder then answers and closes, or takes the
+/// connection over (a source's ingest pipeline, a listener's), after which this handler leaves the pipeline.
 ///
+/// The configuration snapshot is taken once, when the connection is accepted, and used for the whole request.
 /// Error responses are written, then the output side is closed while input is drained briefly, so that a
 /// client still sending (a 200 KB header, a source's audio) reads the status instead of a reset.
 final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -21,15 +20,17 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum State {
         case awaitingHead
-        /// Waiting for a listener's authentication; input is ignored.
+        /// Waiting for a responder's answer (listener authentication); input is ignored.
         case authenticating
         case handedOver
         case draining(discarded: Int)
     }
 
     let server: ServerContext
+    private let router: Router
     let connectionID: Int
     var logger: Logger
+    private let snapshot: ConfigurationSnapshot
     private let parser = RequestHeadParser()
     private var state = State.awaitingHead
     private var received: ByteBuffer?
@@ -46,16 +47,18 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The mount SHOUTcast-style `/admin.cgi` title updates on this socket go to (its `shoutcast-mount`).
     let shoutcastMount: String?
 
-    init(server: ServerContext, connectionID: Int, shoutcastMount: String? = nil) {
+    init(server: ServerContext, router: Router, connectionID: Int, shoutcastMount: String? = nil) {
         self.server = server
+        self.router = router
         self.connectionID = connectionID
         self.shoutcastMount = shoutcastMount
+        self.snapshot = server.snapshot
         self.logger = server.logger
         self.logger[metadataKey: "connection.id"] = "\(connectionID)"
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let configuration = server.configuration
+        let configuration = snapshot.configuration
         if server.connections.load(ordering: .relaxed) > configuration.limits.clients {
             logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
             respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
@@ -126,46 +129,29 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func route(context: ChannelHandlerContext, head originalHead: RequestHead, leftover: ByteBuffer) {
         var head = originalHead
         // Icecast `<alias source="/" destination="/status.xsl"/>`: the request is answered as the destination.
-        if let alias = server.configuration.paths.aliases.first(where: { $0.source == head.path }) {
+        if let alias = snapshot.configuration.paths.aliases.first(where: { $0.source == head.path }) {
             let query = head.uri.firstIndex(of: "?").map { String(head.uri[$0...]) } ?? ""
             head.uri = alias.destination + query
         }
         let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
         logger[metadataKey: "peer"] = "\(peer)"
-        switch head.method {
-        case "SOURCE", "PUT":
-            acceptSource(context: context, head: head, leftover: leftover, peer: peer)
-        case "GET", "HEAD":
-            let path = head.path
-            if path.hasPrefix("/admin/") || path == "/admin" || path == "/admin.cgi" {
-                let response = AdminResponder(server: server, logger: logger, shoutcastMount: shoutcastMount)
-                    .respond(to: head)
-                respondAndClose(context: context, response)
-            } else if server.mounts.mount(path)?.isLive != true,
-                let response = PublicStatusResponder(server: server).respond(to: head)
-            {
-                respondAndClose(context: context, response)
-            } else {
-                acceptListener(context: context, head: head, peer: peer)
-            }
-        case "OPTIONS":
-            // CORS preflight (browsers asking to send Icy-MetaData) and libshout's `OPTIONS *` TLS probe.
-            // No `Allow:` header: libshout changes protocol according to it.
-            var response = IcecastResponse(status: 204, contentType: nil)
-            response.extraHeaders = IcecastResponse.corsHeaders(alreadyConfigured: server.configuration.httpHeaders)
-            respondAndClose(context: context, response)
-        default:
-            var response = IcecastResponse.error(405, "Method not allowed")
-            response.extraHeaders = ["Allow: GET, HEAD, OPTIONS, SOURCE, PUT"]
-            respondAndClose(context: context, response)
-        }
+        let request = Request(
+            head: head,
+            snapshot: snapshot,
+            peer: peer,
+            connectionID: connectionID,
+            leftover: leftover,
+            shoutcastMount: shoutcastMount,
+            logger: logger
+        )
+        router.responder(for: request).respond(to: request, on: Connection(handler: self, context: context))
     }
 
     // MARK: Responses
 
     /// Writes `response`, closes the output side and discards input for a short while before closing.
     func respondAndClose(context: ChannelHandlerContext, _ response: IcecastResponse) {
-        let configuration = server.configuration
+        let configuration = snapshot.configuration
         respondAndClose(
             context: context,
             bytes: response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders),
@@ -174,16 +160,33 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func respondAndClose(context: ChannelHandlerContext, bytes: ByteBuffer, status: Int) {
-        if let accessLog = server.accessLog {
-            accessLog.record(accessRecord(context: context, status: status, bytes: bytes.readableBytes))
+        let channel = context.channel
+        beginResponse(context: context)
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        let count = bytes.readableBytes
+        // A client that never reads does not hold the connection beyond the drain time.
+        context.eventLoop.scheduleTask(in: Self.drainTime) { channel.close(promise: nil) }
+        channel.writeAndFlush(bytes).whenComplete { _ in
+            let (handler, context) = loopBound.value
+            handler.finishResponse(context: context, status: status, bytes: count)
         }
+    }
+
+    /// A response begins: the header timeout ends and input is discarded from now on.
+    func beginResponse(context: ChannelHandlerContext) {
         headTimeout?.cancel()
         state = .draining(discarded: 0)
         received = nil
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(bytes)).whenComplete { _ in
-            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+    }
+
+    /// A response has been written (`bytes` in all): it is logged, the output side is closed, and the connection
+    /// closes once the client has read it, or after `drainTime`.
+    func finishResponse(context: ChannelHandlerContext, status: Int, bytes: Int) {
+        if let accessLog = server.accessLog {
+            accessLog.record(accessRecord(context: context, status: status, bytes: bytes))
         }
+        let channel = context.channel
+        channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
         context.eventLoop.scheduleTask(in: Self.drainTime) {
             channel.close(promise: nil)
         }

@@ -1,8 +1,14 @@
 import FloeCore
 import Foundation
+import Logging
 import NIOCore
 
-extension RequestHeadHandler {
+/// Serves `GET`/`HEAD` on a mount: listener authentication when the mount asks for it, admission (the mount, or
+/// its live fallback), Icecast's response head, then the intro, the burst and the live stream through the
+/// mount's broadcaster on this connection's event loop. A path that is not a live mount is a web-root file or 404.
+struct ListenerResponder: Responder {
+    let server: ServerContext
+
     /// What a listener proved about itself, kept for the end of its connection.
     struct AuthenticatedListener {
         var user: String?
@@ -11,18 +17,16 @@ extension RequestHeadHandler {
         var request: ListenerAuthenticator.Request
     }
 
-    /// Serves `GET`/`HEAD` on a mount, after listener authentication when the mount asks for it.
-    func acceptListener(context: ChannelHandlerContext, head: RequestHead, peer: String) {
-        let configuration = server.configuration
+    func respond(to request: Request, on connection: Connection) {
+        let head = request.head
         let path = head.path
         guard MountPath.isValid(path) else {
             // Not a mount name (`/`): perhaps the web root's index.
-            let file = StaticFileResponder.response(for: path, method: head.method, configuration: configuration)
-            respondAndClose(context: context, file ?? .error(404, "The file you requested could not be found"))
+            StaticFileResponder.serve(request, on: connection)
             return
         }
-        guard let method = configuration.mount(path).listenerAuthentication else {
-            serveListener(context: context, head: head, peer: peer, authenticated: nil)
+        guard let method = request.configuration.mount(path).listenerAuthentication else {
+            serve(request, on: connection, authenticated: nil)
             return
         }
         let forwarded: [(name: String, value: String)]
@@ -31,39 +35,45 @@ extension RequestHeadHandler {
         } else {
             forwarded = []
         }
-        let request = ListenerAuthenticator.Request(
+        let authentication = ListenerAuthenticator.Request(
             mountPath: path,
             uri: head.uri,
-            connectionID: connectionID,
-            peer: peer,
+            connectionID: request.connectionID,
+            peer: request.peer,
             userAgent: head["user-agent"],
             credentials: head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
             forwardedHeaders: forwarded
         )
-        beginAuthenticating()
-        let authenticator = ListenerAuthenticator(server: server, logger: logger)
-        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        connection.awaitAnswer()
+        let authenticator = ListenerAuthenticator(server: server, logger: request.logger)
+        let loopBound = NIOLoopBound(connection, eventLoop: connection.eventLoop)
         let server = self.server
-        authenticator.authenticate(request, method: method, configuration: configuration, on: context.eventLoop)
+        authenticator.authenticate(authentication, method: method, configuration: request.configuration, on: connection.eventLoop)
             .whenSuccess { outcome in
-                let (handler, context) = loopBound.value
+                let connection = loopBound.value
                 switch outcome {
                 case .denied:
-                    handler.respondAndClose(context: context, .error(401, ""))
+                    connection.respondAndClose(.error(401, ""))
                 case .allowed(let user, let timeLimit):
-                    guard context.channel.isActive else {
+                    guard connection.isActive else {
                         if let user { server.releaseListenerUser(user, mount: path) }
                         return
                     }
-                    let authenticated = AuthenticatedListener(user: user, timeLimit: timeLimit, method: method, request: request)
-                    handler.serveListener(context: context, head: head, peer: peer, authenticated: authenticated)
+                    let authenticated = AuthenticatedListener(
+                        user: user,
+                        timeLimit: timeLimit,
+                        method: method,
+                        request: authentication
+                    )
+                    serve(request, on: connection, authenticated: authenticated)
                 }
             }
     }
 
     /// Icecast's headers, then the intro, the burst and the live stream.
-    func serveListener(context: ChannelHandlerContext, head: RequestHead, peer: String, authenticated: AuthenticatedListener?) {
-        let configuration = server.configuration
+    private func serve(_ request: Request, on connection: Connection, authenticated: AuthenticatedListener?) {
+        let configuration = request.configuration
+        let head = request.head
         let path = head.path
         let mount: Mount
         let descriptor: SourceDescriptor
@@ -75,12 +85,11 @@ extension RequestHeadHandler {
             generation = admittedGeneration
         case .notFound:
             releaseUser(authenticated)
-            let file = StaticFileResponder.response(for: path, method: head.method, configuration: configuration)
-            respondAndClose(context: context, file ?? .error(404, "The file you requested could not be found"))
+            StaticFileResponder.serve(request, on: connection)
             return
         case .full:
             releaseUser(authenticated)
-            respondAndClose(context: context, .error(403, "max listeners reached"))
+            connection.respondAndClose(.error(403, "max listeners reached"))
             return
         }
         // A listener served by a fallback gets the fallback's headers, as in Icecast.
@@ -100,44 +109,38 @@ extension RequestHeadHandler {
 
         if head.method == "HEAD" {
             releaseUser(authenticated)
-            respondAndClose(context: context, bytes: responseHead, status: 200)
+            connection.respondAndClose(bytes: responseHead, status: 200)
             return
         }
 
-        let channel = context.channel
-        let broadcaster = mount.broadcaster(for: context.eventLoop)
-        let session = ListenerSession(
-            id: connectionID,
-            channel: channel,
-            homePath: path,
-            metadataInterval: metadataInterval
-        )
+        let channel = connection.channel
+        let id = request.connectionID
+        let broadcaster = mount.broadcaster(for: connection.eventLoop)
+        let session = ListenerSession(id: id, channel: channel, homePath: path, metadataInterval: metadataInterval)
         do {
             try channel.syncOptions?.setOption(
                 ChannelOptions.writeBufferWaterMark,
                 value: .init(low: 32 * 1024, high: 128 * 1024)
             )
-            try context.pipeline.syncOperations.addHandler(
+            try connection.addHandlers([
                 ListenerHandler(
                     session: session,
                     accessLog: server.accessLog,
-                    accessRecord: accessRecord(context: context, status: 200, bytes: responseHead.readableBytes),
-                    onClose: listenerLeftCallback(authenticated, eventLoop: context.eventLoop)
-                ),
-                position: .after(self)
-            )
+                    accessRecord: connection.accessRecord(status: 200, bytes: responseHead.readableBytes),
+                    onClose: listenerLeftCallback(request, authenticated, eventLoop: connection.eventLoop)
+                )
+            ])
         } catch {
-            mount.listenerLeftBeforeStreaming(id: connectionID, logger: logger)
-            context.close(promise: nil)
+            mount.listenerLeftBeforeStreaming(id: id, logger: request.logger)
+            connection.close()
             return
         }
-        handOver()
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        connection.handOver()
         server.listeners.add(
             .init(
-                id: connectionID,
+                id: id,
                 mount: mount.path,
-                peer: peer,
+                peer: request.peer,
                 userAgent: head["user-agent"],
                 user: authenticated?.user,
                 connectedAt: Date(),
@@ -153,15 +156,13 @@ extension RequestHeadHandler {
         broadcaster.add(session, burstBytes: burst, generation: generation)
         let limits = [mountConfiguration.maxListenerDuration, authenticated?.timeLimit].compactMap { $0 }.filter { $0 > 0 }
         if let limit = limits.min() {
-            let timer = context.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
+            let timer = connection.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }
             channel.closeFuture.whenComplete { _ in timer.cancel() }
         }
-        logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(connectionID)"])
+        request.logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(id)"])
     }
-}
 
-extension RequestHeadHandler {
-    enum ListenerAdmission {
+    enum Admission {
         case admitted(Mount, SourceDescriptor, generation: Int)
         case notFound
         case full
@@ -170,7 +171,7 @@ extension RequestHeadHandler {
     /// Finds the mount that serves a listener of `path`: the mount itself when its source is live and it has
     /// room; otherwise the first live mount of its fallback chain (when the mount has no source, or when it is
     /// full and `fallback-when-full` is set).
-    func admit(path: String, configuration: ServerConfiguration, counting: Bool) -> ListenerAdmission {
+    func admit(path: String, configuration: ServerConfiguration, counting: Bool) -> Admission {
         let mountConfiguration = configuration.mount(path)
         var full = false
         if let mount = server.mounts.mount(path) {
@@ -201,25 +202,30 @@ extension RequestHeadHandler {
         case .rejectNoSource: return full ? .full : .notFound
         }
     }
-}
 
-extension RequestHeadHandler {
     /// Undoes an htpasswd user claim when the listener is not served after all.
-    func releaseUser(_ authenticated: AuthenticatedListener?) {
+    private func releaseUser(_ authenticated: AuthenticatedListener?) {
         guard let authenticated, let user = authenticated.user else { return }
         server.releaseListenerUser(user, mount: authenticated.request.mountPath)
     }
 
-    /// What happens when an authenticated listener leaves: its user is counted out, and a URL auth service hears
-    /// `listener_remove` with the connected time.
-    func listenerLeftCallback(_ authenticated: AuthenticatedListener?, eventLoop: EventLoop) -> () -> Void {
+    /// What happens when a listener leaves: it leaves the directory; an authenticated one's user is counted out,
+    /// and a URL auth service hears `listener_remove` with the connected time.
+    private func listenerLeftCallback(
+        _ request: Request,
+        _ authenticated: AuthenticatedListener?,
+        eventLoop: EventLoop
+    ) -> () -> Void {
         let server = self.server
-        let logger = self.logger
+        let id = request.connectionID
+        guard let authenticated else {
+            return { server.listeners.remove(id) }
+        }
+        let logger = request.logger
+        let configuration = request.configuration
         let started = Date()
-        let id = connectionID
         return {
             server.listeners.remove(id)
-            guard let authenticated else { return }
             if let user = authenticated.user {
                 server.releaseListenerUser(user, mount: authenticated.request.mountPath)
             }
@@ -228,7 +234,7 @@ extension RequestHeadHandler {
                     authenticated.request,
                     options: options,
                     connectedSeconds: Int(Date().timeIntervalSince(started)),
-                    configuration: server.configuration,
+                    configuration: configuration,
                     on: eventLoop
                 )
             }

@@ -92,14 +92,14 @@ final class FECSender: SpeakerSink {
         let written = socket.send(queue.map(\.datagram))
         queue.removeAll()
         // Closed once the kernel has the last datagram (the end of stream), so closing cannot discard it.
-        let socket = self.socket
+        let socket = NIOLoopBound(self.socket, eventLoop: eventLoop)
         if let written {
             written.whenComplete { _ in
-                socket.close()
+                socket.value.close()
                 done.succeed()
             }
         } else {
-            socket.close()
+            socket.value.close()
             done.succeed()
         }
     }

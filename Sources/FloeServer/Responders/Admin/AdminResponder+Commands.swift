@@ -9,13 +9,12 @@ import Foundation
 extension AdminResponder {
     func stats(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        let document = StatusBuilder(server: server, configuration: server.configuration).document()
+        let document = StatusBuilder(server: server, configuration: configuration).document()
         return wantsJSON ? Self.json(document.adminJSON()) : Self.xml(document.statsXML())
     }
 
     func listMounts(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        let configuration = server.configuration
         var xml = "<?xml version=\"1.0\"?>\n<icestats>"
         var json: [String] = []
         for mount in server.mounts.all where mount.isLive {
@@ -103,12 +102,11 @@ extension AdminResponder {
 
     /// `/admin/streamlist.txt`: every visible live mount, one per line, for master/slave relaying.
     func streamList(_ head: RequestHead) -> IcecastResponse {
-        let authentication = server.configuration.authentication
+        let authentication = configuration.authentication
         guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
             let password = authentication.relayPassword,
             credentials.matches(user: authentication.relayUser, password: password)
         else { return .error(401, "") }
-        let configuration = server.configuration
         let visible = server.mounts.all.filter { $0.isLive && !configuration.mount($0.path).hidden }
         if wantsJSON {
             return Self.json("{\"mounts\":[" + visible.map { "\"\(JSONText.escape($0.path))\"" }.joined(separator: ",") + "]}")
@@ -120,7 +118,7 @@ extension AdminResponder {
     // MARK: Helpers
 
     func isAdmin(_ head: RequestHead) -> Bool {
-        let authentication = server.configuration.authentication
+        let authentication = configuration.authentication
         guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
             let password = authentication.adminPassword
         else { return false }
@@ -131,7 +129,7 @@ extension AdminResponder {
     /// source feeds it.
     func liveMount(_ head: RequestHead) -> Result<Mount, ResponseError> {
         guard let path = head.queryValue("mount") else { return .failure(.init(.error(400, "Missing parameter"))) }
-        guard isAuthorised(head, forMount: path, configuration: server.configuration) else {
+        guard isAuthorised(head, forMount: path, configuration: configuration) else {
             return .failure(.init(.error(401, "")))
         }
         guard let mount = server.mounts.mount(path), mount.isLive else {
@@ -192,7 +190,7 @@ extension AdminResponder {
         let user = head.queryValue("username") ?? ""
         let password = head.queryValue("password") ?? ""
         let port = server.publicPort.load(ordering: .relaxed)
-        let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(server.configuration.hostname):\(port)"
+        let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(configuration.hostname):\(port)"
         let credentials = user.isEmpty ? "" : "\(user):\(password)@"
         if wantsJSON { return Self.json("{\"url\":\"\(JSONText.escape("http://\(credentials)\(host)\(path)"))\"}") }
         return IcecastResponse(
@@ -209,7 +207,7 @@ extension AdminResponder {
         switch liveMount(head) {
         case .failure(let error): return error.response
         case .success(let mount):
-            guard case .htpasswd(let options) = server.configuration.mount(mount.path).listenerAuthentication else {
+            guard case .htpasswd(let options) = configuration.mount(mount.path).listenerAuthentication else {
                 return reply(message: "No htpasswd authentication on this mount", success: false)
             }
             let file = options.filename
@@ -274,7 +272,7 @@ extension AdminResponder {
     /// `/admin/config`: the effective configuration as JSON, passwords redacted (admin only).
     func effectiveConfiguration(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        return Self.json(server.configuration.effectiveJSON())
+        return Self.json(configuration.effectiveJSON())
     }
 
     /// `/admin/history`: listener counts per mount over the last hour (admin only).
@@ -287,7 +285,7 @@ extension AdminResponder {
     /// its mount, the mount it plays now (its own or a fallback), and the figures status pages show for it.
     func listOutputs(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        let builder = StatusBuilder(server: server, configuration: server.configuration)
+        let builder = StatusBuilder(server: server, configuration: configuration)
         let outputs = server.speakers.all.map { speaker -> String in
             let members = [
                 "\"mount\":" + JSONText.quoted(speaker.homePath),
@@ -306,13 +304,8 @@ extension AdminResponder {
     }
 
     /// `/admin/`: the admin page (web root `admin.html`), behind admin credentials so the browser asks for them
-    /// once and sends them with the page's API calls.
+    /// once and sends them with the page's API calls. `respond` streams it for an admin; others get 401 here.
     func adminPage(_ head: RequestHead) -> IcecastResponse {
-        guard isAdmin(head) else { return .error(401, "") }
-        let file = server.configuration.paths.webroot + "/admin.html"
-        guard let data = FileManager.default.contents(atPath: file) else {
-            return .error(404, "The admin page is not installed (admin.html in the web root)")
-        }
-        return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(data))
+        .error(401, "")
     }
 }

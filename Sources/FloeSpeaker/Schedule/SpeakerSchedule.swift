@@ -1,3 +1,4 @@
+import FloeCore
 import NIOCore
 
 /// One MP3 frame on its way to a speaker output.

@@ -2,18 +2,22 @@ import FloeCore
 import Foundation
 import NIOCore
 
-extension RequestHeadHandler {
-    /// Logs a source in as Icecast 2.4 does and turns the connection into an ingest pipeline.
-    ///
-    /// Checks in Icecast's order: mount name, credentials (401), `Content-Type` on PUT (403), the `<sources>`
-    /// limit (403 `too many sources connected`), a busy mount (403 `Mountpoint in use`). Only then the exact
-    /// `HTTP/1.0 200 OK\r\n\r\n` (after `100 Continue` when the client asked for it). Audio that arrived with
-    /// the head is forwarded to the ingest handler, not lost.
-    func acceptSource(context: ChannelHandlerContext, head: RequestHead, leftover: ByteBuffer, peer: String) {
-        let configuration = server.configuration
+/// Logs a source in (`SOURCE` or `PUT`) as Icecast 2.4 does and turns the connection into an ingest pipeline.
+///
+/// Checks in Icecast's order: mount name, credentials (401), `Content-Type` on PUT (403), the `<sources>`
+/// limit (403 `too many sources connected`), a busy mount (403 `Mountpoint in use`). Only then the exact
+/// `HTTP/1.0 200 OK\r\n\r\n` (after `100 Continue` when the client asked for it). Audio that arrived with
+/// the head is forwarded to the ingest handler, not lost.
+struct SourceResponder: Responder {
+    let server: ServerContext
+
+    func respond(to request: Request, on connection: Connection) {
+        let configuration = request.configuration
+        let head = request.head
         let path = head.path
+        let logger = request.logger
         guard MountPath.isValid(path) else {
-            respondAndClose(context: context, .error(400, "Invalid mountpoint"))
+            connection.respondAndClose(.error(400, "Invalid mountpoint"))
             return
         }
         let mountConfiguration = configuration.mount(path)
@@ -25,11 +29,11 @@ extension RequestHeadHandler {
             if head["authorization"] != nil {
                 logger.warning("Source login refused: wrong credentials", metadata: ["mount.path": "\(path)"])
             }
-            respondAndClose(context: context, .error(401, ""))
+            connection.respondAndClose(.error(401, ""))
             return
         }
         if head.method == "PUT", head["content-type"] == nil {
-            respondAndClose(context: context, .error(403, "No Content-type given"))
+            connection.respondAndClose(.error(403, "No Content-type given"))
             return
         }
         if head["content-type"] == nil {
@@ -38,44 +42,38 @@ extension RequestHeadHandler {
         let descriptor = SourceDescriptor(
             contentType: head["content-type"],
             headers: head.headers,
-            peerAddress: peer,
+            peerAddress: request.peer,
             connectedAt: Date()
         )
-        let login = SourceLogin(server: server, configuration: configuration, path: path, sourceID: connectionID, logger: logger)
+        let login = SourceLogin(
+            server: server,
+            configuration: configuration,
+            path: path,
+            sourceID: request.connectionID,
+            logger: logger
+        )
         let mount: Mount
         switch login.claim(descriptor) {
         case .success(let claimed):
             mount = claimed
         case .failure(.tooManySources):
-            respondAndClose(context: context, .error(403, "too many sources connected"))
+            connection.respondAndClose(.error(403, "too many sources connected"))
             return
         case .failure(.mountInUse):
-            respondAndClose(context: context, .error(403, "Mountpoint in use"))
+            connection.respondAndClose(.error(403, "Mountpoint in use"))
             return
         }
-        let record = accessRecord(context: context, status: 200, bytes: IcecastResponse.sourceAccepted.utf8.count)
-        guard
-            login.installIngest(
-                context: context,
-                after: self,
-                mount: mount,
-                descriptor: descriptor,
-                peer: peer,
-                accessRecord: record
-            )
+        let record = connection.accessRecord(status: 200, bytes: IcecastResponse.sourceAccepted.utf8.count)
+        guard login.installIngest(on: connection, mount: mount, descriptor: descriptor, peer: request.peer, accessRecord: record)
         else { return }
-        handOver()
 
         var reply = ByteBufferAllocator().buffer(capacity: 64)
         if head["expect"]?.lowercased() == "100-continue" {
             reply.writeString(IcecastResponse.continueInterim)
         }
         reply.writeString(IcecastResponse.sourceAccepted)
-        context.writeAndFlush(NIOAny(reply), promise: nil)
-        if leftover.readableBytes > 0 {
-            context.fireChannelRead(NIOAny(leftover))
-        }
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        connection.channel.writeAndFlush(reply, promise: nil)
+        connection.handOver(forwarding: request.leftover)
     }
 }
 
