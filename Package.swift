@@ -67,14 +67,27 @@ let package = Package(
             ]
         ),
 
+        // Floe's one HTTP/1 client (URL authentication, floe play, relays), on NIOHTTP1's codec.
+        .target(
+            name: "FloeHTTPClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
         // SwiftNIO server: connections, the router and its responders, sources, the fan-out, admin, services.
         .target(
             name: "FloeServer",
             dependencies: [
                 "FloeCore",
                 "FloeSpeaker",
+                "FloeHTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,9 +103,11 @@ let package = Package(
             dependencies: [
                 "FloeServer",
                 "FloeSpeaker",
+                "FloeHTTPClient",
                 "FloeCore",
                 "FloeFEC",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,6 +131,15 @@ let package = Package(
         ),
         .testTarget(name: "MPEGAudioTests", dependencies: ["MPEGAudio", "FloeTestSupport"]),
         .testTarget(name: "FloeFECTests", dependencies: ["FloeFEC"]),
+        .testTarget(
+            name: "FloeHTTPClientTests",
+            dependencies: [
+                "FloeHTTPClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "FloeSpeakerTests",
             dependencies: [
