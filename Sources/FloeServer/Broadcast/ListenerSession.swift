@@ -1,10 +1,12 @@
 import FloeCore
+import Foundation
 import NIOCore
 
 /// One listener of a mount, owned by the event loop of its channel.
 ///
 /// A listener is a position in its loop's `BroadcastQueue` plus, when it asked for ICY metadata, an
-/// interleaver. It holds no stream bytes of its own.
+/// interleaver. It holds no stream bytes of its own. What admin tools show of it (`/admin/listclients`) is kept
+/// here too, read on its loop: there is no server-wide listener table to lock.
 final class ListenerSession {
     /// Connection number, shown in logs and admin listings.
     let id: Int
@@ -26,11 +28,27 @@ final class ListenerSession {
     /// has left. The reference cycle with the broadcaster's list lasts exactly as long as the membership.
     var broadcaster: LoopBroadcaster?
 
-    init(id: Int, channel: Channel, homePath: String, metadataInterval: Int?) {
+    /// Who the listener is, for admin listings.
+    let identity: ListenerIdentity
+
+    init(id: Int, channel: Channel, homePath: String, metadataInterval: Int?, identity: ListenerIdentity = .unknown) {
         self.id = id
         self.channel = channel
         self.homePath = homePath
+        self.identity = identity
         self.interleaver = metadataInterval.map(ICYInterleaver.init(interval:))
+    }
+
+    /// What `/admin/listclients` shows of this listener.
+    func info(mount: String) -> ListenerInfo {
+        ListenerInfo(
+            id: id,
+            mount: mount,
+            peer: identity.peer,
+            userAgent: identity.userAgent,
+            user: identity.user,
+            connectedAt: identity.connectedAt
+        )
     }
 
     /// The source generation the listener is listening to (see `MountStateMachine.generation`).
@@ -64,4 +82,25 @@ final class ListenerSession {
             channel.write(bytes, promise: nil)
         }
     }
+}
+
+/// Who a listener is: where it connected from, with what, as whom, and when.
+struct ListenerIdentity: Sendable {
+    var peer: String
+    var userAgent: String?
+    var user: String?
+    var connectedAt: Date
+
+    static var unknown: ListenerIdentity { ListenerIdentity(peer: "-", userAgent: nil, user: nil, connectedAt: Date()) }
+}
+
+/// A listener as admin tools list it.
+struct ListenerInfo: Sendable {
+    var id: Int
+    /// The mount it hears now (its own, or a fallback).
+    var mount: String
+    var peer: String
+    var userAgent: String?
+    var user: String?
+    var connectedAt: Date
 }

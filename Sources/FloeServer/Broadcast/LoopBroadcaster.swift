@@ -53,6 +53,18 @@ final class LoopBroadcaster {
 
     var listenerCount: Int { listeners.count }
 
+    /// The listeners on this loop, for admin listings.
+    func listenerInfo(mount: String) -> [ListenerInfo] {
+        listeners.map { $0.info(mount: mount) }
+    }
+
+    /// Closes listener `id`'s connection if it is here; returns whether it was.
+    func closeListener(_ id: Int) -> Bool {
+        guard let listener = listeners.first(where: { $0.id == id }) else { return false }
+        listener.channel.close(promise: nil)
+        return true
+    }
+
     /// Changes how much stream the queue keeps (a new source, after a reload changed `queue-size`).
     func setQueueCapacity(_ bytes: Int) {
         queue.capacityBytes = bytes
@@ -148,16 +160,26 @@ final class LoopBroadcaster {
     /// A channel stops being writable when the bytes queued in NIO pass its high-water mark; the listener then
     /// stays where it is in the shared queue until it drains (`channelWritabilityChanged`) or falls out of it.
     func pump(_ listener: ListenerSession) {
-        var wrote = false
+        var unflushed = 0
         while let block = queue.block(listener.nextSequence), listener.channel.isWritable {
             listener.write(block)
             unreportedBytes += block.bytes.readableBytes
-            wrote = true
+            unflushed += 1
+            if unflushed == Self.blocksPerFlush {
+                listener.channel.flush()
+                unflushed = 0
+            }
         }
-        if wrote {
+        if unflushed > 0 {
             listener.channel.flush()
         }
     }
+
+    /// Blocks written to one listener between flushes when it is catching up (a burst). NIO keeps each channel's
+    /// queue of pending writes at the largest size it ever reached; a 64 KiB burst of half-second blocks with ICY
+    /// titles is 20-odd writes, which would double a listener's queue for good. A few blocks per flush keep it at
+    /// its initial size; a listener at the live edge gets one block per pass, so nothing changes there.
+    static let blocksPerFlush = 4
 
     /// Moves every listener to `destination` (the same mount's fallback, on this same loop), after handing them
     /// the rest of this mount's queue as far as their sockets take it. Blocks end on frame boundaries, so the

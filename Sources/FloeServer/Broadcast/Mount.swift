@@ -35,7 +35,6 @@ final class Mount: Sendable {
         path: String,
         eventLoops: [EventLoop],
         queueCapacity: Int,
-        directory: ListenerDirectory? = nil,
         metrics: MountMetrics? = nil,
         logger: Logger? = nil
     ) {
@@ -52,9 +51,8 @@ final class Mount: Sendable {
                     if slow { metrics?.slowListenersDropped.increment() }
                 },
                 bytesSent: { count in metrics?.bytesOut.increment(by: count) },
-                listenerMovedIn: { id in
+                listenerMovedIn: { _ in
                     state.withLockedValue { $0.listenerMovedIn() }
-                    directory?.move(id, to: path)
                 }
             )
             return (loop, NIOLoopBoundBox.makeBoxSendingValue(broadcaster, eventLoop: loop))
@@ -228,6 +226,23 @@ final class Mount: Sendable {
     }
 
     // MARK: Listeners and metadata
+
+    /// Every listener hearing this mount now, asked of each loop (for `/admin/listclients`), by id.
+    func listenerInfo(on eventLoop: EventLoop) -> EventLoopFuture<[ListenerInfo]> {
+        let path = self.path
+        let perLoop = broadcasters.map { bound in
+            bound.eventLoop.submit { bound.box.value.listenerInfo(mount: path) }
+        }
+        return EventLoopFuture.whenAllSucceed(perLoop, on: eventLoop).map { $0.joined().sorted { $0.id < $1.id } }
+    }
+
+    /// Disconnects listener `id` if it hears this mount; the future says whether it did.
+    func closeListener(_ id: Int, on eventLoop: EventLoop) -> EventLoopFuture<Bool> {
+        let perLoop = broadcasters.map { bound in
+            bound.eventLoop.submit { bound.box.value.closeListener(id) }
+        }
+        return EventLoopFuture.whenAllSucceed(perLoop, on: eventLoop).map { $0.contains(true) }
+    }
 
     /// Admission, with the source generation the listener is admitted for.
     func listenerArrived(

@@ -116,7 +116,18 @@ struct ListenerResponder: Responder {
         let channel = connection.channel
         let id = request.connectionID
         let broadcaster = mount.broadcaster(for: connection.eventLoop)
-        let session = ListenerSession(id: id, channel: channel, homePath: path, metadataInterval: metadataInterval)
+        let session = ListenerSession(
+            id: id,
+            channel: channel,
+            homePath: path,
+            metadataInterval: metadataInterval,
+            identity: ListenerIdentity(
+                peer: request.peer,
+                userAgent: head["user-agent"],
+                user: authenticated?.user,
+                connectedAt: Date()
+            )
+        )
         do {
             try channel.syncOptions?.setOption(
                 ChannelOptions.writeBufferWaterMark,
@@ -127,7 +138,7 @@ struct ListenerResponder: Responder {
                     session: session,
                     accessLog: server.accessLog,
                     accessRecord: connection.accessRecord(status: 200, bytes: responseHead.readableBytes),
-                    onClose: listenerLeftCallback(request, authenticated, eventLoop: connection.eventLoop)
+                    onClose: authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
                 )
             ])
         } catch {
@@ -136,17 +147,6 @@ struct ListenerResponder: Responder {
             return
         }
         connection.handOver()
-        server.listeners.add(
-            .init(
-                id: id,
-                mount: mount.path,
-                peer: request.peer,
-                userAgent: head["user-agent"],
-                user: authenticated?.user,
-                connectedAt: Date(),
-                channel: channel
-            )
-        )
         channel.write(responseHead, promise: nil)
         // The intro (frame-aligned, shared by every listener) plays before the burst.
         if let intro = mountConfiguration.intro.flatMap({ server.intro($0, configuration: configuration) }) {
@@ -209,23 +209,18 @@ struct ListenerResponder: Responder {
         server.releaseListenerUser(user, mount: authenticated.request.mountPath)
     }
 
-    /// What happens when a listener leaves: it leaves the directory; an authenticated one's user is counted out,
-    /// and a URL auth service hears `listener_remove` with the connected time.
+    /// What happens when an authenticated listener leaves: its user is counted out, and a URL auth service hears
+    /// `listener_remove` with the connected time. (Anonymous listeners need nothing: no closure is kept for them.)
     private func listenerLeftCallback(
         _ request: Request,
-        _ authenticated: AuthenticatedListener?,
+        _ authenticated: AuthenticatedListener,
         eventLoop: EventLoop
     ) -> () -> Void {
         let server = self.server
-        let id = request.connectionID
-        guard let authenticated else {
-            return { server.listeners.remove(id) }
-        }
-        let logger = request.logger
+        let logger = server.logger
         let configuration = request.configuration
         let started = Date()
         return {
-            server.listeners.remove(id)
             if let user = authenticated.user {
                 server.releaseListenerUser(user, mount: authenticated.request.mountPath)
             }

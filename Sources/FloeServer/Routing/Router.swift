@@ -1,4 +1,5 @@
 import FloeCore
+import NIOCore
 
 /// Where requests go: a table from method and path to a responder, built once per server and looked up in order
 /// for each request. A new kind of request (HLS playlists, a relay's status) is a new responder and one row here.
@@ -25,11 +26,11 @@ struct Router: Sendable {
     /// For a method no route takes.
     let methodNotAllowed: any Responder
 
-    init(server: ServerContext) {
+    init(server: ServerContext, eventLoop: EventLoop) {
         let listening: Set = ["GET", "HEAD"]
         routes = [
             Route(methods: ["SOURCE", "PUT"], matches: { _ in true }, responder: SourceResponder(server: server)),
-            Route(methods: listening, matches: { AdminResponder.handles($0.path) }, responder: AdminResponder(server: server)),
+            Route(methods: listening, matches: { AdminResponder.handles($0.path) }, responder: AdminResponder(server: server, eventLoop: eventLoop)),
             Route(
                 methods: listening,
                 // A live mount called `/metrics` or `/x.m3u` is a mount first, as in Icecast.

@@ -17,7 +17,7 @@ public final class FloeServer: Service, Sendable {
     private let router: Router
     private let group: any EventLoopGroup
     private let serverChannels = Mutex<[Channel]>([])
-    private let openChannels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    private let openChannels: ConnectionRegistry
     private let onListening: @Sendable ([SocketAddress]) -> Void
     /// File fallbacks playing now, by mount path, with the source id each runs under.
     private let fileSources = Mutex<[String: (source: FileSource, id: Int)]>([:])
@@ -35,8 +35,9 @@ public final class FloeServer: Service, Sendable {
         self.group = eventLoopGroup
         self.onListening = onListening
         let loops = Array(eventLoopGroup.makeIterator())
+        self.openChannels = ConnectionRegistry(eventLoops: loops)
         self.context = ServerContext(configuration: configuration, eventLoops: loops, logger: logger, accessLog: accessLog)
-        self.router = Router(server: context)
+        self.router = Router(server: context, eventLoop: eventLoopGroup.next())
     }
 
     /// Binds every configured listen socket and starts accepting. Returns the bound addresses (with the real
@@ -135,13 +136,7 @@ public final class FloeServer: Service, Sendable {
         }
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
         // one round trip at a time.
-        let open = openChannels.withLockedValue { Array($0.values) }
-        for channel in open {
-            channel.close(promise: nil)
-        }
-        for channel in open {
-            try? await channel.closeFuture.get()
-        }
+        await openChannels.closeAll()
         context.logger.info("Server stopped")
     }
 
@@ -202,13 +197,15 @@ public final class FloeServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // NIO keeps each channel's receive buffer for the channel's life. A request head fits in a few reads of
+            // 512 bytes; listeners send nothing after it, so each keeps 512 bytes instead of the default 2 KiB.
+            // Sources get a growing buffer once they log in (`SourceLogin`).
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 512))
             .childChannelInitializer { channel in
                 context.connections.wrappingAdd(1, ordering: .relaxed)
-                let key = ObjectIdentifier(channel)
-                openChannels.withLockedValue { $0[key] = channel }
+                openChannels.add(channel)
                 channel.closeFuture.whenComplete { _ in
                     context.connections.wrappingSubtract(1, ordering: .relaxed)
-                    openChannels.withLockedValue { _ = $0.removeValue(forKey: key) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let id = context.makeConnectionID()

@@ -8,13 +8,11 @@ import Synchronization
 final class MountRegistry: Sendable {
     private let mounts = Mutex<[String: Mount]>([:])
     private let eventLoops: [EventLoop]
-    private let directory: ListenerDirectory
     private let metrics: ServerMetrics?
     private let logger: Logger?
 
-    init(eventLoops: [EventLoop], directory: ListenerDirectory, metrics: ServerMetrics? = nil, logger: Logger? = nil) {
+    init(eventLoops: [EventLoop], metrics: ServerMetrics? = nil, logger: Logger? = nil) {
         self.eventLoops = eventLoops
-        self.directory = directory
         self.metrics = metrics
         self.logger = logger
     }
@@ -32,7 +30,6 @@ final class MountRegistry: Sendable {
                 path: path,
                 eventLoops: eventLoops,
                 queueCapacity: queueCapacity,
-                directory: directory,
                 metrics: metrics?.mountMetrics(path),
                 logger: logger
             )

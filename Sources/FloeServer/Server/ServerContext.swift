@@ -31,8 +31,6 @@ final class ServerContext: Sendable {
 
     /// Where connections are logged when they end, if the configuration asks for an access log.
     let accessLog: AccessLog?
-    /// Every listener connected now.
-    let listeners: ListenerDirectory
     /// Counters and gauges for `/metrics`.
     let metrics = ServerMetrics()
     /// Listener authentication's htpasswd files, parsed once and re-read when they change.
@@ -55,9 +53,7 @@ final class ServerContext: Sendable {
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
         self.accessLog = accessLog
         self.current = Mutex(ConfigurationSnapshot(configuration))
-        let directory = ListenerDirectory()
-        self.listeners = directory
-        self.mounts = MountRegistry(eventLoops: eventLoops, directory: directory, metrics: metrics, logger: logger)
+        self.mounts = MountRegistry(eventLoops: eventLoops, metrics: metrics, logger: logger)
         self.logger = logger
     }
 

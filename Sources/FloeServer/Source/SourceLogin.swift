@@ -103,6 +103,9 @@ struct SourceLogin {
             logger: sourceLogger
         )
         do {
+            // The connection was accepted with a small receive buffer (enough for a request head); a source sends
+            // audio from now on.
+            try context.channel.syncOptions?.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator())
             try context.pipeline.syncOperations.addHandler(idle, position: .after(handler))
             try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
             let channel = context.channel

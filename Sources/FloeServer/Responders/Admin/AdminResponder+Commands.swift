@@ -34,45 +34,61 @@ extension AdminResponder {
         return wantsJSON ? Self.json("{\"mounts\":[" + json.joined(separator: ",") + "]}") : Self.xml(xml + "</icestats>\n")
     }
 
-    func listClients(_ head: RequestHead) -> IcecastResponse {
+    /// `listclients`: asks each event loop for the mount's listeners (no server-wide table).
+    func listClients(_ head: RequestHead) -> AdminAnswer {
         switch liveMount(head) {
-        case .failure(let error): return error.response
+        case .failure(let error): return .now(error.response)
         case .success(let mount):
-            let entries = server.listeners.listeners(of: mount.path)
-            if wantsJSON {
-                let listeners = entries.map { entry in
-                    "{\"id\":\(entry.id),\"ip\":\"\(JSONText.escape(entry.peer))\","
-                        + "\"user_agent\":\"\(JSONText.escape(entry.userAgent ?? "Unknown"))\","
-                        + "\"connected\":\(Int(Date().timeIntervalSince(entry.connectedAt))),"
-                        + "\"username\":\(entry.user.map { "\"\(JSONText.escape($0))\"" } ?? "null")}"
+            let wantsJSON = self.wantsJSON
+            return .later(
+                mount.listenerInfo(on: eventLoop).map { entries in
+                    wantsJSON ? Self.listenersJSON(mount.path, entries) : Self.listenersXML(mount.path, entries)
                 }
-                return Self.json("{\"mount\":\"\(JSONText.escape(mount.path))\",\"listeners\":[" + listeners.joined(separator: ",") + "]}")
-            }
-            var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\">"
-            xml += "<Listeners>\(entries.count)</Listeners>"
-            for entry in entries {
-                xml += "<listener><IP>\(XMLText.escape(entry.peer))</IP>"
-                xml += "<UserAgent>\(XMLText.escape(entry.userAgent ?? "Unknown"))</UserAgent>"
-                xml += "<Connected>\(Int(Date().timeIntervalSince(entry.connectedAt)))</Connected>"
-                xml += "<ID>\(entry.id)</ID>"
-                if let user = entry.user { xml += "<username>\(XMLText.escape(user))</username>" }
-                xml += "</listener>"
-            }
-            return Self.xml(xml + "</source></icestats>\n")
+            )
         }
     }
 
-    func killClient(_ head: RequestHead) -> IcecastResponse {
+    private static func listenersJSON(_ path: String, _ entries: [ListenerInfo]) -> IcecastResponse {
+        let listeners = entries.map { entry in
+            "{\"id\":\(entry.id),\"ip\":\"\(JSONText.escape(entry.peer))\","
+                + "\"user_agent\":\"\(JSONText.escape(entry.userAgent ?? "Unknown"))\","
+                + "\"connected\":\(Int(Date().timeIntervalSince(entry.connectedAt))),"
+                + "\"username\":\(entry.user.map { "\"\(JSONText.escape($0))\"" } ?? "null")}"
+        }
+        return json("{\"mount\":\"\(JSONText.escape(path))\",\"listeners\":[" + listeners.joined(separator: ",") + "]}")
+    }
+
+    private static func listenersXML(_ path: String, _ entries: [ListenerInfo]) -> IcecastResponse {
+        var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(path))\">"
+        xml += "<Listeners>\(entries.count)</Listeners>"
+        for entry in entries {
+            xml += "<listener><IP>\(XMLText.escape(entry.peer))</IP>"
+            xml += "<UserAgent>\(XMLText.escape(entry.userAgent ?? "Unknown"))</UserAgent>"
+            xml += "<Connected>\(Int(Date().timeIntervalSince(entry.connectedAt)))</Connected>"
+            xml += "<ID>\(entry.id)</ID>"
+            if let user = entry.user { xml += "<username>\(XMLText.escape(user))</username>" }
+            xml += "</listener>"
+        }
+        return Self.xml(xml + "</source></icestats>\n")
+    }
+
+    /// `killclient`: the listener's own loop closes its connection.
+    func killClient(_ head: RequestHead) -> AdminAnswer {
         switch liveMount(head) {
-        case .failure(let error): return error.response
+        case .failure(let error): return .now(error.response)
         case .success(let mount):
-            guard let id = head.queryValue("id").flatMap(Int.init) else { return .error(400, "Missing parameter") }
-            guard let entry = server.listeners.entry(id), entry.mount == mount.path else {
-                return reply(message: "Client \(id) not found", success: false)
-            }
-            entry.channel.close(promise: nil)
-            logger.info("Admin removed a listener", metadata: ["mount.path": "\(mount.path)", "listener.id": "\(id)"])
-            return reply(message: "Client \(id) removed", success: true)
+            guard let id = head.queryValue("id").flatMap(Int.init) else { return .now(.error(400, "Missing parameter")) }
+            let responder = self
+            return .later(
+                mount.closeListener(id, on: eventLoop).map { closed in
+                    guard closed else { return responder.reply(message: "Client \(id) not found", success: false) }
+                    responder.logger.info(
+                        "Admin removed a listener",
+                        metadata: ["mount.path": "\(mount.path)", "listener.id": "\(id)"]
+                    )
+                    return responder.reply(message: "Client \(id) removed", success: true)
+                }
+            )
         }
     }
 

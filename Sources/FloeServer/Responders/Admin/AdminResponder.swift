@@ -1,5 +1,6 @@
 import FloeCore
 import Logging
+import NIOCore
 
 /// Answers `/admin/*` requests with Icecast 2.4's commands and XML replies. An unknown command gets Icecast's
 /// 400 `Unrecognised command` — which is also the reply libshout's `GET /admin/!POKE` capability probe needs:
@@ -16,10 +17,19 @@ struct AdminResponder: Responder {
     private(set) var shoutcastMount: String? = nil
     /// Beyond Icecast: a JSON reply instead of XML (`Accept: application/json`, or the command with `.json`).
     private(set) var wantsJSON = false
+    /// The request's loop: commands that ask every loop (`listclients`, `killclient`) answer on it.
+    private(set) var eventLoop: EventLoop
 
-    init(server: ServerContext) {
+    /// A reply now, or once other event loops have answered.
+    enum AdminAnswer {
+        case now(IcecastResponse)
+        case later(EventLoopFuture<IcecastResponse>)
+    }
+
+    init(server: ServerContext, eventLoop: EventLoop) {
         self.server = server
         self.logger = server.logger
+        self.eventLoop = eventLoop
     }
 
     /// Whether `path` belongs to the admin API.
@@ -34,6 +44,7 @@ struct AdminResponder: Responder {
         responder.logger = request.logger
         responder.snapshot = request.snapshot
         responder.shoutcastMount = request.shoutcastMount
+        responder.eventLoop = connection.eventLoop
         let head = request.head
         if responder.isAdminPage(head), responder.isAdmin(head) {
             // The page is a file of the web root, streamed like any other.
@@ -45,7 +56,20 @@ struct AdminResponder: Responder {
             )
             return
         }
-        connection.respondAndClose(responder.response(to: head))
+        switch responder.answer(to: head) {
+        case .now(let response):
+            connection.respondAndClose(response)
+        case .later(let future):
+            connection.awaitAnswer()
+            let bound = NIOLoopBound(connection, eventLoop: connection.eventLoop)
+            future.whenComplete { result in
+                let connection = bound.value
+                switch result {
+                case .success(let response): connection.respondAndClose(response)
+                case .failure: connection.respondAndClose(.error(500, "Internal Server Error"))
+                }
+            }
+        }
     }
 
     /// `/admin`, `/admin/` and `/admin/index.html`.
@@ -53,10 +77,10 @@ struct AdminResponder: Responder {
         ["/admin", "/admin/", "/admin/index.html"].contains(head.path)
     }
 
-    func response(to head: RequestHead) -> IcecastResponse {
+    func answer(to head: RequestHead) -> AdminAnswer {
         let path = head.path
         if path == "/admin.cgi" {
-            return updateMetadataShoutcastStyle(head)
+            return .now(updateMetadataShoutcastStyle(head))
         }
         var command = path.hasPrefix("/admin/") ? String(path.dropFirst("/admin/".count)) : ""
         var responder = self
@@ -83,16 +107,22 @@ struct AdminResponder: Responder {
         return head.queryValue("token") != server.adminToken
     }
 
-    private func run(_ command: String, _ head: RequestHead) -> IcecastResponse {
+    private func run(_ command: String, _ head: RequestHead) -> AdminAnswer {
         if Self.stateChanging.contains(command), isCrossSite(head) {
-            return .error(403, "Cross-site admin request refused")
+            return .now(.error(403, "Cross-site admin request refused"))
         }
+        switch command {
+        case "listclients": return listClients(head)
+        case "killclient": return killClient(head)
+        default: return .now(runNow(command, head))
+        }
+    }
+
+    private func runNow(_ command: String, _ head: RequestHead) -> IcecastResponse {
         switch command {
         case "metadata": return updateMetadata(head)
         case "stats", "stats.xml": return stats(head)
         case "listmounts", "streamlist": return listMounts(head)
-        case "listclients": return listClients(head)
-        case "killclient": return killClient(head)
         case "moveclients": return moveClients(head)
         case "killsource": return killSource(head)
         case "streamlist.txt": return streamList(head)

@@ -1,0 +1,42 @@
+import NIOCore
+
+/// Every open client connection, kept per event loop so that stopping the server can close them all, and so
+/// that adding or removing one takes no lock: each loop's table is touched only on that loop (a channel's
+/// initializer and its close callback run on its own loop).
+final class ConnectionRegistry: Sendable {
+    private let tables: [(eventLoop: EventLoop, box: NIOLoopBoundBox<[ObjectIdentifier: Channel]>)]
+
+    init(eventLoops: [EventLoop]) {
+        tables = eventLoops.map { loop in
+            (loop, NIOLoopBoundBox.makeBoxSendingValue([ObjectIdentifier: Channel](), eventLoop: loop))
+        }
+    }
+
+    /// Registers `channel` until it closes; call on the channel's loop.
+    func add(_ channel: Channel) {
+        guard let table = table(of: channel.eventLoop) else { return }
+        let key = ObjectIdentifier(channel)
+        table.value[key] = channel
+        channel.closeFuture.whenComplete { _ in table.value[key] = nil }
+    }
+
+    /// Closes every connection and waits until all have closed.
+    func closeAll() async {
+        var closing: [EventLoopFuture<Void>] = []
+        for table in tables {
+            let closed = try? await table.eventLoop.submit { () -> [EventLoopFuture<Void>] in
+                let channels = Array(table.box.value.values)
+                for channel in channels { channel.close(promise: nil) }
+                return channels.map(\.closeFuture)
+            }.get()
+            closing += closed ?? []
+        }
+        for future in closing {
+            try? await future.get()
+        }
+    }
+
+    private func table(of loop: EventLoop) -> NIOLoopBoundBox<[ObjectIdentifier: Channel]>? {
+        tables.first { $0.eventLoop === loop }?.box
+    }
+}
