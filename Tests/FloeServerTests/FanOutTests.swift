@@ -11,7 +11,7 @@ import Testing
 /// over more listeners than one slice, listeners that stall, leave or join mid-pass, and exactly which bytes each
 /// listener channel was handed.
 ///
-/// Each listener channel carries the real `ListenerHandler`, so a close reaches `remove(_:)` and a drained socket
+/// Each listener channel carries its session as the handler, as in the server, so a close reaches `remove(_:)` and a drained socket
 /// reaches `pump(_:)` the way they do in the server.
 @Suite("Fan-out")
 struct FanOutTests {
@@ -45,23 +45,12 @@ struct FanOutTests {
         sequences.flatMap { [UInt8](repeating: UInt8(truncatingIfNeeded: $0), count: size) }
     }
 
-    /// A connected listener channel with the server's `ListenerHandler`, not yet added to a broadcaster.
+    /// A connected listener channel with the session as its handler, as in the server, not yet added to a broadcaster.
     func listener(_ id: Int) throws -> FanOutListener {
         let channel = EmbeddedChannel(loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let session = ListenerSession(id: id, channel: channel, homePath: "/m", metadataInterval: nil)
-        let record = AccessRecord(
-            peer: "127.0.0.1",
-            started: Date(timeIntervalSince1970: 0),
-            method: "GET",
-            path: "/m",
-            protocolToken: "HTTP/1.1",
-            status: 200,
-            bytes: 0
-        )
-        try channel.pipeline.syncOperations.addHandler(
-            ListenerHandler(session: session, accessLog: nil, accessRecord: record)
-        )
+        try channel.pipeline.syncOperations.addHandler(session)
         return FanOutListener(session: session, channel: channel)
     }
 
@@ -168,7 +157,7 @@ struct FanOutTests {
         fanout.publish(block(0))  // the first slice: slots 344...599
         let notYetServed = [0, 100, 343]
         let served = [599, 400]
-        // The connection closes: `ListenerHandler.channelInactive` removes the listener.
+        // The connection closes: `ListenerSession.channelInactive` removes the listener.
         for id in notYetServed { all[id].channel.close(promise: nil) }
         // Removed directly (a move or an admin kill), then the connection closes too: still counted once.
         for id in served {
@@ -214,7 +203,7 @@ struct FanOutTests {
         #expect(try slow.received() == bytes(of: [0], size: 100))
         let others = all.filter { $0 !== slow }
         #expect(try mismatches(others, expected: bytes(of: 0...5, size: 100)).isEmpty)
-        #expect(departures.all.count == 1, "counted out once, though its close reached ListenerHandler too")
+        #expect(departures.all.count == 1, "counted out once, though its close reached the session's handler too")
     }
 
     /// A listener joining mid-stream (here, while a pass is under way) is sent its burst at once, starting on a

@@ -2,12 +2,20 @@ import FloeCore
 import Foundation
 import NIOCore
 
-/// One listener of a mount, owned by the event loop of its channel.
+/// One listener of a mount, owned by the event loop of its channel, and the one handler of its pipeline once its
+/// response head is out.
+///
+/// As a handler it only tells the listener's current broadcaster (which changes when a fallback moves it) when
+/// the socket drains or closes, and writes the access-log line at the end: nothing comes in that matters, and the
+/// broadcaster drives every write. One object per listener, not two: at ten thousand listeners every object and
+/// pipeline context counts.
 ///
 /// A listener is a position in its loop's `BroadcastQueue` plus, when it asked for ICY metadata, an
 /// interleaver. It holds no stream bytes of its own. What admin tools show of it (`/admin/listclients`) is kept
 /// here too, read on its loop: there is no server-wide listener table to lock.
-final class ListenerSession {
+final class ListenerSession: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
     /// Connection number, shown in logs and admin listings.
     let id: Int
     let channel: Channel
@@ -30,6 +38,11 @@ final class ListenerSession {
 
     /// Who the listener is, for admin listings.
     let identity: ListenerIdentity
+    /// Where the connection is logged when it ends, and the line as it will be (its byte count grows by what the
+    /// listener was sent).
+    var accessLog: (log: AccessLog, record: AccessRecord)?
+    /// Run once when the listener leaves (authentication bookkeeping).
+    var onClose: (() -> Void)?
 
     init(id: Int, channel: Channel, homePath: String, metadataInterval: Int?, identity: ListenerIdentity = .unknown) {
         self.id = id
@@ -37,6 +50,37 @@ final class ListenerSession {
         self.homePath = homePath
         self.identity = identity
         self.interleaver = metadataInterval.map(ICYInterleaver.init(interval:))
+    }
+
+    // MARK: Handler
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Players send nothing after the request; whatever arrives is ignored.
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let broadcaster {
+            broadcaster.pump(self)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        broadcaster?.remove(self)
+        onClose?()
+        onClose = nil
+        if let (log, record) = accessLog {
+            var record = record
+            record.bytes += bytesSent
+            log.record(record)
+            accessLog = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A reset from a vanished player is routine; the close ends the session.
+        context.close(promise: nil)
     }
 
     /// What `/admin/listclients` shows of this listener.

@@ -59,7 +59,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let configuration = snapshot.configuration
-        if server.connections.load(ordering: .relaxed) > configuration.limits.clients {
+        if server.connections.count.load(ordering: .relaxed) > configuration.limits.clients {
             logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
             respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
             return

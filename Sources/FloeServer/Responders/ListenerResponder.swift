@@ -133,14 +133,11 @@ struct ListenerResponder: Responder {
                 ChannelOptions.writeBufferWaterMark,
                 value: .init(low: 32 * 1024, high: 128 * 1024)
             )
-            try connection.addHandlers([
-                ListenerHandler(
-                    session: session,
-                    accessLog: server.accessLog,
-                    accessRecord: connection.accessRecord(status: 200, bytes: responseHead.readableBytes),
-                    onClose: authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
-                )
-            ])
+            if let accessLog = server.accessLog {
+                session.accessLog = (accessLog, connection.accessRecord(status: 200, bytes: responseHead.readableBytes))
+            }
+            session.onClose = authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
+            try connection.addHandlers([session])
         } catch {
             mount.listenerLeftBeforeStreaming(id: id, logger: request.logger)
             connection.close()

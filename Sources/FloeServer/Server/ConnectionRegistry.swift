@@ -1,9 +1,12 @@
 import NIOCore
+import Synchronization
 
 /// Every open client connection, kept per event loop so that stopping the server can close them all, and so
 /// that adding or removing one takes no lock: each loop's table is touched only on that loop (a channel's
-/// initializer and its close callback run on its own loop).
+/// initializer and its close callback run on its own loop). The count (Icecast's `<clients>`) is one atomic.
 final class ConnectionRegistry: Sendable {
+    /// Open client connections of every kind.
+    let count = Atomic<Int>(0)
     private let tables: [(eventLoop: EventLoop, box: NIOLoopBoundBox<[ObjectIdentifier: Channel]>)]
 
     init(eventLoops: [EventLoop]) {
@@ -17,7 +20,12 @@ final class ConnectionRegistry: Sendable {
         guard let table = table(of: channel.eventLoop) else { return }
         let key = ObjectIdentifier(channel)
         table.value[key] = channel
-        channel.closeFuture.whenComplete { _ in table.value[key] = nil }
+        count.wrappingAdd(1, ordering: .relaxed)
+        // One callback per connection does both (each costs memory at ten thousand listeners).
+        channel.closeFuture.whenComplete { [self] _ in
+            table.value[key] = nil
+            count.wrappingSubtract(1, ordering: .relaxed)
+        }
     }
 
     /// Closes every connection and waits until all have closed.

@@ -17,7 +17,6 @@ public final class FloeServer: Service, Sendable {
     private let router: Router
     private let group: any EventLoopGroup
     private let serverChannels = Mutex<[Channel]>([])
-    private let openChannels: ConnectionRegistry
     private let onListening: @Sendable ([SocketAddress]) -> Void
     /// File fallbacks playing now, by mount path, with the source id each runs under.
     private let fileSources = Mutex<[String: (source: FileSource, id: Int)]>([:])
@@ -35,7 +34,6 @@ public final class FloeServer: Service, Sendable {
         self.group = eventLoopGroup
         self.onListening = onListening
         let loops = Array(eventLoopGroup.makeIterator())
-        self.openChannels = ConnectionRegistry(eventLoops: loops)
         self.context = ServerContext(configuration: configuration, eventLoops: loops, logger: logger, accessLog: accessLog)
         self.router = Router(server: context, eventLoop: eventLoopGroup.next())
     }
@@ -136,7 +134,7 @@ public final class FloeServer: Service, Sendable {
         }
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
         // one round trip at a time.
-        await openChannels.closeAll()
+        await context.connections.closeAll()
         context.logger.info("Server stopped")
     }
 
@@ -175,7 +173,7 @@ public final class FloeServer: Service, Sendable {
 
     /// Open client connections of every kind.
     public var connectionCount: Int {
-        context.connections.load(ordering: .relaxed)
+        context.connections.count.load(ordering: .relaxed)
     }
 
     // MARK: Bootstrap
@@ -191,7 +189,6 @@ public final class FloeServer: Service, Sendable {
     private func bootstrap(_ role: SocketRole) -> ServerBootstrap {
         let context = self.context
         let router = self.router
-        let openChannels = self.openChannels
         return ServerBootstrap(group: group)
             // Icecast listens with a backlog of 5, which is where it drops connections in a listener storm.
             .serverChannelOption(.backlog, value: 4096)
@@ -202,11 +199,7 @@ public final class FloeServer: Service, Sendable {
             // Sources get a growing buffer once they log in (`SourceLogin`).
             .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 512))
             .childChannelInitializer { channel in
-                context.connections.wrappingAdd(1, ordering: .relaxed)
-                openChannels.add(channel)
-                channel.closeFuture.whenComplete { _ in
-                    context.connections.wrappingSubtract(1, ordering: .relaxed)
-                }
+                context.connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let id = context.makeConnectionID()
                     switch role {

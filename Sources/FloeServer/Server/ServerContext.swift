@@ -20,8 +20,8 @@ final class ServerContext: Sendable {
     private let current: Mutex<ConfigurationSnapshot>
     let mounts: MountRegistry
     let logger: Logger
-    /// Open client connections of every kind (Icecast `<clients>` counts them all).
-    let connections = Atomic<Int>(0)
+    /// Open client connections of every kind (Icecast `<clients>` counts them all), per event loop.
+    let connections: ConnectionRegistry
     /// Sources currently streaming (Icecast `<sources>`).
     let sources = Atomic<Int>(0)
     private let nextConnectionID = Atomic<Int>(1)
@@ -53,6 +53,7 @@ final class ServerContext: Sendable {
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
         self.accessLog = accessLog
         self.current = Mutex(ConfigurationSnapshot(configuration))
+        self.connections = ConnectionRegistry(eventLoops: eventLoops)
         self.mounts = MountRegistry(eventLoops: eventLoops, metrics: metrics, logger: logger)
         self.logger = logger
     }

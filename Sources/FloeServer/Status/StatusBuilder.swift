@@ -16,7 +16,7 @@ struct StatusBuilder {
             StatusValue("server_id", configuration.serverID),
             StatusValue("server_start", StatusDate.rfc2822(server.startedAt)),
             StatusValue("server_start_iso8601", StatusDate.iso8601(server.startedAt)),
-            StatusValue("clients", "\(server.connections.load(ordering: .relaxed))"),
+            StatusValue("clients", "\(server.connections.count.load(ordering: .relaxed))"),
             StatusValue("listeners", "\(listeners)"),
             StatusValue("sources", "\(sources.count)"),
         ]
