@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -175,3 +175,8 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Zero compiler warnings, and kept so: in Floe's own targets every warning is an error.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}
