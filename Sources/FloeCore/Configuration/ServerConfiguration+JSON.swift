@@ -11,7 +11,7 @@ extension ServerConfiguration {
     ///   mounts, URL authentication) is `"********"` when set and `null` when not, so the output can be pasted
     ///   into a bug report.
     public func effectiveJSON(redactingSecrets: Bool = true) -> String {
-        JSONWriter.render(ConfigurationJSON(redactingSecrets: redactingSecrets).configuration(self)) + "\n"
+        FloeJSON.encode(ConfigurationJSON(redactingSecrets: redactingSecrets).configuration(self), pretty: true) + "\n"
     }
 }
 
@@ -28,49 +28,49 @@ private struct ConfigurationJSON {
             "listen": .array(
                 configuration.listenSockets.map { socket in
                     .object([
-                        "port": .int(socket.port),
-                        "bind-address": .string(socket.bindAddress),
-                        "shoutcast-mount": .string(socket.shoutcastMount),
+                        "port": .integer(socket.port),
+                        "bind-address": .text(socket.bindAddress),
+                        "shoutcast-mount": .text(socket.shoutcastMount),
                     ])
                 }
             ),
             "authentication": .object([
-                "source-user": .string(authentication.sourceUser),
+                "source-user": .text(authentication.sourceUser),
                 "source-password": secret(authentication.sourcePassword),
-                "admin-user": .string(authentication.adminUser),
+                "admin-user": .text(authentication.adminUser),
                 "admin-password": secret(authentication.adminPassword),
-                "relay-user": .string(authentication.relayUser),
+                "relay-user": .text(authentication.relayUser),
                 "relay-password": secret(authentication.relayPassword),
             ]),
             "limits": .object([
-                "clients": .int(limits.clients),
-                "sources": .int(limits.sources),
-                "queue-size": .int(limits.queueSize),
-                "burst-size": .int(limits.burstSize),
-                "header-timeout": .double(limits.headerTimeout),
-                "source-timeout": .double(limits.sourceTimeout),
-                "block-duration": .double(limits.blockDuration),
+                "clients": .integer(limits.clients),
+                "sources": .integer(limits.sources),
+                "queue-size": .integer(limits.queueSize),
+                "burst-size": .integer(limits.burstSize),
+                "header-timeout": .number(limits.headerTimeout),
+                "source-timeout": .number(limits.sourceTimeout),
+                "block-duration": .number(limits.blockDuration),
             ]),
-            "hostname": .string(configuration.hostname),
-            "location": .string(configuration.location),
+            "hostname": .text(configuration.hostname),
+            "location": .text(configuration.location),
             "fileserve": .bool(configuration.fileserve),
-            "admin-contact": .string(configuration.adminContact),
-            "server-id": .string(configuration.serverID),
+            "admin-contact": .text(configuration.adminContact),
+            "server-id": .text(configuration.serverID),
             "http-headers": headers(configuration.httpHeaders),
             "paths": .object([
-                "webroot": .string(paths.webroot),
-                "logdir": .string(paths.logdir),
-                "pidfile": .string(paths.pidfile),
+                "webroot": .text(paths.webroot),
+                "logdir": .text(paths.logdir),
+                "pidfile": .text(paths.pidfile),
                 "aliases": .array(
                     paths.aliases.map {
-                        .object(["source": .string($0.source), "destination": .string($0.destination)])
+                        .object(["source": .text($0.source), "destination": .text($0.destination)])
                     }
                 ),
             ]),
             "logging": .object([
-                "access-log": .string(logging.accessLog),
-                "error-log": .string(logging.errorLog),
-                "level": .string(logging.level),
+                "access-log": .text(logging.accessLog),
+                "error-log": .text(logging.errorLog),
+                "level": .text(logging.level),
             ]),
             "relay": relay(configuration.relay),
             "default-mount": mount(configuration.defaultMount),
@@ -80,21 +80,21 @@ private struct ConfigurationJSON {
 
     private func relay(_ relay: ServerConfiguration.RelaySettings) -> JSONValue {
         .object([
-            "master-server": .string(relay.masterServer),
-            "master-server-port": .int(relay.masterServerPort),
-            "master-username": .string(relay.masterUsername),
+            "master-server": .text(relay.masterServer),
+            "master-server-port": .integer(relay.masterServerPort),
+            "master-username": .text(relay.masterUsername),
             "master-password": secret(relay.masterPassword),
-            "master-update-interval": .double(relay.masterUpdateInterval),
+            "master-update-interval": .number(relay.masterUpdateInterval),
             "relays-on-demand": .bool(relay.relaysOnDemand),
             "relays": .array(
                 relay.relays.map { entry in
                     .object([
-                        "server": .string(entry.server),
-                        "port": .int(entry.port),
-                        "mount": .string(entry.mount),
-                        "local-mount": .string(entry.localMount),
+                        "server": .text(entry.server),
+                        "port": .integer(entry.port),
+                        "mount": .text(entry.mount),
+                        "local-mount": .text(entry.localMount),
                         "on-demand": .bool(entry.onDemand),
-                        "username": .string(entry.username),
+                        "username": .text(entry.username),
                         "password": secret(entry.password),
                         "relay-metadata": .bool(entry.relayMetadata),
                     ])
@@ -105,30 +105,30 @@ private struct ConfigurationJSON {
 
     private func mount(_ mount: MountConfiguration) -> JSONValue {
         .object([
-            "username": .string(mount.username),
+            "username": .text(mount.username),
             "password": secret(mount.password),
-            "max-listeners": .int(mount.maxListeners),
-            "stream-name": .string(mount.streamName),
-            "stream-description": .string(mount.streamDescription),
-            "stream-url": .string(mount.streamURL),
-            "genre": .string(mount.genre),
-            "metadata-interval": .int(mount.metadataInterval),
-            "burst-size": .int(mount.burstSize),
-            "queue-size": .int(mount.queueSize),
-            "source-timeout": .double(mount.sourceTimeout),
-            "fallback-mount": .string(mount.fallbackMount),
+            "max-listeners": .integer(mount.maxListeners),
+            "stream-name": .text(mount.streamName),
+            "stream-description": .text(mount.streamDescription),
+            "stream-url": .text(mount.streamURL),
+            "genre": .text(mount.genre),
+            "metadata-interval": .integer(mount.metadataInterval),
+            "burst-size": .integer(mount.burstSize),
+            "queue-size": .integer(mount.queueSize),
+            "source-timeout": .number(mount.sourceTimeout),
+            "fallback-mount": .text(mount.fallbackMount),
             "fallback-override": .bool(mount.fallbackOverride),
             "fallback-when-full": .bool(mount.fallbackWhenFull),
-            "max-listener-duration": .double(mount.maxListenerDuration),
-            "intro": .string(mount.intro),
-            "dump-file": .string(mount.dumpFile),
-            "on-connect": .string(mount.onConnect),
-            "on-disconnect": .string(mount.onDisconnect),
+            "max-listener-duration": .number(mount.maxListenerDuration),
+            "intro": .text(mount.intro),
+            "dump-file": .text(mount.dumpFile),
+            "on-connect": .text(mount.onConnect),
+            "on-disconnect": .text(mount.onDisconnect),
             "hidden": .bool(mount.hidden),
             "public": mount.public.map { .bool($0 != 0) } ?? .null,
-            "charset": .string(mount.charset),
-            "type": .string(mount.type),
-            "bitrate": .string(mount.bitrate),
+            "charset": .text(mount.charset),
+            "type": .text(mount.type),
+            "bitrate": .text(mount.bitrate),
             "http-headers": headers(mount.httpHeaders),
             "authentication": authentication(mount.listenerAuthentication),
             "outputs": .array(mount.outputs.map(output)),
@@ -137,39 +137,39 @@ private struct ConfigurationJSON {
 
     private func output(_ output: SpeakerOutputConfiguration) -> JSONValue {
         var fields: [String: JSONValue] = [
-            "name": .string(output.name),
-            "jitter-buffer": .double(output.jitterBuffer),
-            "maximum-buffer": .double(output.maximumBuffer),
-            "gaps": .string(output.gaps.rawValue),
+            "name": .text(output.name),
+            "jitter-buffer": .number(output.jitterBuffer),
+            "maximum-buffer": .number(output.maximumBuffer),
+            "gaps": .text(output.gaps.rawValue),
         ]
         switch output.kind {
         case .rtp(let rtp):
-            fields["type"] = .string("rtp")
-            fields["mode"] = .string(rtp.mode.rawValue)
-            fields["address"] = .string(rtp.address)
-            fields["port"] = .int(rtp.port)
-            fields["ttl"] = .int(rtp.ttl)
-            fields["interface"] = .string(rtp.interface)
-            fields["mtu"] = .int(rtp.mtu)
+            fields["type"] = .text("rtp")
+            fields["mode"] = .text(rtp.mode.rawValue)
+            fields["address"] = .text(rtp.address)
+            fields["port"] = .integer(rtp.port)
+            fields["ttl"] = .integer(rtp.ttl)
+            fields["interface"] = .text(rtp.interface)
+            fields["mtu"] = .integer(rtp.mtu)
             if rtp.mode == .l16 {
-                fields["rate"] = .int(rtp.sampleRate)
-                fields["channels"] = .int(rtp.channels)
-                fields["payload-type"] = .int(rtp.dynamicPayloadType)
+                fields["rate"] = .integer(rtp.sampleRate)
+                fields["channels"] = .integer(rtp.channels)
+                fields["payload-type"] = .integer(rtp.dynamicPayloadType)
             }
         case .fec(let fec):
-            fields["type"] = .string("fec")
-            fields["address"] = .string(fec.address)
-            fields["port"] = .int(fec.port)
-            fields["ttl"] = .int(fec.ttl)
-            fields["interface"] = .string(fec.interface)
-            fields["fec"] = .string(fec.code)
+            fields["type"] = .text("fec")
+            fields["address"] = .text(fec.address)
+            fields["port"] = .integer(fec.port)
+            fields["ttl"] = .integer(fec.ttl)
+            fields["interface"] = .text(fec.interface)
+            fields["fec"] = .text(fec.code)
             fields["gaps"] = nil
         case .playback(let playback):
-            fields["type"] = .string("playback")
-            fields["driver"] = .string(playback.driver)
-            fields["device"] = .string(playback.device)
-            fields["rate"] = .int(playback.sampleRate)
-            fields["channels"] = .int(playback.channels)
+            fields["type"] = .text("playback")
+            fields["driver"] = .text(playback.driver)
+            fields["device"] = .text(playback.device)
+            fields["rate"] = .integer(playback.sampleRate)
+            fields["channels"] = .integer(playback.channels)
         }
         return .object(fields)
     }
@@ -180,108 +180,53 @@ private struct ConfigurationJSON {
             return .null
         case .htpasswd(let options)?:
             return .object([
-                "type": .string("htpasswd"),
-                "filename": .string(options.filename),
+                "type": .text("htpasswd"),
+                "filename": .text(options.filename),
                 "allow-duplicate-users": .bool(options.allowDuplicateUsers),
             ])
         case .url(let options)?:
             return .object([
-                "type": .string("url"),
-                "listener-add": .string(options.listenerAdd),
-                "listener-remove": .string(options.listenerRemove),
-                "username": .string(options.username),
+                "type": .text("url"),
+                "listener-add": .text(options.listenerAdd),
+                "listener-remove": .text(options.listenerRemove),
+                "username": .text(options.username),
                 "password": secret(options.password),
-                "auth-header": .string(options.authHeader),
-                "timelimit-header": .string(options.timelimitHeader),
-                "headers": .array(options.headers.map { .string($0) }),
-                "header-prefix": .string(options.headerPrefix),
+                "auth-header": .text(options.authHeader),
+                "timelimit-header": .text(options.timelimitHeader),
+                "headers": .array(options.headers.map { .text($0) }),
+                "header-prefix": .text(options.headerPrefix),
             ])
         }
     }
 
     private func headers(_ headers: [ServerConfiguration.HTTPHeaderRule]) -> JSONValue {
         .array(
-            headers.map { .object(["name": .string($0.name), "value": .string($0.value), "status": .int($0.status)]) }
+            headers.map { .object(["name": .text($0.name), "value": .text($0.value), "status": .integer($0.status)]) }
         )
     }
 
     private func secret(_ password: String?) -> JSONValue {
         guard let password else { return .null }
-        return .string(redactingSecrets ? "********" : password)
+        return .text(redactingSecrets ? "********" : password)
     }
 }
 
-/// A JSON value, reduced to what a configuration needs.
-private indirect enum JSONValue {
-    case null
-    case bool(Bool)
-    /// A number, already written out.
-    case number(String)
-    case text(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    static func string(_ value: String?) -> JSONValue {
-        value.map { .text($0) } ?? .null
+extension JSONValue {
+    /// A string, or `null` when unset.
+    fileprivate static func text(_ value: String?) -> JSONValue {
+        value.map { .string($0) } ?? .null
     }
 
-    static func int(_ value: Int?) -> JSONValue {
-        value.map { .number(String($0)) } ?? .null
+    fileprivate static func integer(_ value: Int?) -> JSONValue {
+        value.map { .int($0) } ?? .null
     }
 
     /// Whole numbers without a fraction (`15`, not `15.0`); non-finite values, which the loaders refuse, as `null`.
-    static func double(_ value: Double?) -> JSONValue {
+    fileprivate static func number(_ value: Double?) -> JSONValue {
         guard let value, value.isFinite else { return .null }
         if value.rounded() == value, abs(value) < 1e15 {
-            return .number(String(Int(value)))
+            return .int(Int(value))
         }
-        return .number(String(value))
-    }
-}
-
-/// Writes a ``JSONValue`` pretty-printed with two-space indents and sorted object keys.
-private enum JSONWriter {
-    static func render(_ value: JSONValue) -> String {
-        var output = ""
-        write(value, indent: "", to: &output)
-        return output
-    }
-
-    private static func write(_ value: JSONValue, indent: String, to output: inout String) {
-        let inner = indent + "  "
-        switch value {
-        case .null:
-            output += "null"
-        case .bool(let flag):
-            output += flag ? "true" : "false"
-        case .number(let number):
-            output += number
-        case .text(let text):
-            output += quoted(text)
-        case .array(let elements):
-            guard !elements.isEmpty else { return output += "[]" }
-            output += "[\n"
-            for (index, element) in elements.enumerated() {
-                output += inner
-                write(element, indent: inner, to: &output)
-                output += index == elements.count - 1 ? "\n" : ",\n"
-            }
-            output += indent + "]"
-        case .object(let members):
-            guard !members.isEmpty else { return output += "{}" }
-            output += "{\n"
-            let keys = members.keys.sorted()
-            for (index, key) in keys.enumerated() {
-                output += inner + quoted(key) + ": "
-                write(members[key]!, indent: inner, to: &output)
-                output += index == keys.count - 1 ? "\n" : ",\n"
-            }
-            output += indent + "}"
-        }
-    }
-
-    /// A JSON string literal (escaping shared with the status documents).
-    private static func quoted(_ text: String) -> String {
-        "\"" + JSONText.escape(text) + "\""
+        return .double(value)
     }
 }

@@ -22,13 +22,23 @@ public struct StatusDocument: Sendable, Equatable {
     ]
 
     /// The whole tree as JSON (admin `stats` with `Accept: application/json` or `.json`): globals, and `sources`
-    /// always an array, hidden mounts and values included; numbers as numbers.
+    /// always an array, hidden mounts and values included; numbers as numbers. Floe's own document, so through
+    /// `JSONEncoder`.
     public func adminJSON() -> String {
-        let globalsJSON = globals.map(Self.member)
-        let sourcesJSON = sources.map { source in
-            "{" + (["\"mount\":\"\(JSONText.escape(source.mount))\""] + source.values.map(Self.member)).joined(separator: ",") + "}"
-        }
-        return "{\"icestats\":{" + (globalsJSON + ["\"sources\":[" + sourcesJSON.joined(separator: ",") + "]"]).joined(separator: ",") + "}}"
+        var tree = Self.object(globals)
+        tree["sources"] = .array(sources.map { source in
+            var object = Self.object(source.values)
+            object["mount"] = .string(source.mount)
+            return .object(object)
+        })
+        return FloeJSON.encode(JSONValue.object(["icestats": .object(tree)]))
+    }
+
+    /// Values as JSON members, numbers as numbers.
+    public static func object(_ values: [StatusValue]) -> [String: JSONValue] {
+        var object: [String: JSONValue] = [:]
+        for value in values { object[value.name] = .scalar(value.value) }
+        return object
     }
 
     /// `/status-json.xsl`, shaped as Icecast 2.4's: `source` is an object for one mount, an array for several and
@@ -94,7 +104,8 @@ public enum XMLText {
     }
 }
 
-/// JSON strings and Icecast's number-looking values.
+/// JSON strings and Icecast's number-looking values, for the documents written by hand to match Icecast
+/// (`/status-json.xsl`).
 public enum JSONText {
     /// `text` as a JSON string literal, quotes included.
     public static func quoted(_ text: String) -> String {
@@ -121,11 +132,14 @@ public enum JSONText {
 
     /// A number when the text is a plain decimal integer or decimal (as xml2json.xslt does), else a string.
     public static func scalar(_ text: String) -> String {
-        let isNumber =
-            !text.isEmpty && text.count < 16 && text.first != "+"
+        looksNumeric(text) ? text : "\"" + escape(text) + "\""
+    }
+
+    /// Whether Icecast's xml2json.xslt would write `text` as a number.
+    public static func looksNumeric(_ text: String) -> Bool {
+        !text.isEmpty && text.count < 16 && text.first != "+"
             && text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-") }
             && Double(text) != nil && !(text.hasPrefix("0") && text.count > 1 && !text.hasPrefix("0."))
             && text != "-"
-        return isNumber ? text : "\"" + escape(text) + "\""
     }
 }

@@ -22,13 +22,8 @@ final class ListenerHistory: Sendable {
         }
     }
 
-    /// `{"interval":15,"mounts":{"/live":[0,1,2,…]}}`, oldest first.
-    func json() -> String {
-        let series = samples.withLock { $0 }
-        let members = series.keys.sorted().map { mount in
-            "\"\(mount.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\":["
-                + series[mount]!.map(String.init).joined(separator: ",") + "]"
-        }
-        return "{\"interval\":\(Int(Self.interval)),\"mounts\":{" + members.joined(separator: ",") + "}}"
+    /// Every mount's samples, oldest first.
+    var series: [String: [Int]] {
+        samples.withLock { $0 }
     }
 }

@@ -10,28 +10,33 @@ extension AdminResponder {
     func stats(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
         let document = StatusBuilder(server: server, configuration: configuration).document()
-        return wantsJSON ? Self.json(document.adminJSON()) : Self.xml(document.statsXML())
+        return wantsJSON ? Self.json(text: document.adminJSON()) : Self.xml(document.statsXML())
     }
 
     func listMounts(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
         var xml = "<?xml version=\"1.0\"?>\n<icestats>"
-        var json: [String] = []
+        var mounts: [AdminJSON.MountList.Mount] = []
         for mount in server.mounts.all where mount.isLive {
             let state = mount.snapshot
             guard case .live(let live) = state.source else { continue }
             let connected = Int(Date().timeIntervalSince(live.descriptor.connectedAt))
-            json.append(
-                "{\"mount\":\"\(JSONText.escape(mount.path))\",\"listeners\":\(state.listeners),\"connected\":\(connected),"
-                    + "\"content_type\":\"\(JSONText.escape(live.descriptor.contentType))\","
-                    + "\"fallback\":\(configuration.mount(mount.path).fallbackMount.map { "\"\(JSONText.escape($0))\"" } ?? "null")}"
+            let fallback = configuration.mount(mount.path).fallbackMount
+            mounts.append(
+                .init(
+                    mount: mount.path,
+                    listeners: state.listeners,
+                    connected: connected,
+                    contentType: live.descriptor.contentType,
+                    fallback: Nullable(fallback)
+                )
             )
             xml += "<source mount=\"\(XMLText.escape(mount.path))\">"
-            xml += "<fallback>\(XMLText.escape(configuration.mount(mount.path).fallbackMount ?? ""))</fallback>"
+            xml += "<fallback>\(XMLText.escape(fallback ?? ""))</fallback>"
             xml += "<listeners>\(state.listeners)</listeners><Connected>\(connected)</Connected>"
             xml += "<content-type>\(XMLText.escape(live.descriptor.contentType))</content-type></source>"
         }
-        return wantsJSON ? Self.json("{\"mounts\":[" + json.joined(separator: ",") + "]}") : Self.xml(xml + "</icestats>\n")
+        return wantsJSON ? Self.json(AdminJSON.MountList(mounts: mounts)) : Self.xml(xml + "</icestats>\n")
     }
 
     /// `listclients`: asks each event loop for the mount's listeners (no server-wide table).
@@ -49,13 +54,20 @@ extension AdminResponder {
     }
 
     private static func listenersJSON(_ path: String, _ entries: [ListenerInfo]) -> IcecastResponse {
-        let listeners = entries.map { entry in
-            "{\"id\":\(entry.id),\"ip\":\"\(JSONText.escape(entry.peer))\","
-                + "\"user_agent\":\"\(JSONText.escape(entry.userAgent ?? "Unknown"))\","
-                + "\"connected\":\(Int(Date().timeIntervalSince(entry.connectedAt))),"
-                + "\"username\":\(entry.user.map { "\"\(JSONText.escape($0))\"" } ?? "null")}"
-        }
-        return json("{\"mount\":\"\(JSONText.escape(path))\",\"listeners\":[" + listeners.joined(separator: ",") + "]}")
+        json(
+            AdminJSON.ListenerList(
+                mount: path,
+                listeners: entries.map { entry in
+                    .init(
+                        id: entry.id,
+                        ip: entry.peer,
+                        userAgent: entry.userAgent ?? "Unknown",
+                        connected: Int(Date().timeIntervalSince(entry.connectedAt)),
+                        username: Nullable(entry.user)
+                    )
+                }
+            )
+        )
     }
 
     private static func listenersXML(_ path: String, _ entries: [ListenerInfo]) -> IcecastResponse {
@@ -125,7 +137,7 @@ extension AdminResponder {
         else { return .error(401, "") }
         let visible = server.mounts.all.filter { $0.isLive && !configuration.mount($0.path).hidden }
         if wantsJSON {
-            return Self.json("{\"mounts\":[" + visible.map { "\"\(JSONText.escape($0.path))\"" }.joined(separator: ",") + "]}")
+            return Self.json(AdminJSON.StreamList(mounts: visible.map(\.path)))
         }
         let lines = visible.map { $0.path + "\r\n" }
         return IcecastResponse(status: 200, contentType: "text/plain", body: Array(lines.joined().utf8))
@@ -160,7 +172,13 @@ extension AdminResponder {
         init(_ response: IcecastResponse) { self.response = response }
     }
 
-    static func json(_ document: String) -> IcecastResponse {
+    /// `value` encoded by `JSONEncoder`.
+    static func json(_ value: some Encodable) -> IcecastResponse {
+        json(text: FloeJSON.encode(value))
+    }
+
+    /// A JSON document already encoded (by `FloeJSON`).
+    static func json(text document: String) -> IcecastResponse {
         IcecastResponse(status: 200, contentType: "application/json; charset=utf-8", body: Array(document.utf8))
     }
 
@@ -193,7 +211,7 @@ extension AdminResponder {
         switch liveMount(head) {
         case .failure(let error): return error.response
         case .success(let mount):
-            if wantsJSON { return Self.json("{\"mount\":\"\(JSONText.escape(mount.path))\"}") }
+            if wantsJSON { return Self.json(AdminJSON.Mount(mount: mount.path)) }
             return Self.xml("<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\"/></icestats>\n")
         }
     }
@@ -208,7 +226,7 @@ extension AdminResponder {
         let port = server.publicPort.load(ordering: .relaxed)
         let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(configuration.hostname):\(port)"
         let credentials = user.isEmpty ? "" : "\(user):\(password)@"
-        if wantsJSON { return Self.json("{\"url\":\"\(JSONText.escape("http://\(credentials)\(host)\(path)"))\"}") }
+        if wantsJSON { return Self.json(AdminJSON.PlaylistURL(url: "http://\(credentials)\(host)\(path)")) }
         return IcecastResponse(
             status: 200,
             contentType: "audio/x-mpegurl",
@@ -270,9 +288,7 @@ extension AdminResponder {
             }
             let users = HTPasswd(contents: lines.joined(separator: "\n")).users.keys.sorted()
             if wantsJSON {
-                let list = users.map { "\"\(JSONText.escape($0))\"" }.joined(separator: ",")
-                let note = message.map { "\"\(JSONText.escape($0))\"" } ?? "null"
-                return Self.json("{\"mount\":\"\(JSONText.escape(mount.path))\",\"users\":[\(list)],\"message\":\(note)}")
+                return Self.json(AdminJSON.Users(mount: mount.path, users: users, message: Nullable(message)))
             }
             var xml = "<?xml version=\"1.0\"?>\n<icestats><source mount=\"\(XMLText.escape(mount.path))\">"
             for user in users { xml += "<User><username>\(XMLText.escape(user))</username></User>" }
@@ -288,13 +304,13 @@ extension AdminResponder {
     /// `/admin/config`: the effective configuration as JSON, passwords redacted (admin only).
     func effectiveConfiguration(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        return Self.json(configuration.effectiveJSON())
+        return Self.json(text: configuration.effectiveJSON())
     }
 
     /// `/admin/history`: listener counts per mount over the last hour (admin only).
     func listenerHistory(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        return Self.json(server.history.json())
+        return Self.json(AdminJSON.History(interval: Int(ListenerHistory.interval), mounts: server.history.series))
     }
 
     /// `/admin/outputs`: every speaker and FEC output, with or without a source on its mount (admin only, JSON):
@@ -302,21 +318,20 @@ extension AdminResponder {
     func listOutputs(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
         let builder = StatusBuilder(server: server, configuration: configuration)
-        let outputs = server.speakers.all.map { speaker -> String in
-            let members = [
-                "\"mount\":" + JSONText.quoted(speaker.homePath),
-                "\"name\":" + JSONText.quoted(speaker.configuration.name),
-                "\"playing\":" + (speaker.currentMountPath.map(JSONText.quoted) ?? "null"),
-            ] + builder.outputFields(speaker).map { "\"\($0.name)\":" + JSONText.scalar($0.value) }
-            return "{" + members.joined(separator: ",") + "}"
+        let outputs = server.speakers.all.map { speaker -> JSONValue in
+            var members = StatusDocument.object(builder.outputFields(speaker))
+            members["mount"] = .string(speaker.homePath)
+            members["name"] = .string(speaker.configuration.name)
+            members["playing"] = speaker.currentMountPath.map(JSONValue.string) ?? .null
+            return .object(members)
         }
-        return Self.json("{\"outputs\":[" + outputs.joined(separator: ",") + "]}")
+        return Self.json(JSONValue.object(["outputs": .array(outputs)]))
     }
 
     /// `/admin/token`: the token the admin page sends with state-changing commands (admin only).
     func adminToken(_ head: RequestHead) -> IcecastResponse {
         guard isAdmin(head) else { return .error(401, "") }
-        return Self.json("{\"token\":\"\(server.adminToken)\"}")
+        return Self.json(AdminJSON.Token(token: server.adminToken))
     }
 
     /// `/admin/`: the admin page (web root `admin.html`), behind admin credentials so the browser asks for them

@@ -236,8 +236,7 @@ struct AdminResponder: Responder {
     /// Icecast's `<iceresponse>` document, or `{"message":…,"return":1}` for JSON callers.
     func reply(message: String, success: Bool) -> IcecastResponse {
         guard !wantsJSON else {
-            let body = "{\"message\":\"\(JSONText.escape(message))\",\"return\":\(success ? 1 : 0)}"
-            return IcecastResponse(status: 200, contentType: "application/json; charset=utf-8", body: Array(body.utf8))
+            return Self.json(AdminJSON.Reply(message: message, return: success ? 1 : 0))
         }
         return Self.xmlResponse(message: message, success: success)
     }
