@@ -159,5 +159,50 @@ extension IntegrationTests {
             #expect(String(decoding: result.stdout, as: UTF8.self) == "404")
             await closed.stop()
         }
+
+        /// A file of any size streams in chunks, each read once the client took the last (the server never holds
+        /// the file): 64 MiB arrive intact at a limited rate while a listener keeps streaming, and the server's
+        /// memory grows by far less than the file.
+        @Test func aLargeWebrootFileStreamsIntactWithoutBeingHeldInMemory() async throws {
+            let webroot = try TemporaryDirectory()
+            let size = 64 << 20
+            var pattern = [UInt8](repeating: 0, count: size)
+            for index in stride(from: 0, to: size, by: 4) {
+                let word = UInt32(truncatingIfNeeded: index / 4)
+                pattern[index] = UInt8(truncatingIfNeeded: word)
+                pattern[index + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                pattern[index + 2] = UInt8(truncatingIfNeeded: word >> 16)
+                pattern[index + 3] = 0x5A
+            }
+            try Data(pattern).write(to: URL(fileURLWithPath: webroot.path("big.bin")))
+            let server = try await TestServer { $0.paths.webroot = webroot.url.path }
+            let source = try rawSource(port: server.port, mount: "/live")
+            let feeder = streamUntilCancelled(source)
+            let (listener, _, rest) = try rawListener(port: server.port, mount: "/live")
+            let received = listener.receiveAllInBackground(prefix: rest, limit: 1 << 30)
+
+            let head = try await ExternalProcess.run("curl", ["-s", "-I", "http://127.0.0.1:\(server.port)/big.bin"])
+            #expect(String(decoding: head.stdout, as: UTF8.self).contains("Content-Length: \(size)"))
+            let before = Self.residentKilobytes()
+            let download = webroot.path("download.bin")
+            let fetched = try await ExternalProcess.run(
+                "curl", ["-s", "--limit-rate", "24M", "-o", download, "http://127.0.0.1:\(server.port)/big.bin"], timeout: 60)
+            #expect(fetched.status == 0)
+            let growth = Self.residentKilobytes() - before
+            #expect(FileManager.default.contents(atPath: download) == Data(pattern), "every byte, in order")
+            #expect(growth < 24 << 10, "the server held about \(growth) KB more, not the 64 MiB file")
+
+            feeder.cancel()
+            listener.shutdownWrite()
+            #expect(await received.value.count > 16_000, "the listener kept streaming meanwhile")
+            await server.stop()
+        }
+
+        /// This process's resident memory (the test server runs in it).
+        static func residentKilobytes() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
     }
 }

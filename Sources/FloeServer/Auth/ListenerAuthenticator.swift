@@ -96,7 +96,7 @@ struct ListenerAuthenticator {
         guard file.verify(user: credentials.user, password: credentials.password) else {
             return .denied
         }
-        if !options.allowDuplicateUsers, !server.claimListenerUser(credentials.user, mount: request.mountPath) {
+        if !options.allowDuplicateUsers, !server.listenerUsers.claim(credentials.user, mount: request.mountPath) {
             return .denied
         }
         return .allowed(user: credentials.user, timeLimit: nil)

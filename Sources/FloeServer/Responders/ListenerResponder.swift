@@ -56,7 +56,7 @@ struct ListenerResponder: Responder {
                     connection.respondAndClose(.error(401, ""))
                 case .allowed(let user, let timeLimit):
                     guard connection.isActive else {
-                        if let user { server.releaseListenerUser(user, mount: path) }
+                        if let user { server.listenerUsers.release(user, mount: path) }
                         return
                     }
                     let authenticated = AuthenticatedListener(
@@ -146,7 +146,7 @@ struct ListenerResponder: Responder {
         connection.handOver()
         channel.write(responseHead, promise: nil)
         // The intro (frame-aligned, shared by every listener) plays before the burst.
-        if let intro = mountConfiguration.intro.flatMap({ server.intro($0, configuration: configuration) }) {
+        if let intro = mountConfiguration.intro.flatMap({ server.intros.intro($0, configuration: configuration) }) {
             session.writeAudio(intro, metadata: mount.snapshot.metadata)
         }
         let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
@@ -183,7 +183,7 @@ struct ListenerResponder: Responder {
                 break
             }
         }
-        guard let fallback = server.liveFallback(of: path, configuration: configuration),
+        guard let fallback = server.mounts.liveFallback(of: path, configuration: configuration),
             configuration.mount(fallback.path).listenerAuthentication == nil
                 || configuration.mount(fallback.path).listenerAuthentication == mountConfiguration.listenerAuthentication
         else {
@@ -203,7 +203,7 @@ struct ListenerResponder: Responder {
     /// Undoes an htpasswd user claim when the listener is not served after all.
     private func releaseUser(_ authenticated: AuthenticatedListener?) {
         guard let authenticated, let user = authenticated.user else { return }
-        server.releaseListenerUser(user, mount: authenticated.request.mountPath)
+        server.listenerUsers.release(user, mount: authenticated.request.mountPath)
     }
 
     /// What happens when an authenticated listener leaves: its user is counted out, and a URL auth service hears
@@ -219,7 +219,7 @@ struct ListenerResponder: Responder {
         let started = Date()
         return {
             if let user = authenticated.user {
-                server.releaseListenerUser(user, mount: authenticated.request.mountPath)
+                server.listenerUsers.release(user, mount: authenticated.request.mountPath)
             }
             if case .url(let options) = authenticated.method {
                 ListenerAuthenticator(server: server, logger: logger).listenerLeft(

@@ -43,3 +43,26 @@ final class MountRegistry: Sendable {
         mounts.withLock { $0.values.sorted { $0.path < $1.path } }
     }
 }
+
+extension MountRegistry {
+    /// Icecast follows at most this many fallbacks (`MAX_FALLBACK_DEPTH`).
+    static let maximumFallbackDepth = 10
+
+    /// The mounts along `path`'s fallback chain, in order, that exist now (live or not). The chain stops at a
+    /// loop (the loaders refuse loops; a guard here keeps a hand-made configuration from hanging the server).
+    func fallbackChain(of path: String, configuration: ServerConfiguration) -> [Mount] {
+        var seen: Set<String> = [path]
+        var next = configuration.mount(path).fallbackMount
+        var chain: [Mount] = []
+        while let candidate = next, chain.count < Self.maximumFallbackDepth, seen.insert(candidate).inserted {
+            if let mount = mount(candidate) { chain.append(mount) }
+            next = configuration.mount(candidate).fallbackMount
+        }
+        return chain
+    }
+
+    /// The first live mount along `path`'s fallback chain: where its listeners go when it has no source.
+    func liveFallback(of path: String, configuration: ServerConfiguration) -> Mount? {
+        fallbackChain(of: path, configuration: configuration).first { $0.isLive }
+    }
+}

@@ -118,7 +118,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         for output in ingest.finish(at: .now()) {
             mount.publish(output)
         }
-        let fallback = server.liveFallback(of: mount.path, configuration: server.configuration)
+        let fallback = server.mounts.liveFallback(of: mount.path, configuration: server.configuration)
         mount.sourceDisconnected(id: sourceID, fallback: fallback)
         mount.recordStatistics(nil)
         mount.metrics?.sourceDisconnects.increment()
@@ -127,7 +127,7 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         if let fallback {
             logger.info("Listeners moved to the fallback", metadata: ["fallback.path": "\(fallback.path)"])
         }
-        server.releaseSourceSlot()
+        server.sources.release()
         let framing = ingest.framing
         logger.info(
             "Source exiting",

@@ -23,7 +23,7 @@ struct SourceLogin {
     /// parked on fallbacks come back when `fallback-override` says so.
     func claim(_ descriptor: SourceDescriptor) -> Result<Mount, Refusal> {
         let mountConfiguration = configuration.mount(path)
-        guard server.claimSourceSlot(limit: configuration.limits.sources) else {
+        guard server.sources.claim(limit: configuration.limits.sources) else {
             logger.warning("Source refused: too many sources", metadata: ["mount.path": "\(path)"])
             return .failure(.tooManySources)
         }
@@ -31,14 +31,14 @@ struct SourceLogin {
         let mount = server.mounts.mountCreatingIfNeeded(path, queueCapacity: queueSize)
         switch mount.sourceConnected(id: sourceID, descriptor: descriptor) {
         case .rejectMountInUse:
-            server.releaseSourceSlot()
+            server.sources.release()
             logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
             return .failure(.mountInUse)
         case .accept:
             // The mount may predate a reload that changed its queue size: a new source gets the current one.
             mount.setQueueCapacity(queueSize)
             mount.metrics?.sourceConnects.increment()
-            let fallbacks = server.fallbackChain(of: path, configuration: configuration)
+            let fallbacks = server.mounts.fallbackChain(of: path, configuration: configuration)
             if mountConfiguration.fallbackOverride {
                 mount.reclaimListeners(from: fallbacks)
             }
@@ -114,7 +114,7 @@ struct SourceLogin {
         } catch {
             // The channel is closing; the ingest handler (if added) frees the mount when removed.
             mount.sourceDisconnected(id: sourceID, fallback: nil)
-            server.releaseSourceSlot()
+            server.sources.release()
             context.close(promise: nil)
             return false
         }

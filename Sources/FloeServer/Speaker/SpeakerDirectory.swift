@@ -66,7 +66,7 @@ final class SpeakerDirectory: Sendable {
         for speaker in created {
             speaker.start()
             // Like a listener arriving at a mount without a source: play its live fallback meanwhile.
-            if !speaker.home.isLive, let fallback = context.liveFallback(of: speaker.homePath, configuration: configuration),
+            if !speaker.home.isLive, let fallback = context.mounts.liveFallback(of: speaker.homePath, configuration: configuration),
                 speaker.move(from: speaker.home, to: fallback, withLastBlock: true)
             {
                 speaker.settle(after: fallback)
