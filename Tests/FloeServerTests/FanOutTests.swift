@@ -11,8 +11,8 @@ import Testing
 /// over more listeners than one slice, listeners that stall, leave or join mid-pass, and exactly which bytes each
 /// listener channel was handed.
 ///
-/// Each listener channel carries its session as the handler, as in the server, so a close reaches `remove(_:)` and a drained socket
-/// reaches `pump(_:)` the way they do in the server.
+/// Each listener channel carries its session as the handler, as in the server, so a close reaches `remove(_:)`
+/// and a drained socket reaches `pump(_:)` the way they do in the server.
 @Suite("Fan-out")
 struct FanOutTests {
     let loop = EmbeddedEventLoop()

@@ -2,11 +2,13 @@ import FloeCore
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Intro files (`intro` in a mount's configuration), read and framed on first use and shared by every listener
 /// (frame-aligned, one buffer). A file that cannot be read is remembered as missing (logged once) until `reset()`
-/// (a reload).
+/// (a reload). `prepare` reads every configured intro on NIO's thread pool when a configuration is applied, so
+/// listeners find them cached; only one arriving in the moment before that reads the file itself.
 final class IntroCache: Sendable {
     private let intros = Mutex<[String: ByteBuffer?]>([:])
     private let logger: Logger
@@ -37,6 +39,17 @@ final class IntroCache: Sendable {
         }
         intros.withLock { $0[path] = frames }
         return frames
+    }
+
+    /// Reads the intros `configuration` names, off the event loops.
+    func prepare(_ configuration: ServerConfiguration) {
+        let paths = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.intro))
+        for path in paths {
+            NIOThreadPool.singleton.submit { [self] state in
+                guard case .active = state else { return }
+                _ = intro(path, configuration: configuration)
+            }
+        }
     }
 
     /// Forgets every intro (a reload: files are read again).

@@ -66,6 +66,7 @@ public final class FloeServer: Service, Sendable {
             }
         }
         startFileFallbacks(configuration)
+        context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
         let context = self.context
         let sampler = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(configured: ListenerHistory.interval)) { _ in
@@ -161,6 +162,7 @@ public final class FloeServer: Service, Sendable {
             context.logger.warning("Listen sockets change only when Floe restarts")
         }
         startFileFallbacks(configuration)
+        context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
     }
 
