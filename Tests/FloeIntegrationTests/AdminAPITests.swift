@@ -112,7 +112,14 @@ extension IntegrationTests {
             try source.send(Array("junk".utf8))
             try await sendPaced(source, Array(Fixture.mp3.prefix(64_000)), chunk: 8192, pause: .milliseconds(10))
             #expect(await server.waitUntil { server.isLive("/measured") })
-            try await Task.sleep(for: .milliseconds(200))
+            // The frame clock's figures reach the stats with the blocks the server publishes: read them until they
+            // are there (a bitrate, and most of the frames sent), then check them.
+            let measuredInTime = try await eventually {
+                let listed = try json(try await curl(server, "/admin/stats.json").body)["sources"] as? [[String: Any]]
+                let figures = listed?.first { $0["mount"] as? String == "/measured" }
+                return figures?["floe_measured_bitrate"] != nil && (figures?["floe_frames"] as? Int ?? 0) > 100
+            }
+            #expect(measuredInTime, "the frame clock's figures in /admin/stats.json")
             let stats = try await curl(server, "/admin/stats.json")
             let root = try json(stats.body)
             let sources = try #require(root["sources"] as? [[String: Any]])
@@ -177,7 +184,15 @@ extension IntegrationTests {
             let (first, _, _) = try rawListener(port: server.port, mount: "/metered")
             let (second, _, _) = try rawListener(port: server.port, mount: "/metered")
             try await sendPaced(source, Array(Fixture.mp3.prefix(50_000)), chunk: 8192, pause: .milliseconds(10))
-            try await Task.sleep(for: .milliseconds(300))
+            // The counters follow the stream through the server (read, published in blocks, written to listeners):
+            // wait until all of it has gone through, then check every figure.
+            let throughInTime = try await eventually {
+                let values = try await prometheusMetrics(port: server.port)
+                return values["floe_bytes_in_total{mount=\"/metered\"}", default: 0] >= 50_000
+                    && values["floe_bytes_out_total{mount=\"/metered\"}", default: 0] >= 2 * 40_000
+                    && values["floe_frames_total{mount=\"/metered\"}", default: 0] >= 95
+            }
+            #expect(throughInTime, "the stream went through the server")
             let metrics = try await curl(server, "/metrics", user: nil)
             #expect(metrics.code == "200")
             let lines = metrics.body.split(separator: "\n").map(String.init)

@@ -120,7 +120,7 @@ extension IntegrationTests {
             let pumping = Task.detached {
                 while !Task.isCancelled {
                     relay.pump()
-                    try? await Task.sleep(for: .milliseconds(20))
+                    try? await Task.sleep(for: .milliseconds(20))  // pumping pace, until cancelled
                 }
             }
             // A late joiner starts three seconds in.
@@ -131,7 +131,7 @@ extension IntegrationTests {
                 let end = min(offset + 4096, Fixture.mp3.count)
                 try source.send(Array(Fixture.mp3[offset..<end]))
                 offset = end
-                try await Task.sleep(for: .milliseconds(250))
+                try await Task.sleep(for: .milliseconds(250))  // real-time pacing of the source
                 if late == nil, Date().timeIntervalSince(started) > 3 {
                     late = try Self.receiver(port: ports[2], out: directory.path("late.mp3"))
                 }
@@ -202,7 +202,10 @@ extension IntegrationTests {
             let source = try rawSource(port: server.port, mount: "/live")
             try await sendPaced(source, Array(Fixture.mp3.prefix(48_000)), chunk: 4096, pause: .milliseconds(250))
             await server.stop()  // the source is still sending
-            try await Task.sleep(for: .milliseconds(200))
+            // Stopping sent the last groups and the end of stream (three copies): wait until the receiver has them.
+            #expect(await eventually {
+                receiver.received.filter { (try? FECPacket(parsing: $0.bytes))?.isEndOfStream == true }.count >= 3
+            })
             let packets = receiver.stop().compactMap { try? FECPacket(parsing: $0.bytes) }
             #expect(packets.last?.isEndOfStream == true, "the stream ends with its end-of-stream packet")
             #expect(packets.filter(\.isEndOfStream).count == 3, "sent three times")
@@ -272,7 +275,12 @@ extension IntegrationTests {
             #expect(try await ExecutableTests.waitForPort(server) == 8000, "the server's \"Listen at:\" line")
             // --timeout: should every copy of the end-of-stream packet be dropped too, the receiver still ends.
             let receiver = try inNamespace([Self.binary, "fec-recv", "\(group):\(port)", "--interface", "127.0.0.1", "--out", directory.path("out.mp3"), "--timeout", "5"])
-            try await Task.sleep(for: .milliseconds(500))  // the receiver joins (no port to watch from outside the namespace)
+            // The receiver has joined once the group is on the namespace's loopback interface.
+            let joined = try await eventually {
+                let memberships = try await ExternalProcess.run("ip", ["-n", namespace, "maddr", "show", "dev", "lo"], timeout: 20)
+                return String(decoding: memberships.stdout, as: UTF8.self).split(whereSeparator: \.isWhitespace).contains { $0 == group }
+            }
+            #expect(joined, "fec-recv joined \(group)")
             let source = try await ExternalProcess.run("ip", [
                 "netns", "exec", namespace, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", input, "-c", "copy",
                 "-f", "mp3", "-id3v2_version", "0", "-write_xing", "0", "-content_type", "audio/mpeg",

@@ -46,7 +46,7 @@ extension IntegrationTests {
             // The main source leaves: the listener is now on /fb, same TCP connection.
             mainSource.shutdownWrite()
             #expect(await server.waitUntil { server.listeners("/fb") == 1 && server.listeners("/main") == 0 })
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .milliseconds(1500))  // a duration: the listener hears /fb for a while (checked below)
 
             // A source returns to /main with fallback-override: the listener comes back.
             let returning = try rawSource(port: server.port, mount: "/main")
@@ -120,7 +120,7 @@ extension IntegrationTests {
             #expect(head.hasPrefix("HTTP/1.0 200 OK"))
             let stream = collect(listener, rest, limit: 1 << 20)
             let start = ContinuousClock.now
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(2))  // a duration: two seconds of the file, paced in real time (measured below)
             let source = try rawSource(port: server.port, mount: "/live")
             #expect(await server.waitUntil { server.listeners("/live") == 1 })
             try await sendPaced(source, Array(Fixture.mp3.prefix(48_000)), chunk: 4096, pause: .milliseconds(20))

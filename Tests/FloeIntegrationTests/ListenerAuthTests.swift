@@ -124,7 +124,8 @@ extension IntegrationTests {
             let python = try ExternalProcess("python3", [directory.path("auth.py"), directory.path("auth.log")])
             defer { python.terminate() }
             var portLine = ""
-            for _ in 0..<100 where !portLine.contains("\n") {
+            // Polls python's output (up to 10 s) until it has printed its port.
+            for _ in 0..<200 where !portLine.contains("\n") {
                 portLine += String(decoding: python.availableOutput(), as: UTF8.self)
                 try await Task.sleep(for: .milliseconds(50))
             }

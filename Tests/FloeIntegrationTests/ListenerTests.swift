@@ -59,9 +59,9 @@ extension IntegrationTests {
             let listenerCount = 300
             let server = try await TestServer(threads: 1) { $0.limits.burstSize = 16 * 1024 }
             let source = try rawSource(port: server.port, mount: "/fifty")
-            // Some stream first, so listeners join mid-stream and get a burst.
+            // Some stream first, so listeners join mid-stream and get a burst: they join once the server has read it.
             try await sendPaced(source, Array(Fixture.mp3.prefix(100_000)))
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/fifty\"}", default: 0] >= 100_000 })
             var listeners: [(RawSocket, [UInt8])] = []
             for _ in 0..<listenerCount {
                 let (socket, head, rest) = try rawListener(port: server.port, mount: "/fifty")

@@ -87,7 +87,8 @@ extension IntegrationTests {
             }
             let source = try rawSource(port: server.port, mount: "/withintro")
             let feeder = streamUntilCancelled(source)
-            try await Task.sleep(for: .milliseconds(300))
+            // The listener joins once the mount has published its first block of live audio.
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_frames_total{mount=\"/withintro\"}", default: 0] > 0 })
             let start = ContinuousClock.now
             let (listener, _, rest) = try rawListener(port: server.port, mount: "/withintro")
             let received = rest + listener.receiveAll()

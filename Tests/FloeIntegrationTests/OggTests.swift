@@ -23,7 +23,8 @@ extension IntegrationTests {
             let source = try rawSource(port: server.port, mount: "/radio.ogg", contentType: "application/ogg")
             let half = ogg.count / 2
             try await sendPaced(source, Array(ogg[..<half]), chunk: 4096, pause: .milliseconds(10))
-            try await Task.sleep(for: .milliseconds(700))
+            // The listener joins once the server has read that first half.
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/radio.ogg\"}", default: 0] >= Double(half) })
             let (listener, head, rest) = try rawListener(port: server.port, mount: "/radio.ogg", headers: ["Icy-MetaData: 1"])
             #expect(head.contains("Content-Type: application/ogg"))
             #expect(!head.contains("icy-metaint"), "Ogg carries its metadata in-band")

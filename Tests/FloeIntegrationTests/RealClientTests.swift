@@ -86,7 +86,8 @@ extension IntegrationTests {
             let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Curl Test", "ice-bitrate: 128"])
             try source.send(Array(Fixture.mp3.prefix(64 * 1024)))
             let feeder = streamUntilCancelled(source)
-            try await Task.sleep(for: .milliseconds(300))
+            // ffmpeg joins once the server has read those 64 KB, so it has a burst to probe.
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/live\"}", default: 0] >= 64 * 1024 })
             let wav = directory.path("ffmpeg.wav")
             let ffmpeg = try await ExternalProcess.run(
                 "ffmpeg",

@@ -23,7 +23,8 @@ extension IntegrationTests {
             #expect(await server.waitUntil { server.isLive("/live") })
             // Nothing else is ever sent to a source.
             try socket.send(Array(Fixture.mp3.prefix(8192)))
-            try await Task.sleep(for: .milliseconds(200))
+            // Once the server has read the audio, anything it were to answer would follow within the quiet time.
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/live\"}", default: 0] >= 8192 })
             var quiet = timeval(tv_sec: 0, tv_usec: 200_000)
             setsockopt(socket.descriptor, SOL_SOCKET, SO_RCVTIMEO, &quiet, socklen_t(MemoryLayout<timeval>.size))
             #expect((try? socket.receive()) == nil)
@@ -115,8 +116,9 @@ extension IntegrationTests {
             try socket.send(Array(head.utf8) + firstAudio)
             #expect(socket.receive(exactly: 19) == ok)
             #expect(await server.waitUntil { server.isLive("/same") })
-            // A listener arriving now gets the burst, which must begin with the very first frame sent.
-            try await Task.sleep(for: .milliseconds(200))
+            // A listener arriving once the server has read that audio gets the burst, which must begin with the very
+            // first frame sent.
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/same\"}", default: 0] >= 40_000 })
             let (listener, responseHead, rest) = try rawListener(port: server.port, mount: "/same")
             #expect(responseHead.hasPrefix("HTTP/1.0 200 OK"))
             var received = rest

@@ -55,7 +55,7 @@ extension IntegrationTests {
                 let played = try await metric(server.port, "floe_speaker_frames_total", output: output) ?? 0
                 let playing = try await metric(server.port, "floe_speaker_playing", output: output) ?? 1
                 if Int(played) >= frames, playing == 0 { return true }
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(100))  // polling interval
             }
             return false
         }
@@ -111,7 +111,7 @@ extension IntegrationTests {
             // Public status names where each RTP output's SDP is.
             let status = try await Self.get(server.port, "/status-json.xsl").body
             #expect(status.contains("\"floe_output_mpa_sdp\":\"http://localhost:\(server.port)/live.sdp?output=mpa\""), "\(status)")
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .milliseconds(1500))  // the stall itself: a duration, the gap the timestamps must show
             try await sendPaced(source, Array(Fixture.mp3[split...]), chunk: 4096, pause: .milliseconds(250))
             source.shutdownWrite()
             #expect(try await Self.waitUntilPlayed(server, "mpa", frames: Self.frames.count))
@@ -304,14 +304,21 @@ extension IntegrationTests {
             var configuration = server.configuration
             configuration.mounts["/live"]?.outputs = [Self.rtp("out", .mpa, port: receiver.port)]
             server.server.reload(configuration)
-            try await Task.sleep(for: .seconds(2))
+            // The new output plays the fallback: its packets arrive.
+            #expect(await server.waitUntil { !receiver.received.isEmpty }, "the output plays /backup")
             let live = try rawSource(port: server.port, mount: "/live")
             try await sendPaced(live, Array(Fixture.mp3.prefix(32_000)), chunk: 4096, pause: .milliseconds(250))
-            try await Task.sleep(for: .seconds(1))
+            // The output has come to the live source once its frames arrive, and has played out what it was sent once
+            // it stops playing (the source is still connected, silent: the output pauses).
+            let liveFrames = Set(Self.frameBytes)
+            let playedLive = try await eventually {
+                guard Self.packets(receiver.received).contains(where: { liveFrames.contains(Array($0.payload.dropFirst(4))) }) else { return false }
+                return try await Self.metric(server.port, "floe_speaker_playing", output: "out") == 0
+            }
+            #expect(playedLive, "the output played the live source's audio")
             backupStream.cancel()
             _ = try? await backupStream.value
             await server.stop()
-            let liveFrames = Set(Self.frameBytes)
             var runs: [String] = []
             for packet in Self.packets(receiver.stop()) {
                 let source = liveFrames.contains(Array(packet.payload.dropFirst(4))) ? "live" : "backup"
@@ -344,7 +351,7 @@ extension IntegrationTests {
                    try await Self.metric(server.port, "floe_speaker_frames_total", output: "wav") == Double(Self.frames.count) {
                     break
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(100))  // sampling interval of the file's growth
             }
             await server.stop()
             let played = try WAVAudio(contentsOf: file)
@@ -381,12 +388,13 @@ extension IntegrationTests {
             let live = try rawSource(port: server.port, mount: "/live")
             try await sendPaced(live, Array(Fixture.mp3[..<Self.frames[77].offset]), chunk: 4096, pause: .milliseconds(250))
             live.shutdownWrite()
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(3))  // a duration: three seconds of /mono played after /live, the part checked below
             fallbackStream.cancel()
             fallback.shutdownWrite()
             _ = try? await fallbackStream.value
             #expect(await server.waitUntil(timeout: 20) { ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int ?? 0) > 0 })
-            try await Task.sleep(for: .seconds(2))
+            // With /mono gone too, the output plays out what it holds and stops.
+            #expect(try await Self.waitUntilPlayed(server, "wav", frames: 77))
             await server.stop()
 
             let played = try WAVAudio(contentsOf: file)
@@ -419,10 +427,18 @@ extension IntegrationTests {
             try await sendPaced(live, Array(Fixture.mp3[..<Self.frames[115].offset]), chunk: 4096, pause: .milliseconds(250))
             live.shutdownWrite()
             #expect(await server.waitUntil { !server.isLive("/live") })
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(3))  // a duration: three seconds on /backup before the source returns
             let returning = try rawSource(port: server.port, mount: "/live")
             try await sendPaced(returning, Array(Fixture.mp3[..<Self.frames[77].offset]), chunk: 4096, pause: .milliseconds(250))
-            try await Task.sleep(for: .seconds(1.5))
+            // Home again once /live's frames follow /backup's, and the audio sent played out once the output stops
+            // playing (the returning source is still connected, silent: the output pauses).
+            let liveFrames = Set(Self.frameBytes)
+            let cameHome = try await eventually {
+                let heard = Self.packets(receiver.received).map { liveFrames.contains(Array($0.payload.dropFirst(4))) }
+                guard let fallback = heard.firstIndex(of: false), heard[fallback...].contains(true) else { return false }
+                return try await Self.metric(server.port, "floe_speaker_playing", output: "multicast") == 0
+            }
+            #expect(cameHome, "the output came back to /live and played its audio")
             backupStream.cancel()
             returning.shutdownWrite()
             _ = try? await backupStream.value
@@ -430,7 +446,6 @@ extension IntegrationTests {
             let packets = Self.packets(receiver.stop())
 
             // Which tone each packet carries, in runs: /live, /backup, /live again.
-            let liveFrames = Set(Self.frameBytes)
             let sources = packets.map { liveFrames.contains(Array($0.payload.dropFirst(4))) ? "live" : "backup" }
             var runs: [String] = []
             for source in sources where runs.last != source { runs.append(source) }

@@ -128,3 +128,33 @@ func sendPaced(_ socket: RawSocket, _ bytes: [UInt8], chunk: Int = 4096, pause: 
         try await Task.sleep(for: pause)
     }
 }
+
+/// Polls `condition` every 50 ms until it holds or `timeout` seconds have passed, and says whether it held: for
+/// conditions a test can only check asynchronously (an HTTP request, `/metrics`, a program's output), where
+/// `TestServer.waitUntil` takes a synchronous one. Tests wait for what they need rather than sleep a fixed time, so
+/// a loaded machine makes them slower, not flaky.
+func eventually(timeout: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// The server's `/metrics`, by series as printed (`floe_bytes_in_total{mount="/live"}`): for waiting until the
+/// server has read what a source sent (`floe_bytes_in_total` counts each read as it happens).
+func prometheusMetrics(port: Int) async throws -> [String: Double] {
+    let text = try await onThread {
+        let socket = try RawSocket(port: port)
+        try socket.send(requestHead("GET /metrics HTTP/1.0"))
+        let (_, rest) = try socket.receiveHead()
+        return String(decoding: rest + socket.receiveAll(), as: UTF8.self)
+    }
+    var values: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        values[String(line[..<space])] = value
+    }
+    return values
+}
