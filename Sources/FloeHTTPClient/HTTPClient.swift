@@ -38,7 +38,15 @@ public enum HTTPClient {
             let collector = ResponseCollector(promise: promise, maximumBodyBytes: maximumBodyBytes, eventLoop: eventLoop)
             // On the loop, the collector can learn its task before any of its methods runs.
             let bound = NIOLoopBound(collector, eventLoop: eventLoop)
-            bound.value.task = stream(request, on: eventLoop, to: ResponseCollectorProxy(bound))
+            let task = stream(request, on: eventLoop, to: ResponseCollectorProxy(bound))
+            bound.value.task = task
+            if let deadline = request.deadline {
+                let timer = eventLoop.scheduleTask(in: deadline) {
+                    bound.value.didFail(HTTPClientError("no complete response from \(request.url) within \(deadline.seconds) s"))
+                    task.cancel()
+                }
+                promise.futureResult.whenComplete { _ in timer.cancel() }
+            }
             return promise.futureResult
         }
     }
@@ -51,7 +59,10 @@ public enum HTTPClient {
         delegate: NIOLoopBound<any HTTPClientResponseDelegate>,
         task: HTTPClientTask
     ) {
-        guard !task.isCancelled else { return }
+        guard !task.isCancelled else {
+            delegate.value.didFail(HTTPClientError("request to \(url) cancelled"))
+            return
+        }
         let redirect: @Sendable (HTTPClientURL) -> Void = { next in
             guard redirectsLeft > 0 else {
                 delegate.value.didFail(HTTPClientError("too many redirects (last to \(next))"))

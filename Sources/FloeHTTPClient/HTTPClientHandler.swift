@@ -88,9 +88,14 @@ final class HTTPClientHandler: ChannelDuplexHandler {
             return
         }
         self.pending = nil
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        // Waiting for the consumer is not the server stalling: the idle timer stops until the next read.
+        if request.idleTimeout != nil { timer?.cancel() }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pending.hop(to: context.eventLoop).whenComplete { _ in
-            if bound.value.channel.isActive { bound.value.read() }
+            let (handler, context) = bound.value
+            guard context.channel.isActive, handler.state != .done else { return }
+            handler.armIdle(context)
+            context.read()
         }
     }
 

@@ -18,6 +18,8 @@ public struct HTTPClientRequest: Sendable {
     public var version = HTTPVersion.http1_0
     /// For connecting, and then for the response head.
     public var timeout = TimeAmount.seconds(10)
+    /// For the whole exchange, body included (`execute` only; a stream has `idleTimeout` instead).
+    public var deadline: TimeAmount?
     /// A streamed body that brings nothing for this long fails (`nil`: wait for ever).
     public var idleTimeout: TimeAmount?
     /// Redirects (301, 302, 303, 307, 308) followed for `GET`, at most this many.

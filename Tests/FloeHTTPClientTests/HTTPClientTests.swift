@@ -86,6 +86,14 @@ struct HTTPClientTests {
         var stalled = HTTPClientRequest(url: try #require(HTTPClientURL("http://127.0.0.1:\(server.port)/stall")))
         stalled.idleTimeout = .milliseconds(300)
         await #expect(throws: HTTPClientError.self) { try await HTTPClient.execute(stalled, on: server.group.next()).get() }
+        var stalledBody = HTTPClientRequest(url: try #require(HTTPClientURL("http://127.0.0.1:\(server.port)/stall")))
+        stalledBody.deadline = .milliseconds(300)
+        do {
+            _ = try await HTTPClient.execute(stalledBody, on: server.group.next()).get()
+            Issue.record("a body that never ends must fail the request at its deadline")
+        } catch let error as HTTPClientError {
+            #expect(error.description.contains("no complete response"))
+        }
         var silent = HTTPClientRequest(url: try #require(HTTPClientURL("http://127.0.0.1:\(server.port)/silent")))
         silent.timeout = .milliseconds(300)
         do {

@@ -4,6 +4,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The htpasswd files of listener authentication, parsed once and kept until they change.
@@ -47,8 +49,12 @@ final class HTPasswdStore: Sendable {
             throw FileError(path: path, reason: "cannot be read")
         }
         let file = HTPasswd(contents: contents)
-        // Stat again after reading: had the file changed meanwhile, the next check reads it once more.
-        if let after = try? Self.version(of: path), after == version {
+        // Stat again after reading: had the file changed meanwhile, the next check reads it once more. A file
+        // modified in the last two seconds is not cached either: an edit in place (same inode and size) within the
+        // file system's timestamp granularity would otherwise look unchanged ("racily clean", as Git calls it).
+        if let after = try? Self.version(of: path), after == version,
+            Double(version.modifiedSeconds) < Date().timeIntervalSince1970 - 2
+        {
             cache.withLock { $0[path] = (version, file) }
         }
         return file
@@ -106,12 +112,17 @@ final class HTPasswdStore: Sendable {
         guard stat(path, &info) == 0 else {
             throw FileError(path: path, reason: String(cString: strerror(errno)))
         }
+        #if canImport(Darwin)
+        let modified = info.st_mtimespec
+        #else
+        let modified = info.st_mtim
+        #endif
         return Version(
             device: UInt64(info.st_dev),
             inode: UInt64(info.st_ino),
             size: Int64(info.st_size),
-            modifiedSeconds: Int(info.st_mtim.tv_sec),
-            modifiedNanoseconds: Int(info.st_mtim.tv_nsec)
+            modifiedSeconds: Int(modified.tv_sec),
+            modifiedNanoseconds: Int(modified.tv_nsec)
         )
     }
 }

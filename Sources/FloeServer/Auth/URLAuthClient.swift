@@ -40,6 +40,9 @@ enum URLAuthClient {
         request.user = credentials?.user
         request.password = credentials?.password
         request.timeout = timeout
+        // The whole reply within `timeout`, as before: a service that sends a head and stalls cannot hold a
+        // listener waiting.
+        request.deadline = timeout
         return HTTPClient.execute(request, on: eventLoop, maximumBodyBytes: 64 * 1024)
             .map { Response(status: $0.status, headers: $0.head.headers) }
     }

@@ -33,6 +33,8 @@ public struct ErrorLogHandler: LogHandler {
         case .error, .critical: level = "EROR"
         }
         file.write("[\(Self.timestamp())] \(level) \(label): \(event.message)\(fields.isEmpty ? "" : " " + fields)")
+        // What explains a crash must reach the disk before it: critical lines wait for the writer.
+        if event.level == .critical { file.flush() }
     }
 
     /// Icecast's error-log time stamp, local time (two spaces between date and time).

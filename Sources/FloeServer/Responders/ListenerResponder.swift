@@ -215,7 +215,6 @@ struct ListenerResponder: Responder {
     ) -> () -> Void {
         let server = self.server
         let logger = server.logger
-        let configuration = request.configuration
         let started = Date()
         return {
             if let user = authenticated.user {
@@ -226,7 +225,8 @@ struct ListenerResponder: Responder {
                     authenticated.request,
                     options: options,
                     connectedSeconds: Int(Date().timeIntervalSince(started)),
-                    configuration: configuration,
+                    // The configuration in force when it leaves (a reload may have moved the service).
+                    configuration: server.configuration,
                     on: eventLoop
                 )
             }

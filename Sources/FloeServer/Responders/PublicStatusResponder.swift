@@ -14,12 +14,13 @@ struct PublicStatusResponder: Responder {
             || playlistSuffixes.contains { path.hasSuffix($0) }
     }
 
-    /// The view, or a web-root file of that name (or 404) when there is none (a playlist of an unknown mount).
+    /// The view; when there is none (a playlist of a mount without a source, an SDP without an RTP output), the
+    /// request is a listener's after all, as in Icecast: a fallback may serve it, else a web-root file or 404.
     func respond(to request: Request, on connection: Connection) {
         if let response = response(to: request.head, configuration: request.configuration) {
             connection.respondAndClose(response)
         } else {
-            StaticFileResponder.serve(request, on: connection)
+            ListenerResponder(server: server).respond(to: request, on: connection)
         }
     }
 

@@ -82,7 +82,9 @@ enum StaticFileResponder {
                 return
             }
             guard connection.isActive else {
+                // The client left while the file was being opened: logged, nothing sent.
                 try? opened.handle.close()
+                connection.finishResponse(status: 200, bytes: 0)
                 return
             }
             send(opened, method: method, configuration: configuration, on: connection)
@@ -117,8 +119,9 @@ enum StaticFileResponder {
         connection.beginResponse()
         let channel = connection.channel
         let eventLoop = connection.eventLoop
-        channel.write(head, promise: nil)
-        let sent = NIOLoopBoundBox(headBytes, eventLoop: eventLoop)
+        let sent = NIOLoopBoundBox(0, eventLoop: eventLoop)
+        // Flushed at once: an empty file has no chunk to carry the head out.
+        channel.writeAndFlush(head).whenSuccess { sent.value += headBytes }
         let loopBound = NIOLoopBound(connection, eventLoop: eventLoop)
         fileIO.readChunked(
             fileHandle: file.handle,
@@ -127,10 +130,14 @@ enum StaticFileResponder {
             allocator: channel.allocator,
             eventLoop: eventLoop
         ) { chunk in
-            sent.value += chunk.readableBytes
+            let count = chunk.readableBytes
             let written = channel.writeAndFlush(chunk)
             let watchdog = eventLoop.scheduleTask(in: stallTimeout) { channel.close(promise: nil) }
-            written.whenComplete { _ in watchdog.cancel() }
+            written.whenComplete { result in
+                watchdog.cancel()
+                // Counted once the socket took it: the access log shows what the client was really sent.
+                if case .success = result { sent.value += count }
+            }
             return written
         }
         .whenComplete { result in
