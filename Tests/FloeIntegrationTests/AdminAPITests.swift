@@ -145,6 +145,44 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// Whatever a source or listener sends (control characters in a mount name, stream name, title or user
+        /// agent), every XML document parses with a real XML parser and every JSON document with a real JSON parser.
+        @Test func everyDocumentParsesWhateverSourcesAndListenersSent() async throws {
+            let server = try await TestServer()
+            let mount = "/bad%01mount%1b"
+            let source = try rawSource(
+                port: server.port,
+                mount: mount,
+                headers: ["ice-name: Name\u{02}with\u{1f}controls", "ice-description: tab\tand\u{0b}vt", "User-Agent: src\u{7f}\u{01}"]
+            )
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            #expect(await server.waitUntil { server.isLive("/bad\u{01}mount\u{1b}") })
+            let (listener, _, _) = try rawListener(port: server.port, mount: mount, headers: ["User-Agent: ua\u{03}\u{1b}[31m"])
+            #expect(await server.waitUntil { server.listeners("/bad\u{01}mount\u{1b}") == 1 })
+            let query = "mount=%2Fbad%01mount%1b"
+            let title = try await curl(server, "/admin/metadata?\(query)&mode=updinfo&song=T%01i%00t%1Bl%0Ae%EF%BF%BE")
+            #expect(title.body.contains("Metadata update successful"))
+
+            func parsesAsXML(_ document: String) async throws -> Bool {
+                let check = "import sys, xml.dom.minidom; xml.dom.minidom.parseString(sys.stdin.buffer.read())"
+                let process = try ExternalProcess("python3", ["-c", check], standardInput: true)
+                try process.write(Array(document.utf8))
+                process.closeInput()
+                return await process.finish(timeout: 20).status == 0
+            }
+            for path in ["/admin/stats", "/admin/stats.xml", "/admin/listmounts", "/admin/listclients?\(query)", "/admin/updatemetadata?\(query)"] {
+                let reply = try await curl(server, path)
+                #expect(reply.code == "200", "\(path)")
+                #expect(try await parsesAsXML(reply.body), "\(path) is well-formed XML: \(reply.body)")
+            }
+            for path in ["/admin/stats.json", "/admin/listmounts.json", "/admin/listclients.json?\(query)", "/status-json.xsl"] {
+                let reply = try await curl(server, path, user: path.hasPrefix("/admin") ? "admin" : nil)
+                #expect((try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) != nil, "\(path) parses as JSON: \(reply.body)")
+            }
+            _ = (source, listener)
+            await server.stop()
+        }
+
         @Test func fallbacksBuildm3uAndManageauth() async throws {
             let directory = try TemporaryDirectory()
             try "".write(toFile: directory.path("users"), atomically: true, encoding: .utf8)

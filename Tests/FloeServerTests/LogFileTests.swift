@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import FloeServer
@@ -57,5 +58,21 @@ struct LogFileTests {
         #expect(new == (0..<1_000).map { "after \($0)" })
         log.write("after close")
         #expect(try lines(path).last == "after close", "written directly once the writer has stopped")
+    }
+
+    /// A title or user agent with CR/LF cannot forge a second error-log line.
+    @Test func controlCharactersInLoggedValuesCannotForgeLines() throws {
+        let path = temporaryPath("forge")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try LogFile(.file(path))
+        let logger = Logger(label: "floe") { label in ErrorLogHandler(label: label, file: file, level: .info) }
+        let forged = "Title\r\n[2026-12-02  10:00:00] EROR floe: Admin password is hunter2\u{1b}[2J"
+        logger.info("Metadata on mountpoint /live changed to \"\(forged)\"", metadata: ["title": "\(forged)", "agent": "a\nb"])
+        file.close()
+        let written = try lines(path)
+        #expect(written.count == 1, "one event, one line: \(written)")
+        #expect(written[0].contains("Title\\x0D\\x0A[2026-12-02"))
+        #expect(!written[0].contains("\u{1b}") && written[0].contains("\\x1B[2J"))
+        #expect(written[0].contains("agent=a\\x0Ab"))
     }
 }

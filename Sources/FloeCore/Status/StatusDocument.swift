@@ -86,18 +86,26 @@ public struct StatusDocument: Sendable, Equatable {
 }
 
 /// Escaping for text placed in XML and HTML.
+///
+/// Whatever a source or a listener sent (a title, a stream name, a user agent, a mount name), the document stays
+/// well-formed: markup characters become entities, and characters XML 1.0 forbids (U+0000–U+001F other than tab,
+/// line feed and carriage return, U+FFFE, U+FFFF) become U+FFFD, the replacement character, so a reader still
+/// sees that something was there.
 public enum XMLText {
     public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            default: out.append(character)
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF:
+                out.unicodeScalars.append("\u{FFFD}")
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
