@@ -78,3 +78,27 @@ struct RequestHeadParserTests {
         #expect(result == parser.parse(ByteBuffer(string: "GET /x HTTP/1.0\r\nHost: a\r\n\r\n")))
     }
 }
+
+@Suite("Host header")
+struct HostHeaderTests {
+    @Test(arguments: ["radio.example.org", "radio.example.org:8000", "127.0.0.1:80", "[::1]", "[2001:db8::1]:8443", "localhost"])
+    func hostsAreKept(_ value: String) {
+        #expect(HostHeader.validated(value) == value)
+    }
+
+    @Test(arguments: [
+        "", "evil.example\r\nX-Injected: 1", "a b", "\"><script>", "host/path", "host:", "host:99999", "host:8o",
+        "-bad.example", "[::1", "[::1]x", "[zz::1]", "user@host", "host..example",
+    ])
+    func nonHostsAreRefused(_ value: String) {
+        #expect(HostHeader.validated(value) == nil)
+    }
+
+    @Test func authorityAddsThePortOrFallsBackToTheConfiguredHost() {
+        #expect(HostHeader.authority("radio.example", defaultHost: "h", defaultPort: 8000) == "radio.example:8000")
+        #expect(HostHeader.authority("[::1]", defaultHost: "h", defaultPort: 8000) == "[::1]:8000")
+        #expect(HostHeader.authority("[::1]:9", defaultHost: "h", defaultPort: 8000) == "[::1]:9")
+        #expect(HostHeader.authority("<b>", defaultHost: "h", defaultPort: 8000) == "h:8000")
+        #expect(HostHeader.authority(nil, defaultHost: "h", defaultPort: 8000) == "h:8000")
+    }
+}

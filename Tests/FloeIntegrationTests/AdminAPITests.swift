@@ -314,6 +314,15 @@ extension IntegrationTests {
             let xspf = try await curl(server, "/live.xspf", user: nil)
             #expect(xspf.body.contains("<location>http://127.0.0.1:\(server.port)/live</location>"))
             #expect(try await curl(server, "/none.xspf", user: nil).code == "404")
+
+            // A Host header that is not a host is not reflected into any playlist: the configured host is used.
+            for playlist in ["/live.m3u", "/live.pls", "/live.vclt", "/live.xspf", "/admin/buildm3u?mount=/live"] {
+                let forged = try RawSocket(port: server.port)
+                try forged.send(requestHead("GET \(playlist) HTTP/1.0", ["Host: evil.example\"><script>alert(1)</script>"]))
+                let reply = String(decoding: forged.receiveAll(), as: UTF8.self)
+                #expect(reply.hasPrefix("HTTP/1.0 200 OK") && !reply.contains("evil.example") && !reply.contains("<script>"), "\(playlist): \(reply)")
+                #expect(reply.contains("\(server.configuration.hostname):\(server.port)/live"), "\(playlist)")
+            }
             _ = source
             await server.stop()
         }

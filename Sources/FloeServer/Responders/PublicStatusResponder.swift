@@ -84,7 +84,8 @@ struct PublicStatusResponder: Responder {
     ) -> IcecastResponse? {
         // `http://<Host header>/<mount>`; without a port in Host, the hostname and first port (as Icecast).
         let port = server.publicPort.load(ordering: .relaxed)
-        let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(configuration.hostname):\(port)"
+        // A Host header that is not a host (markup, quotes, a second line) is not written into the document.
+        let host = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port)
         let url = "http://\(host)\(mountPath)"
         switch kind {
         case ".m3u":

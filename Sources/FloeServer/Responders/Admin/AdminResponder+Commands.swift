@@ -224,7 +224,8 @@ extension AdminResponder {
         let user = head.queryValue("username") ?? ""
         let password = head.queryValue("password") ?? ""
         let port = server.publicPort.load(ordering: .relaxed)
-        let host = head["host"].map { $0.contains(":") ? $0 : "\($0):\(port)" } ?? "\(configuration.hostname):\(port)"
+        // A Host header that is not a host (markup, quotes, a second line) is not written into the document.
+        let host = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port)
         let credentials = user.isEmpty ? "" : "\(user):\(password)@"
         if wantsJSON { return Self.json(AdminJSON.PlaylistURL(url: "http://\(credentials)\(host)\(path)")) }
         return IcecastResponse(
