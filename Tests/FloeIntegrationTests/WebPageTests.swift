@@ -165,6 +165,26 @@ extension IntegrationTests {
             }
             #expect(try await kill(["-H", "Sec-Fetch-Site: cross-site"]) == "403", "a page on another site cannot do it")
             #expect(server.isLive("/live"))
+            // Browsers that send no Sec-Fetch-Site: Origin, or without it Referer, names the site.
+            let here = "http://127.0.0.1:\(server.port)"
+            #expect(try await kill(["-H", "Origin: http://evil.example"]) == "403", "a cross-site Origin")
+            #expect(try await kill(["-H", "Origin: http://127.0.0.1:1"]) == "403", "another port is another site")
+            #expect(try await kill(["-H", "Origin: null"]) == "403", "an opaque origin")
+            #expect(try await kill(["-H", "Referer: http://evil.example/page"]) == "403", "a cross-site Referer")
+            #expect(server.isLive("/live"))
+            func title(_ extra: [String]) async throws -> String {
+                let result = try await ExternalProcess.run(
+                    "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "admin:\(TestServer.adminPassword)"]
+                        + extra + ["\(here)/admin/metadata?mount=/live&mode=updinfo&song=x"])
+                return String(decoding: result.stdout, as: UTF8.self)
+            }
+            #expect(try await title(["-H", "Origin: \(here)"]) == "200", "the admin page's own origin")
+            #expect(try await title(["-H", "Referer: \(here)/admin/"]) == "200", "the admin page's own address")
+            let tokenReply = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "\(here)/admin/token"])
+            let token = String(String(decoding: tokenReply.stdout, as: UTF8.self).split(separator: "\"")[3])
+            #expect(try await title(["-H", "Origin: http://evil.example", "-G", "--data-urlencode", "token=\(token)"]) == "200",
+                    "with the admin token")
             #expect(try await kill([]) == "200", "tools without browser headers work as with Icecast")
             #expect(await server.waitUntil { !server.isLive("/live") })
             await server.stop()

@@ -93,18 +93,40 @@ struct AdminResponder: Responder {
     }
 
     /// Commands that change something. A browser tab on another site must not trigger them with the admin's
-    /// remembered credentials (CSRF), so when the request shows browser provenance (`Sec-Fetch-Site` other than
-    /// `same-origin`/`none`) it must carry the server's admin token. Scripts and tools (curl, Icecast clients) send
-    /// no such header and keep working as with Icecast.
+    /// remembered credentials (CSRF), so a request that shows it comes from another site must carry the server's
+    /// admin token: `Sec-Fetch-Site` other than `same-origin`/`none`, or (from browsers that do not send it) an
+    /// `Origin`, or without one a `Referer`, whose host and port are not the ones the request was sent to. Scripts
+    /// and tools (curl, Icecast clients) send none of these and keep working as with Icecast.
     static let stateChanging: Set<String> = [
         "metadata", "killclient", "moveclients", "killsource", "fallbacks", "manageauth",
     ]
 
     func isCrossSite(_ head: RequestHead) -> Bool {
-        guard let site = head["sec-fetch-site"]?.lowercased(), site != "same-origin", site != "none" else {
-            return false
+        guard head.queryValue("token") != server.adminToken else { return false }
+        if let site = head["sec-fetch-site"]?.lowercased() {
+            return site != "same-origin" && site != "none"
         }
-        return head.queryValue("token") != server.adminToken
+        if let origin = head["origin"] {
+            return !Self.isSameAuthority(origin, as: head["host"])
+        }
+        if let referer = head["referer"] {
+            return !Self.isSameAuthority(referer, as: head["host"])
+        }
+        return false
+    }
+
+    /// Whether the URL `url` (an `Origin` or `Referer`) points at `host` (the request's `Host`), ports included.
+    static func isSameAuthority(_ url: String, as host: String?) -> Bool {
+        guard let host = host?.lowercased(), let schemeEnd = url.range(of: "://") else { return false }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }.lowercased()
+        if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
+        let defaultPort = scheme == "https" ? ":443" : ":80"
+        func withPort(_ value: String) -> String {
+            let hasPort = value.hasPrefix("[") ? value.contains("]:") : value.contains(":")
+            return hasPort ? value : value + defaultPort
+        }
+        return withPort(authority) == withPort(host)
     }
 
     private func run(_ command: String, _ head: RequestHead) -> AdminAnswer {
