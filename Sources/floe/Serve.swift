@@ -55,6 +55,15 @@ struct Serve: AsyncParsableCommand {
         // Every queued log line is written before the process exits, however `run` ends.
         defer { logs.close() }
         let logger = Logger(label: "floe")
+        // Every listener is a descriptor: the soft limit (often 1,024) goes up to the hard one.
+        let limit = FileDescriptorLimit.raise()
+        logger.info("Open file limit", metadata: ["before": "\(limit.before)", "now": "\(limit.after)", "hard": "\(limit.hard)"])
+        if configuration.limits.clients > limit.after - 64 {
+            logger.warning(
+                "The clients limit is more than the open file limit allows; connections beyond it wait until others close",
+                metadata: ["clients": "\(configuration.limits.clients)", "open_file_limit": "\(limit.after)"]
+            )
+        }
         if !loaded.warnings.isEmpty {
             let options = loaded.warnings.map(\.option).joined(separator: ", ")
             logger.warning("Options Floe does not implement yet: \(options)")

@@ -47,6 +47,41 @@ extension IntegrationTests {
             throw RawSocket.Failure(description: "no banner: \(banner)")
         }
 
+        /// Out of file descriptors, accept() fails at once every time it is tried. Floe pauses accepting instead
+        /// of spinning a core, says so in its log with the limit, and takes new connections again as soon as
+        /// others close.
+        @Test func outOfDescriptorsItBacksOffLogsAndRecovers() async throws {
+            let process = try ExternalProcess("prlimit", ["--nofile=64:64", Self.binary, "--port", "0"])
+            let port = try await Self.waitForPort(process)
+            let pid = process.process.processIdentifier  // prlimit execs floe in its own process
+            var idle: [RawSocket] = []
+            for _ in 0..<100 { idle.append(try RawSocket(port: port)) }  // the kernel queues what floe cannot accept
+            func cpuSeconds() -> Double {
+                let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+                let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+                let ticks = fields.count > 12 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
+                return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+            }
+            let before = cpuSeconds()
+            try await Task.sleep(for: .seconds(2))  // a duration: the CPU used over two seconds with the table full
+            let used = cpuSeconds() - before
+            #expect(used < 0.5, "\(used) s of CPU in 2 s with no descriptor left (spinning would be about 2 s)")
+
+            idle.removeAll()  // closes them: descriptors come back
+            var answered = ""
+            let recovered = try await eventually(timeout: 10) {
+                let socket = try RawSocket(port: port)
+                try socket.send(requestHead("GET /nothing HTTP/1.0"))
+                answered = String(decoding: socket.receiveAll(), as: UTF8.self)
+                return answered.hasPrefix("HTTP/1.0 404")
+            }
+            #expect(recovered, "a new request is answered once connections closed: \(answered)")
+            process.terminate()
+            let result = await process.finish(timeout: 15)
+            #expect(result.stderr.contains("Out of file descriptors"), "\(result.stderr)")
+            #expect(result.stderr.contains("open_file_limit=64"))
+        }
+
         @Test func embeddedDefaultPrintsGeneratedPasswordsServesAndStopsOnSIGTERM() async throws {
             let (process, port, banner) = try await launch(["--port", "0"])
             #expect(banner.contains("embedded default configuration"))

@@ -188,6 +188,10 @@ public final class FloeServer: Service, Sendable {
         case shoutcastSource(mount: String)
     }
 
+    /// How long accepting pauses after an accept error (out of descriptors): short enough that listeners get in
+    /// soon after connections close, long enough that a full table costs no CPU.
+    static let acceptBackoff = TimeAmount.milliseconds(250)
+
     /// Bytes read at a time from a connection until it is a source.
     static let requestReadSize = 128
 
@@ -198,6 +202,16 @@ public final class FloeServer: Service, Sendable {
             // Icecast listens with a backlog of 5, which is where it drops connections in a listener storm.
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of descriptors, accept() fails at once, again and again: log it, and pause accepting for a moment.
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptErrorHandler(logger: context.logger, pause: Self.acceptBackoff) {
+                            context.connections.count.load(ordering: .relaxed)
+                        }
+                    )
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // NIO keeps each channel's receive buffer for the channel's life. A request head (70 to 800 bytes) is
             // read in a few reads of 128 bytes, once per connection; listeners send nothing after it, so each keeps
