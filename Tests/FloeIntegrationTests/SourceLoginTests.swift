@@ -131,6 +131,49 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A `PUT` body in chunks (curl reading the stream from a pipe): listeners get the audio, never the chunk
+        /// framing; the last chunk ends the source. A malformed chunk ends the source before garbage is relayed.
+        @Test func chunkedPutSourcesAreDecoded() async throws {
+            let server = try await TestServer()
+            let curl = try ExternalProcess(
+                "curl",
+                ["-s", "-T", "-", "-H", "Transfer-Encoding: chunked", "-H", "Content-Type: audio/mpeg",
+                 "-u", "source:\(TestServer.sourcePassword)", "http://127.0.0.1:\(server.port)/chunked"],
+                standardInput: true
+            )
+            let audio = Array(Fixture.mp3.prefix(120_000))
+            try curl.write(Array(audio.prefix(40_000)))
+            #expect(try await eventually { try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/chunked\"}", default: 0] >= 40_000 })
+            let (listener, responseHead, rest) = try rawListener(port: server.port, mount: "/chunked")
+            #expect(responseHead.hasPrefix("HTTP/1.0 200 OK"))
+            try curl.write(Array(audio.dropFirst(40_000)))
+            curl.closeInput()
+            var received = rest
+            let deadline = Date().addingTimeInterval(10)
+            while received.count < 100_000, Date() < deadline {
+                received += (try? listener.receive()) ?? []
+            }
+            #expect(received.count >= 100_000)
+            #expect(sameBytes(Array(received.prefix(100_000)), Array(audio.prefix(100_000))), "the stream, without chunk lines")
+            #expect(await server.waitUntil { !server.isLive("/chunked") }, "the last chunk ended the source")
+            _ = await curl.finish(timeout: 10)
+
+            // A malformed chunk: what came before it is relayed, and the source ends there.
+            let raw = try RawSocket(port: server.port)
+            try raw.send(requestHead("PUT /broken HTTP/1.1", [
+                "Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: audio/mpeg",
+                "Transfer-Encoding: chunked",
+            ]))
+            #expect(raw.receive(exactly: 19) == ok)
+            let good = Array(audio.prefix(30_000))
+            try raw.send(Array(String(good.count, radix: 16).utf8) + Array("\r\n".utf8) + good + Array("\r\n".utf8))
+            #expect(await server.waitUntil { server.isLive("/broken") })
+            try raw.send(Array("zz-not-a-size\r\n".utf8) + Array(audio.dropFirst(30_000).prefix(20_000)))
+            #expect(await server.waitUntil { !server.isLive("/broken") }, "a malformed chunk ends the source")
+            #expect(raw.isClosedByPeer(within: 5))
+            await server.stop()
+        }
+
         @Test func libshoutProbesGetRepliesThatKeepItOnPlainHTTP() async throws {
             let server = try await TestServer()
             // libshout 2.4's TLS "auto" probe.

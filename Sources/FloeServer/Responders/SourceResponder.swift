@@ -64,7 +64,17 @@ struct SourceResponder: Responder {
             return
         }
         let record = connection.accessRecord(status: 200, bytes: IcecastResponse.sourceAccepted.utf8.count)
-        guard login.installIngest(on: connection, mount: mount, descriptor: descriptor, peer: request.peer, accessRecord: record)
+        // A PUT body sent in chunks (curl from a pipe): the chunk framing is not audio.
+        let chunked = head["transfer-encoding"]?.lowercased().contains("chunked") == true
+        guard
+            login.installIngest(
+                on: connection,
+                mount: mount,
+                descriptor: descriptor,
+                peer: request.peer,
+                accessRecord: record,
+                chunked: chunked
+            )
         else { return }
 
         var reply = ByteBufferAllocator().buffer(capacity: 64)

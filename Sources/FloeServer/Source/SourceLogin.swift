@@ -55,7 +55,8 @@ struct SourceLogin {
         mount: Mount,
         descriptor: SourceDescriptor,
         peer: String,
-        accessRecord: AccessRecord
+        accessRecord: AccessRecord,
+        chunked: Bool = false
     ) -> Bool {
         installIngest(
             context: connection.context,
@@ -63,19 +64,22 @@ struct SourceLogin {
             mount: mount,
             descriptor: descriptor,
             peer: peer,
-            accessRecord: accessRecord
+            accessRecord: accessRecord,
+            chunked: chunked
         )
     }
 
     /// Puts the ingest handlers after `handler` in `context`'s pipeline (a SHOUTcast source's handler, or a
-    /// request's head handler). On failure the mount and the slot are released and the channel closed.
+    /// request's head handler); with `chunked`, a decoder of the chunked body goes first. On failure the mount and
+    /// the slot are released and the channel closed.
     func installIngest(
         context: ChannelHandlerContext,
         after handler: ChannelHandler,
         mount: Mount,
         descriptor: SourceDescriptor,
         peer: String,
-        accessRecord: AccessRecord
+        accessRecord: AccessRecord,
+        chunked: Bool = false
     ) -> Bool {
         let mountConfiguration = configuration.mount(path)
         var sourceLogger = logger
@@ -107,7 +111,13 @@ struct SourceLogin {
             // audio from now on.
             try context.channel.syncOptions?.setOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator())
             try context.pipeline.syncOperations.addHandler(idle, position: .after(handler))
-            try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
+            if chunked {
+                let decoder = ChunkedSourceBodyHandler(logger: sourceLogger)
+                try context.pipeline.syncOperations.addHandler(decoder, position: .after(idle))
+                try context.pipeline.syncOperations.addHandler(ingest, position: .after(decoder))
+            } else {
+                try context.pipeline.syncOperations.addHandler(ingest, position: .after(idle))
+            }
             let channel = context.channel
             mount.attachSource { channel.close(promise: nil) }
             return true
