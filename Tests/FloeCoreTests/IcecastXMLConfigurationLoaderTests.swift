@@ -701,4 +701,12 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(error?.line == 3)
         #expect(error?.message.contains("address") == true)
     }
+
+    @Test func floeMetricsAccessAndSourceCredentials() throws {
+        let configuration = try load(
+            "<floe-metrics-access>public</floe-metrics-access><floe-source-credentials>metadata-only</floe-source-credentials>"
+        ).configuration
+        #expect(configuration.metricsAccess == .public && configuration.sourceCredentials == .metadataOnly)
+        #expect(loadError("<floe-metrics-access>all</floe-metrics-access>") != nil)
+    }
 }

@@ -728,6 +728,16 @@ struct NativeConfigurationLoaderTests {
         #expect(error?.description == "/nonexistent/floe.yaml: no such file")
     }
 
+    @Test func metricsAccessAndSourceCredentialsScope() throws {
+        let defaults = try load("{}").configuration
+        #expect(defaults.metricsAccess == .local && defaults.sourceCredentials == .mountAdmin)
+        let set = try load("metrics-access: admin\nsource-credentials: metadata-only\n").configuration
+        #expect(set.metricsAccess == .admin && set.sourceCredentials == .metadataOnly)
+        #expect(throws: ConfigurationError.self) { try load("metrics-access: everyone\n") }
+        let reloaded = try NativeConfigurationLoader().load(yaml: set.effectiveJSON(redactingSecrets: false), fileName: "e.json")
+        #expect(reloaded.configuration == set)
+    }
+
     // MARK: - Effective JSON
 
     @Test func effectiveJSONIsValidRedactedAndComplete() throws {

@@ -183,6 +183,63 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// Mounts a source invented and left go away with their `/metrics` series: one source password cannot grow
+        /// the server without bound. A configured mount keeps its series.
+        @Test func madeUpMountsAreRetiredWithTheirMetrics() async throws {
+            let server = try await TestServer { $0.mounts["/kept"] = .init() }
+            for index in 0..<40 {
+                let source = try rawSource(port: server.port, mount: "/made-up-\(index)")
+                try source.send(Array(Fixture.mp3.prefix(2_000)))
+                #expect(await server.waitUntil { server.isLive("/made-up-\(index)") })
+                source.shutdownWrite()
+            }
+            let kept = try rawSource(port: server.port, mount: "/kept")
+            try kept.send(Array(Fixture.mp3.prefix(2_000)))
+            #expect(await server.waitUntil { server.isLive("/kept") })
+            kept.shutdownWrite()
+            #expect(await server.waitUntil(timeout: 20) { (0..<40).allSatisfy { server.server.mountState("/made-up-\($0)") == nil } })
+            let metrics = try await curl(server, "/metrics", user: nil).body
+            #expect(!metrics.contains("made-up"), "no series of retired mounts")
+            #expect(metrics.contains("floe_source_connects_total{mount=\"/kept\"} 1"), "a configured mount keeps its series")
+            #expect(server.server.mountState("/kept") != nil)
+            await server.stop()
+        }
+
+        /// `metrics-access`: admin credentials, or anyone; the default serves clients on this machine and admins.
+        @Test func metricsAccessIsConfigurable() async throws {
+            let admin = try await TestServer { $0.metricsAccess = .admin }
+            #expect(try await curl(admin, "/metrics", user: nil).code == "401")
+            #expect(try await curl(admin, "/metrics", password: "wrong").code == "401")
+            #expect(try await curl(admin, "/metrics").code == "200")
+            await admin.stop()
+            let open = try await TestServer { $0.metricsAccess = .public }
+            #expect(try await curl(open, "/metrics", user: nil).code == "200")
+            await open.stop()
+            let local = try await TestServer()
+            #expect(try await curl(local, "/metrics", user: nil).code == "200", "loopback clients may read it by default")
+            await local.stop()
+        }
+
+        /// `source-credentials: metadata-only`: a source password updates titles and nothing else.
+        @Test func sourceCredentialsCanBeLimitedToTitles() async throws {
+            let server = try await TestServer { $0.sourceCredentials = .metadataOnly }
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            #expect(await server.waitUntil { server.isLive("/live") })
+            let user = "source"
+            let password = TestServer.sourcePassword
+            #expect(try await curl(server, "/admin/metadata?mount=/live&mode=updinfo&song=DJ", user: user, password: password).code == "200")
+            #expect(server.server.mountState("/live")?.metadata.title == "DJ")
+            #expect(try await curl(server, "/admin/updatemetadata?mount=/live", user: user, password: password).code == "200")
+            for command in ["listclients", "killclient?id=1", "moveclients?destination=/x", "fallbacks?fallback=/x", "manageauth", "killsource"] {
+                let separator = command.contains("?") ? "&" : "?"
+                #expect(try await curl(server, "/admin/\(command)\(separator)mount=/live", user: user, password: password).code == "401", "\(command)")
+            }
+            #expect(server.isLive("/live"))
+            #expect(try await curl(server, "/admin/killsource?mount=/live").code == "200", "the admin still may")
+            await server.stop()
+        }
+
         @Test func fallbacksBuildm3uAndManageauth() async throws {
             let directory = try TemporaryDirectory()
             try "".write(toFile: directory.path("users"), atomically: true, encoding: .utf8)

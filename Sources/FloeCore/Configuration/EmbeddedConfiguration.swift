@@ -60,6 +60,10 @@ public enum EmbeddedConfiguration {
         # admin-contact: icemaster@localhost   # shown in status
         # server-id: Icecast 2.4.4 (Floe) # the Server: header and the server_id stat
         # fileserve: true                 # serve the files under paths.webroot that are not mounts
+        # metrics-access: local           # who may read /metrics: local (loopback clients, or admin credentials),
+        #                                 # admin (admin credentials), public (anyone)
+        # source-credentials: mount-admin # what a mount's source password may do in the admin API: mount-admin
+        #                                 # (Icecast's rule: every mount command) or metadata-only (title updates)
 
         # Headers added to every response; `status` (optional) limits one to responses with that status.
         # http-headers:

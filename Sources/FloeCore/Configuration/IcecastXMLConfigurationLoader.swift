@@ -342,6 +342,15 @@ private struct ElementValue {
         return value != 0
     }
 
+    /// One of `choices`, exactly.
+    func choice(_ choices: [String]) throws(ConfigurationError) -> String {
+        let value = element.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard choices.contains(value) else {
+            throw error("expected one of \(choices.joined(separator: ", ")), got \(quoted)")
+        }
+        return value
+    }
+
     /// A mount path. It must start with `/`, as request paths do, or no client could ever reach the mount.
     func mountPath() throws(ConfigurationError) -> String {
         guard element.text.hasPrefix("/") else {
@@ -409,6 +418,15 @@ private enum IcecastXMLRules {
         },
         "security": ignoredSection(security),
         "fileserve": .apply { mapping, value in mapping.configuration.fileserve = try value.flag() },
+        // Beyond Icecast, named like the native options.
+        "floe-metrics-access": .apply { mapping, value in
+            mapping.configuration.metricsAccess =
+                .init(rawValue: try value.choice(ServerConfiguration.MetricsAccess.allCases.map(\.rawValue)))!
+        },
+        "floe-source-credentials": .apply { mapping, value in
+            mapping.configuration.sourceCredentials =
+                .init(rawValue: try value.choice(ServerConfiguration.SourceCredentialsScope.allCases.map(\.rawValue)))!
+        },
         "mime-types": .unsupported(nil),
         "icelogin": .unsupported("the Icecast 1 source login is not implemented"),
         "directory": .unsupported("Floe does not list streams in YP directories"),

@@ -18,6 +18,13 @@ enum NativeConfigurationKeys {
         "admin-contact": { draft, value in draft.configuration.adminContact = try value.text() },
         "server-id": { draft, value in draft.configuration.serverID = try value.text() },
         "fileserve": { draft, value in draft.configuration.fileserve = try value.bool() },
+        "metrics-access": { draft, value in
+            draft.configuration.metricsAccess = .init(rawValue: try value.choice(Configuration.MetricsAccess.allCases.map(\.rawValue)))!
+        },
+        "source-credentials": { draft, value in
+            draft.configuration.sourceCredentials =
+                .init(rawValue: try value.choice(Configuration.SourceCredentialsScope.allCases.map(\.rawValue)))!
+        },
         "http-headers": { draft, value in draft.configuration.httpHeaders = try headerRules(value) },
         "paths": { draft, value in try value.apply(paths, to: &draft.configuration.paths) },
         "logging": { draft, value in try value.apply(logging, to: &draft.configuration.logging) },

@@ -54,6 +54,8 @@ private struct ConfigurationJSON {
             "hostname": .text(configuration.hostname),
             "location": .text(configuration.location),
             "fileserve": .bool(configuration.fileserve),
+            "metrics-access": .text(configuration.metricsAccess.rawValue),
+            "source-credentials": .text(configuration.sourceCredentials.rawValue),
             "admin-contact": .text(configuration.adminContact),
             "server-id": .text(configuration.serverID),
             "http-headers": headers(configuration.httpHeaders),

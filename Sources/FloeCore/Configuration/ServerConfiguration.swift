@@ -31,6 +31,30 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var logging: Logging
     /// Relays and master-server settings, kept for the relay work; not active yet.
     public var relay: RelaySettings
+    /// Who may read `/metrics`.
+    public var metricsAccess: MetricsAccess
+    /// What a mount's source credentials may do in the admin API.
+    public var sourceCredentials: SourceCredentialsScope
+
+    /// Who may read `/metrics` (it names every mount and counts every byte).
+    public enum MetricsAccess: String, Sendable, Equatable, CaseIterable {
+        /// Anyone.
+        case `public`
+        /// Admin credentials.
+        case admin
+        /// Clients on this machine (loopback), or anyone with admin credentials. The default.
+        case local
+    }
+
+    /// What a mount's source credentials may do besides streaming.
+    public enum SourceCredentialsScope: String, Sendable, Equatable, CaseIterable {
+        /// Icecast 2.4's rule and the default: every mount command (`metadata`, `listclients`, `killclient`,
+        /// `moveclients`, `killsource`, `fallbacks`, `manageauth`, `updatemetadata`) on that mount.
+        case mountAdmin = "mount-admin"
+        /// Title updates only (`metadata`, `updatemetadata`, `/admin.cgi`): a source password given to a DJ cannot
+        /// kick listeners, move them or end someone else's stream.
+        case metadataOnly = "metadata-only"
+    }
 
     public init(
         listenSockets: [ListenSocket] = [ListenSocket()],
@@ -46,7 +70,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         fileserve: Bool = true,
         paths: Paths = Paths(),
         logging: Logging = Logging(),
-        relay: RelaySettings = RelaySettings()
+        relay: RelaySettings = RelaySettings(),
+        metricsAccess: MetricsAccess = .local,
+        sourceCredentials: SourceCredentialsScope = .mountAdmin
     ) {
         self.listenSockets = listenSockets
         self.authentication = authentication
@@ -62,6 +88,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.paths = paths
         self.logging = logging
         self.relay = relay
+        self.metricsAccess = metricsAccess
+        self.sourceCredentials = sourceCredentials
     }
 
     /// The settings that apply to `mountPath`: its own entry, or the default mount's.

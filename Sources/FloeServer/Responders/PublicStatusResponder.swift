@@ -17,11 +17,33 @@ struct PublicStatusResponder: Responder {
     /// The view; when there is none (a playlist of a mount without a source, an SDP without an RTP output), the
     /// request is a listener's after all, as in Icecast: a fallback may serve it, else a web-root file or 404.
     func respond(to request: Request, on connection: Connection) {
+        if request.path == "/metrics", !mayReadMetrics(request) {
+            connection.respondAndClose(.error(401, ""))
+            return
+        }
         if let response = response(to: request.head, configuration: request.configuration) {
             connection.respondAndClose(response)
         } else {
             ListenerResponder(server: server).respond(to: request, on: connection)
         }
+    }
+
+    /// `metrics-access`: anyone, admin credentials, or (the default) clients on this machine and admins.
+    private func mayReadMetrics(_ request: Request) -> Bool {
+        switch request.configuration.metricsAccess {
+        case .public:
+            return true
+        case .admin:
+            return AdminResponder.hasAdminCredentials(request.head, configuration: request.configuration)
+        case .local:
+            return Self.isLoopback(request.peer)
+                || AdminResponder.hasAdminCredentials(request.head, configuration: request.configuration)
+        }
+    }
+
+    /// `127.0.0.0/8`, `::1`, or an IPv4-mapped loopback address.
+    static func isLoopback(_ address: String) -> Bool {
+        address == "::1" || address.hasPrefix("127.") || address.hasPrefix("::ffff:127.")
     }
 
     /// The response for `head`, or `nil` when the path is not one of these views.

@@ -73,6 +73,11 @@ public final class FloeServer: Service, Sendable {
             var counts: [String: Int] = [:]
             for mount in context.mounts.all { counts[mount.path] = mount.snapshot.listeners }
             context.history.record(counts)
+            // Mounts sources made up and left: gone from status and `/metrics`.
+            let retired = context.mounts.retireUnused(configuration: context.configuration)
+            if !retired.isEmpty {
+                context.logger.info("Unconfigured mounts without source or listeners retired", metadata: ["count": "\(retired.count)"])
+            }
         }
         historySampler.withLock { $0 = sampler }
         onListening(addresses)

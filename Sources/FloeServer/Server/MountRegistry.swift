@@ -3,8 +3,10 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Every mount the server knows, by path. A mount is created when its first source logs in and stays, so its
-/// counters (peak listeners, slow listeners) survive source reconnects.
+/// Every mount the server knows, by path. A mount is created when its first source logs in. A configured mount
+/// stays, so its counters (peak listeners, slow listeners) survive source reconnects; one the configuration does
+/// not name is retired once it has no source, listener or speaker left (`retireUnused`), with its `/metrics`
+/// series, so that sources inventing mount names cannot grow the server's memory and `/metrics` without bound.
 final class MountRegistry: Sendable {
     private let mounts = Mutex<[String: Mount]>([:])
     private let eventLoops: [EventLoop]
@@ -26,17 +28,57 @@ final class MountRegistry: Sendable {
     func mountCreatingIfNeeded(_ path: String, queueCapacity: Int) -> Mount {
         mounts.withLock { mounts in
             if let mount = mounts[path] { return mount }
-            let mount = Mount(
-                path: path,
-                eventLoops: eventLoops,
-                queueCapacity: queueCapacity,
-                metrics: metrics?.mountMetrics(path),
-                logger: logger
-            )
+            let mount = makeMount(path, queueCapacity: queueCapacity)
             mounts[path] = mount
             return mount
         }
     }
+
+    /// The mount at `path` (created when new) with a source connected to it, decided under the registry's lock,
+    /// so that a mount being retired cannot take the new source with it.
+    func connectSource(
+        _ path: String,
+        queueCapacity: Int,
+        id: Int,
+        descriptor: SourceDescriptor
+    ) -> (Mount, MountStateMachine.ConnectSourceAction) {
+        mounts.withLock { mounts in
+            let mount = mounts[path] ?? makeMount(path, queueCapacity: queueCapacity)
+            mounts[path] = mount
+            return (mount, mount.sourceConnected(id: id, descriptor: descriptor))
+        }
+    }
+
+    /// Forgets the mounts `configuration` does not name that have no source, no listener and no speaker, and
+    /// removes their `/metrics` series. Returns their paths.
+    @discardableResult
+    func retireUnused(configuration: ServerConfiguration) -> [String] {
+        let retired = mounts.withLock { mounts -> [Mount] in
+            let unused = mounts.values.filter { mount in
+                guard configuration.mounts[mount.path] == nil, mount.attachedSpeakers.isEmpty else { return false }
+                let state = mount.snapshot
+                guard case .idle = state.source else { return false }
+                return state.listeners == 0
+            }
+            for mount in unused { mounts[mount.path] = nil }
+            return unused
+        }
+        for mount in retired { mount.metrics?.remove() }
+        return retired.map(\.path)
+    }
+
+    private func makeMount(_ path: String, queueCapacity: Int) -> Mount {
+        Mount(
+            path: path,
+            eventLoops: eventLoops,
+            queueCapacity: queueCapacity,
+            metrics: metrics?.mountMetrics(path),
+            logger: logger
+        )
+    }
+
+    /// A loop for the registry's own timers.
+    var eventLoopForHousekeeping: EventLoop { eventLoops[0] }
 
     /// All mounts, sorted by path.
     var all: [Mount] {

@@ -67,4 +67,12 @@ final class MountMetrics: Sendable {
         sourceDisconnects = CoreMetrics.Counter(label: "floe_source_disconnects_total", dimensions: dimensions, factory: factory)
         listeners = CoreMetrics.Gauge(label: "floe_listeners", dimensions: dimensions, factory: factory)
     }
+
+    /// Removes the mount's series from `/metrics` (the mount was retired).
+    func remove() {
+        for counter in [bytesIn, bytesOut, frames, slowListenersDropped, sourceConnects, sourceDisconnects] {
+            counter.destroy()
+        }
+        listeners.destroy()
+    }
 }

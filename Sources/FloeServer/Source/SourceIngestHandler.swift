@@ -123,6 +123,12 @@ final class SourceIngestHandler: ChannelInboundHandler, RemovableChannelHandler 
         mount.recordStatistics(nil)
         mount.metrics?.sourceDisconnects.increment()
         hooks.disconnected()
+        // A mount the configuration does not name goes once its listeners have gone (each loop ends or moves
+        // them in a task queued just now); the periodic sweep catches any that take longer.
+        let server = self.server
+        server.mounts.eventLoopForHousekeeping.scheduleTask(in: .seconds(1)) {
+            server.mounts.retireUnused(configuration: server.configuration)
+        }
         server.accessLog?.record(accessRecord)
         if let fallback {
             logger.info("Listeners moved to the fallback", metadata: ["fallback.path": "\(fallback.path)"])

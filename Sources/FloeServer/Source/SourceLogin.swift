@@ -28,8 +28,13 @@ struct SourceLogin {
             return .failure(.tooManySources)
         }
         let queueSize = mountConfiguration.queueSize ?? configuration.limits.queueSize
-        let mount = server.mounts.mountCreatingIfNeeded(path, queueCapacity: queueSize)
-        switch mount.sourceConnected(id: sourceID, descriptor: descriptor) {
+        let (mount, connected) = server.mounts.connectSource(
+            path,
+            queueCapacity: queueSize,
+            id: sourceID,
+            descriptor: descriptor
+        )
+        switch connected {
         case .rejectMountInUse:
             server.sources.release()
             logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])

@@ -146,6 +146,11 @@ extension AdminResponder {
     // MARK: Helpers
 
     func isAdmin(_ head: RequestHead) -> Bool {
+        Self.hasAdminCredentials(head, configuration: configuration)
+    }
+
+    /// Whether `head` carries the admin user's credentials.
+    static func hasAdminCredentials(_ head: RequestHead, configuration: ServerConfiguration) -> Bool {
         let authentication = configuration.authentication
         guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)),
             let password = authentication.adminPassword
@@ -155,9 +160,9 @@ extension AdminResponder {
 
     /// The `mount` parameter's mount, after checking credentials (admin or that mount's source) and that a
     /// source feeds it.
-    func liveMount(_ head: RequestHead) -> Result<Mount, ResponseError> {
+    func liveMount(_ head: RequestHead, titleUpdate: Bool = false) -> Result<Mount, ResponseError> {
         guard let path = head.queryValue("mount") else { return .failure(.init(.error(400, "Missing parameter"))) }
-        guard isAuthorised(head, forMount: path, configuration: configuration) else {
+        guard isAuthorised(head, forMount: path, configuration: configuration, titleUpdate: titleUpdate) else {
             return .failure(.init(.error(401, "")))
         }
         guard let mount = server.mounts.mount(path), mount.isLive else {
@@ -208,7 +213,7 @@ extension AdminResponder {
 
     /// `/admin/updatemetadata?mount=`: the (empty) tree Icecast's title form is built on.
     func updateMetadataForm(_ head: RequestHead) -> IcecastResponse {
-        switch liveMount(head) {
+        switch liveMount(head, titleUpdate: true) {
         case .failure(let error): return error.response
         case .success(let mount):
             if wantsJSON { return Self.json(AdminJSON.Mount(mount: mount.path)) }

@@ -204,7 +204,9 @@ struct AdminResponder: Responder {
         func value(_ name: String) -> [UInt8]? { query.first { $0.name == name }?.value }
         guard let mountBytes = value("mount") else { return .error(400, "Missing parameter") }
         let path = String(decoding: mountBytes, as: UTF8.self)
-        guard isAuthorised(head, forMount: path, configuration: configuration) else { return .error(401, "") }
+        guard isAuthorised(head, forMount: path, configuration: configuration, titleUpdate: true) else {
+            return .error(401, "")
+        }
         guard let mount = server.mounts.mount(path), case .live = mount.snapshot.source else {
             return .error(400, "Source does not exist")
         }
@@ -234,8 +236,14 @@ struct AdminResponder: Responder {
         }
     }
 
-    /// Admin credentials, or the source credentials of `mount` (Icecast allows both for mount commands).
-    func isAuthorised(_ head: RequestHead, forMount mount: String, configuration: ServerConfiguration) -> Bool {
+    /// Admin credentials, or the source credentials of `mount` (Icecast allows both for mount commands; with
+    /// `source-credentials: metadata-only`, source credentials count for title updates only).
+    func isAuthorised(
+        _ head: RequestHead,
+        forMount mount: String,
+        configuration: ServerConfiguration,
+        titleUpdate: Bool = false
+    ) -> Bool {
         guard let credentials = head["authorization"].flatMap(BasicCredentials.init(authorizationHeader:)) else {
             return false
         }
@@ -245,6 +253,7 @@ struct AdminResponder: Responder {
         {
             return true
         }
+        guard titleUpdate || configuration.sourceCredentials == .mountAdmin else { return false }
         let mountConfiguration = configuration.mount(mount)
         if let sourcePassword = mountConfiguration.password ?? authentication.sourcePassword {
             return credentials.matches(
