@@ -205,5 +205,46 @@ extension IntegrationTests {
             _ = (a, b)
             await server.stop()
         }
+
+        /// `max-listeners-per-ip`: one address gets that many listeners at once, then 403 until one leaves.
+        @Test func listenersPerAddressAreLimited() async throws {
+            let server = try await TestServer { $0.limits.maxListenersPerIP = 2 }
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            #expect(await server.waitUntil { server.isLive("/live") })
+            let (first, firstHead, _) = try rawListener(port: server.port, mount: "/live")
+            let (second, secondHead, _) = try rawListener(port: server.port, mount: "/live")
+            #expect(firstHead.hasPrefix("HTTP/1.0 200 OK") && secondHead.hasPrefix("HTTP/1.0 200 OK"))
+            let third = try RawSocket(port: server.port)
+            try third.send(requestHead("GET /live HTTP/1.0"))
+            let refused = String(decoding: third.receiveAll(), as: UTF8.self)
+            #expect(refused.hasPrefix("HTTP/1.0 403 ") && refused.hasSuffix("Too many listeners from your address"), "\(refused)")
+            first.shutdownWrite()
+            #expect(await server.waitUntil { server.listeners("/live") == 1 })
+            let (again, againHead, _) = try rawListener(port: server.port, mount: "/live")
+            #expect(againHead.hasPrefix("HTTP/1.0 200 OK"), "a place was freed")
+            _ = (second, again, source)
+            await server.stop()
+        }
+
+        /// `max-pending-per-ip`: connections from one address that have not sent their head are capped; the next
+        /// one gets 503 at once, and a request that completes its head frees its place.
+        @Test func connectionsStillSendingTheirHeadArePerAddressCapped() async throws {
+            let server = try await TestServer { $0.limits.maxPendingPerIP = 5 }
+            var silent: [RawSocket] = []
+            for _ in 0..<5 { silent.append(try RawSocket(port: server.port)) }
+            #expect(await server.waitUntil { server.server.connectionCount == 5 })
+            let sixth = try RawSocket(port: server.port)
+            let refused = String(decoding: sixth.receiveAll(), as: UTF8.self)
+            #expect(refused.hasPrefix("HTTP/1.0 503 ") && refused.contains("Too many connections from your address"), "\(refused)")
+            // One of them finishes its request: it no longer counts, and a new connection is taken.
+            try silent[0].send(requestHead("GET /nothing HTTP/1.0"))
+            #expect(String(decoding: silent[0].receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 404"))
+            let next = try RawSocket(port: server.port)
+            try next.send(requestHead("GET /nothing HTTP/1.0"))
+            #expect(String(decoding: next.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 404"))
+            _ = silent
+            await server.stop()
+        }
     }
 }

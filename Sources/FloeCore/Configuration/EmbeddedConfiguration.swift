@@ -54,6 +54,8 @@ public enum EmbeddedConfiguration {
           # source-timeout: 10            # seconds without data before a source is dropped
           # block-duration: 0.5           # seconds of audio per write to a listener (at most 10); lower it for
           #                               # monitoring or talk-back, where every fraction of a second counts
+          # max-listeners-per-ip:          # listeners at once from one address; not set: unlimited
+          # max-pending-per-ip: 64         # connections from one address still sending their request head (0: no limit)
 
         # hostname: localhost             # used in listen URLs and playlists
         # location: Earth                 # shown in status

@@ -502,6 +502,8 @@ private enum IcecastXMLRules {
         },
         "header-timeout": .apply { limits, value in limits.headerTimeout = try value.seconds() },
         "source-timeout": .apply { limits, value in limits.sourceTimeout = try value.seconds() },
+        "floe-max-listeners-per-ip": .apply { limits, value in limits.maxListenersPerIP = try value.integer(atLeast: 1) },
+        "floe-max-pending-per-ip": .apply { limits, value in limits.maxPendingPerIP = try value.integer(atLeast: 0) },
         "client-timeout": .unsupported("Icecast does not use it either"),
         "threadpool": .unsupported("Icecast ignores it too"),
     ]

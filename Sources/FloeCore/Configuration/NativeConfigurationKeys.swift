@@ -86,6 +86,8 @@ enum NativeConfigurationKeys {
         "header-timeout": { limits, value in limits.headerTimeout = try value.seconds() },
         "source-timeout": { limits, value in limits.sourceTimeout = try value.seconds() },
         "block-duration": { limits, value in limits.blockDuration = try value.seconds(atMost: 10) },
+        "max-listeners-per-ip": { limits, value in limits.maxListenersPerIP = try value.integerOrUnlimited() },
+        "max-pending-per-ip": { limits, value in limits.maxPendingPerIP = try value.integer() },
     ]
 
     static let paths: [String: YAMLKeyRule<Configuration.Paths>] = [

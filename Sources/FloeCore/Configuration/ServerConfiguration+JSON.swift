@@ -50,6 +50,8 @@ private struct ConfigurationJSON {
                 "header-timeout": .number(limits.headerTimeout),
                 "source-timeout": .number(limits.sourceTimeout),
                 "block-duration": .number(limits.blockDuration),
+                "max-listeners-per-ip": .integer(limits.maxListenersPerIP),
+                "max-pending-per-ip": .integer(limits.maxPendingPerIP),
             ]),
             "hostname": .text(configuration.hostname),
             "location": .text(configuration.location),

@@ -167,6 +167,12 @@ extension ServerConfiguration {
         /// against Icecast's 11. It delays nothing a player notices: the burst alone keeps a new listener
         /// about 4 s behind live. Lower it for monitoring or talk-back mounts.
         public var blockDuration: Double
+        /// Listeners at once from one address (`nil`: unlimited). Many connections from one address are the most
+        /// common abuse of a public stream.
+        public var maxListenersPerIP: Int?
+        /// Connections from one address still sending their request head (`0`: unlimited): a slow-loris flood
+        /// from one address cannot hold the server's connections while listeners wait.
+        public var maxPendingPerIP: Int
 
         public init(
             clients: Int = 10_000,
@@ -175,7 +181,9 @@ extension ServerConfiguration {
             burstSize: Int = 64 * 1024,
             headerTimeout: Double = 15,
             sourceTimeout: Double = 10,
-            blockDuration: Double = 0.5
+            blockDuration: Double = 0.5,
+            maxListenersPerIP: Int? = nil,
+            maxPendingPerIP: Int = 64
         ) {
             self.clients = clients
             self.sources = sources
@@ -184,6 +192,8 @@ extension ServerConfiguration {
             self.headerTimeout = headerTimeout
             self.sourceTimeout = sourceTimeout
             self.blockDuration = blockDuration
+            self.maxListenersPerIP = maxListenersPerIP
+            self.maxPendingPerIP = maxPendingPerIP
         }
     }
 

@@ -38,6 +38,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// When the connection was accepted, and its request once parsed: for the access log.
     private var startedAt = Date()
     private(set) var request: RequestHead?
+    /// The address this connection is counted under in `pendingPerPeer` while its head is awaited.
+    private var pendingPeer: String?
 
     /// Input discarded after an error response before the connection is closed outright.
     private static let maximumDrainBytes = 1 << 20
@@ -63,6 +65,18 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
             respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
             return
+        }
+        let limit = configuration.limits.maxPendingPerIP
+        if limit > 0, let peer = context.channel.remoteAddress?.ipAddress {
+            guard server.pendingPerPeer.claim(peer, limit: limit) else {
+                logger.warning(
+                    "Too many connections from one address still sending their request",
+                    metadata: ["peer": "\(peer)", "limit": "\(limit)"]
+                )
+                respondAndClose(context: context, .error(503, "Too many connections from your address"))
+                return
+            }
+            pendingPeer = peer
         }
         let timeout = TimeAmount.seconds(configured: configuration.limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -106,6 +120,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             case .head(let head, let headLength):
                 headTimeout?.cancel()
+                releasePending()
                 request = head
                 var leftover = received!
                 received = nil
@@ -117,7 +132,19 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         headTimeout?.cancel()
+        releasePending()
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        releasePending()
+    }
+
+    /// The head has arrived, or the connection is gone: it no longer counts against its address.
+    private func releasePending() {
+        guard let peer = pendingPeer else { return }
+        pendingPeer = nil
+        server.pendingPerPeer.release(peer)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -175,6 +202,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A response begins: the header timeout ends and input is discarded from now on.
     func beginResponse(context: ChannelHandlerContext) {
         headTimeout?.cancel()
+        releasePending()
         state = .draining(discarded: 0)
         received = nil
     }

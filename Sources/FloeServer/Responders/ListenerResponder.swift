@@ -75,6 +75,19 @@ struct ListenerResponder: Responder {
         let configuration = request.configuration
         let head = request.head
         let path = head.path
+        // `max-listeners-per-ip`: counted from admission to the end of the connection.
+        var countedPeer: String?
+        if head.method != "HEAD", let limit = configuration.limits.maxListenersPerIP {
+            guard server.listenersPerPeer.claim(request.peer, limit: limit) else {
+                releaseUser(authenticated)
+                request.logger.info("Listener refused: too many from one address", metadata: ["limit": "\(limit)"])
+                connection.respondAndClose(.error(403, "Too many listeners from your address"))
+                return
+            }
+            countedPeer = request.peer
+        }
+        let listenersPerPeer = server.listenersPerPeer
+        let releasePeer = { if let countedPeer { listenersPerPeer.release(countedPeer) } }
         let mount: Mount
         let descriptor: SourceDescriptor
         let generation: Int
@@ -85,10 +98,12 @@ struct ListenerResponder: Responder {
             generation = admittedGeneration
         case .notFound:
             releaseUser(authenticated)
+            releasePeer()
             StaticFileResponder.serve(request, on: connection)
             return
         case .full:
             releaseUser(authenticated)
+            releasePeer()
             connection.respondAndClose(.error(403, "max listeners reached"))
             return
         }
@@ -136,9 +151,18 @@ struct ListenerResponder: Responder {
             if let accessLog = server.accessLog {
                 session.accessLog = (accessLog, connection.accessRecord(status: 200, bytes: responseHead.readableBytes))
             }
-            session.onClose = authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
+            let leftAuthenticated = authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
+            if let countedPeer {
+                session.onClose = {
+                    listenersPerPeer.release(countedPeer)
+                    leftAuthenticated?()
+                }
+            } else {
+                session.onClose = leftAuthenticated
+            }
             try connection.addHandlers([session])
         } catch {
+            releasePeer()
             mount.listenerLeftBeforeStreaming(id: id, logger: request.logger)
             connection.close()
             return

@@ -31,6 +31,10 @@ final class ServerContext: Sendable {
     let intros: IntroCache
     /// Authenticated listeners by mount and user (`allow-duplicate-users` off).
     let listenerUsers = ListenerUsers()
+    /// Connections per address still sending their request head (`max-pending-per-ip`).
+    let pendingPerPeer = PeerCounter()
+    /// Listeners per address (`max-listeners-per-ip`), counted only when that limit is set.
+    let listenersPerPeer = PeerCounter()
 
     /// Where connections are logged when they end, if the configuration asks for an access log.
     let accessLog: AccessLog?

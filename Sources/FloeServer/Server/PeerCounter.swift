@@ -1,0 +1,41 @@
+import Synchronization
+
+/// Counts something per client address (connections still sending their head, listeners), for per-address limits.
+///
+/// Striped: an address always lands in the same one of `stripes` locked tables, so connections from different
+/// addresses rarely wait for each other, and nothing is kept for an address whose count is back to zero.
+final class PeerCounter: Sendable {
+    private static let stripes = 16
+    private final class Stripe: Sendable {
+        let counts = Mutex<[String: Int]>([:])
+    }
+    private let tables: [Stripe] = (0..<PeerCounter.stripes).map { _ in Stripe() }
+
+    /// Counts one more for `peer` unless it already has `limit`; `false` when refused.
+    func claim(_ peer: String, limit: Int) -> Bool {
+        table(peer).counts.withLock { counts in
+            let current = counts[peer, default: 0]
+            guard current < limit else { return false }
+            counts[peer] = current + 1
+            return true
+        }
+    }
+
+    /// Counts one less for `peer`.
+    func release(_ peer: String) {
+        table(peer).counts.withLock { counts in
+            let remaining = counts[peer, default: 0] - 1
+            counts[peer] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    /// The count for `peer` now.
+    func count(_ peer: String) -> Int {
+        table(peer).counts.withLock { $0[peer, default: 0] }
+    }
+
+    private func table(_ peer: String) -> Stripe {
+        // Swift's hash is seeded per process: stable for the run, not predictable from outside.
+        tables[Int(UInt(bitPattern: peer.hashValue) % UInt(Self.stripes))]
+    }
+}
