@@ -2,7 +2,7 @@
 
 SWIFT ?= swift
 
-.PHONY: run test deps build release bench
+.PHONY: run test deps build release bench fuzz
 
 ## Install what is missing, build, and run Floe on its embedded default configuration.
 run: deps release
@@ -25,3 +25,7 @@ release:
 ## Floe beside Icecast under the same load (see bench/README.md).
 bench: deps release
 	python3 bench/run.py --server both --listeners 1000
+
+## libFuzzer harnesses of every parser, a minute each (scripts/fuzz SECONDS for another budget).
+fuzz: deps
+	scripts/fuzz 60
