@@ -179,6 +179,7 @@ struct NativeConfigurationLoaderTests {
         username: dj
         password: pw
         max-listeners: 50
+        max-listeners-per-ip: 3
         stream-name: Live
         stream-description: Live show
         stream-url: https://radio.example.org/
@@ -217,6 +218,7 @@ struct NativeConfigurationLoaderTests {
         username: "dj",
         password: "pw",
         maxListeners: 50,
+        maxListenersPerIP: 3,
         streamName: "Live",
         streamDescription: "Live show",
         streamURL: "https://radio.example.org/",

@@ -227,6 +227,27 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A mount's own `max-listeners-per-ip` counts that mount's listeners only.
+        @Test func aMountsListenersPerAddressAreLimitedOnThatMount() async throws {
+            let server = try await TestServer { $0.mounts["/small"] = .init(maxListenersPerIP: 1) }
+            var sources: [RawSocket] = []
+            for mount in ["/small", "/other"] {
+                let source = try rawSource(port: server.port, mount: mount)
+                try source.send(Array(Fixture.mp3.prefix(20_000)))
+                #expect(await server.waitUntil { server.isLive(mount) })
+                sources.append(source)
+            }
+            let (first, firstHead, _) = try rawListener(port: server.port, mount: "/small")
+            #expect(firstHead.hasPrefix("HTTP/1.0 200 OK"))
+            let (_, secondHead, _) = try rawListener(port: server.port, mount: "/small")
+            #expect(secondHead.hasPrefix("HTTP/1.0 403 "), "\(secondHead)")
+            let (others, othersHead, _) = try rawListener(port: server.port, mount: "/other")
+            let (more, moreHead, _) = try rawListener(port: server.port, mount: "/other")
+            #expect(othersHead.hasPrefix("HTTP/1.0 200 OK") && moreHead.hasPrefix("HTTP/1.0 200 OK"), "other mounts are not limited")
+            _ = (first, others, more, sources)
+            await server.stop()
+        }
+
         /// `max-pending-per-ip`: connections from one address that have not sent their head are capped; the next
         /// one gets 503 at once, and a request that completes its head frees its place.
         @Test func connectionsStillSendingTheirHeadArePerAddressCapped() async throws {

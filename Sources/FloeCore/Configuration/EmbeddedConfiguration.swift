@@ -116,6 +116,7 @@ public enum EmbeddedConfiguration {
         #   username:                     # not set: the global source-user
         #   password:                     # not set: the global source-password
         #   max-listeners: unlimited      # or a number
+        #   max-listeners-per-ip:         # listeners of a mount from one address; not set: the global limit
         #   stream-name:                  # not set: what the source sends (ice-name)
         #   stream-description:           # not set: what the source sends
         #   stream-url:                   # not set: what the source sends

@@ -547,6 +547,7 @@ private enum IcecastXMLRules {
         "max-listeners": .apply { mount, value in
             mount.maxListeners = try value.integerOrUnset(meaningOfUnset: "unlimited")
         },
+        "floe-max-listeners-per-ip": .apply { mount, value in mount.maxListenersPerIP = try value.integer(atLeast: 1) },
         "stream-name": .apply { mount, value in mount.streamName = value.string },
         "stream-description": .apply { mount, value in mount.streamDescription = value.string },
         "stream-url": .apply { mount, value in mount.streamURL = value.string },

@@ -16,6 +16,7 @@ extension MountConfiguration {
         merged.username = username ?? defaults.username
         merged.password = password ?? defaults.password
         merged.maxListeners = maxListeners ?? defaults.maxListeners
+        merged.maxListenersPerIP = maxListenersPerIP ?? defaults.maxListenersPerIP
         merged.streamName = streamName ?? defaults.streamName
         merged.streamDescription = streamDescription ?? defaults.streamDescription
         merged.streamURL = streamURL ?? defaults.streamURL

@@ -7,6 +7,8 @@ public struct MountConfiguration: Sendable, Equatable {
     public var password: String?
     /// Maximum listeners on this mount; `nil` is unlimited.
     public var maxListeners: Int?
+    /// Listeners of this mount at once from one address; `nil`: only the global `max-listeners-per-ip` applies.
+    public var maxListenersPerIP: Int?
     /// Overrides the source's `ice-name` in listener headers and status.
     public var streamName: String?
     /// Overrides the source's `ice-description`.
@@ -63,6 +65,7 @@ public struct MountConfiguration: Sendable, Equatable {
         username: String? = nil,
         password: String? = nil,
         maxListeners: Int? = nil,
+        maxListenersPerIP: Int? = nil,
         streamName: String? = nil,
         streamDescription: String? = nil,
         streamURL: String? = nil,
@@ -91,6 +94,7 @@ public struct MountConfiguration: Sendable, Equatable {
         self.username = username
         self.password = password
         self.maxListeners = maxListeners
+        self.maxListenersPerIP = maxListenersPerIP
         self.streamName = streamName
         self.streamDescription = streamDescription
         self.streamURL = streamURL

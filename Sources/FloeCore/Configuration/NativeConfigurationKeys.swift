@@ -201,6 +201,7 @@ enum NativeConfigurationKeys {
         "username": { mount, value in mount.username = try value.optionalText() },
         "password": { mount, value in mount.password = try value.optionalText() },
         "max-listeners": { mount, value in mount.maxListeners = try value.integerOrUnlimited() },
+        "max-listeners-per-ip": { mount, value in mount.maxListenersPerIP = try value.integerOrUnlimited() },
         "stream-name": { mount, value in mount.streamName = try value.optionalText() },
         "stream-description": { mount, value in mount.streamDescription = try value.optionalText() },
         "stream-url": { mount, value in mount.streamURL = try value.optionalText() },

@@ -112,6 +112,7 @@ private struct ConfigurationJSON {
             "username": .text(mount.username),
             "password": secret(mount.password),
             "max-listeners": .integer(mount.maxListeners),
+            "max-listeners-per-ip": .integer(mount.maxListenersPerIP),
             "stream-name": .text(mount.streamName),
             "stream-description": .text(mount.streamDescription),
             "stream-url": .text(mount.streamURL),

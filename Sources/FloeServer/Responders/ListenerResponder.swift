@@ -75,19 +75,28 @@ struct ListenerResponder: Responder {
         let configuration = request.configuration
         let head = request.head
         let path = head.path
-        // `max-listeners-per-ip`: counted from admission to the end of the connection.
-        var countedPeer: String?
-        if head.method != "HEAD", let limit = configuration.limits.maxListenersPerIP {
-            guard server.listenersPerPeer.claim(request.peer, limit: limit) else {
-                releaseUser(authenticated)
-                request.logger.info("Listener refused: too many from one address", metadata: ["limit": "\(limit)"])
-                connection.respondAndClose(.error(403, "Too many listeners from your address"))
-                return
+        // `max-listeners-per-ip`, server-wide and per mount: counted from admission to the end of the connection.
+        // Per mount, the key is the mount and the address (a mount's limit never counts other mounts' listeners).
+        var counted: [String] = []
+        if head.method != "HEAD" {
+            let limits = [
+                configuration.limits.maxListenersPerIP.map { (key: request.peer, limit: $0) },
+                configuration.mount(path).maxListenersPerIP.map { (key: path + "\u{0}" + request.peer, limit: $0) },
+            ].compactMap { $0 }
+            for (key, limit) in limits {
+                guard server.listenersPerPeer.claim(key, limit: limit) else {
+                    for claimed in counted { server.listenersPerPeer.release(claimed) }
+                    releaseUser(authenticated)
+                    request.logger.info("Listener refused: too many from one address", metadata: ["limit": "\(limit)"])
+                    connection.respondAndClose(.error(403, "Too many listeners from your address"))
+                    return
+                }
+                counted.append(key)
             }
-            countedPeer = request.peer
         }
         let listenersPerPeer = server.listenersPerPeer
-        let releasePeer = { if let countedPeer { listenersPerPeer.release(countedPeer) } }
+        let countedKeys = counted
+        let releasePeer = { for key in countedKeys { listenersPerPeer.release(key) } }
         let mount: Mount
         let descriptor: SourceDescriptor
         let generation: Int
@@ -152,9 +161,9 @@ struct ListenerResponder: Responder {
                 session.accessLog = (accessLog, connection.accessRecord(status: 200, bytes: responseHead.readableBytes))
             }
             let leftAuthenticated = authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
-            if let countedPeer {
+            if !countedKeys.isEmpty {
                 session.onClose = {
-                    listenersPerPeer.release(countedPeer)
+                    for key in countedKeys { listenersPerPeer.release(key) }
                     leftAuthenticated?()
                 }
             } else {
