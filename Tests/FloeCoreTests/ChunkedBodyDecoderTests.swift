@@ -33,6 +33,11 @@ struct ChunkedBodyDecoderTests {
         #expect(body == "abcdefghij" + String(repeating: "z", count: 26) && finished)
     }
 
+    @Test func leadingZerosDoNotCountTowardsTheSizeLimit() throws {
+        let (body, finished) = try decode("00000000000000000003\r\nabc\r\n0000\r\n\r\n", piece: 4)
+        #expect(body == "abc" && finished)
+    }
+
     @Test func anUnfinishedBodyIsNotFinished() throws {
         let (body, finished) = try decode("5\r\nhel", piece: 2)
         #expect(body == "hel" && !finished)
@@ -42,6 +47,8 @@ struct ChunkedBodyDecoderTests {
         #expect(throws: ChunkedBodyDecoder.DecodeError.self) { try decode("zz\r\nabc\r\n", piece: 3) }
         #expect(throws: ChunkedBodyDecoder.DecodeError.missingChunkEnd) { try decode("3\r\nabcXY\r\n", piece: 1) }
         #expect(throws: ChunkedBodyDecoder.DecodeError.self) { try decode("-1\r\n", piece: 100) }
+        #expect(throws: ChunkedBodyDecoder.DecodeError.self) { try decode("-0\r\n\r\n", piece: 100) }
+        #expect(throws: ChunkedBodyDecoder.DecodeError.self) { try decode("+1a\r\n", piece: 100) }
         #expect(throws: ChunkedBodyDecoder.DecodeError.lineTooLong) {
             try decode(String(repeating: "1", count: 5000), piece: 100)
         }

@@ -63,3 +63,17 @@ struct RouterTests {
         #expect(router.responder(for: request("GET", "/metrics", server: server)) is ListenerResponder)
     }
 }
+
+/// Which `Origin`/`Referer` values name the site the admin request was sent to.
+@Suite("Same-site admin requests")
+struct SameSiteTests {
+    @Test func originsAndHosts() {
+        #expect(AdminResponder.isSameAuthority("http://127.0.0.1:8000", as: "127.0.0.1:8000"))
+        #expect(AdminResponder.isSameAuthority("http://radio.example/admin/", as: "radio.example:80"))
+        #expect(AdminResponder.isSameAuthority("https://radio.example", as: "radio.example"), "TLS at a proxy that keeps Host")
+        #expect(!AdminResponder.isSameAuthority("http://127.0.0.1:1", as: "127.0.0.1:8000"))
+        #expect(!AdminResponder.isSameAuthority("http://evil.example", as: "radio.example"))
+        #expect(!AdminResponder.isSameAuthority("null", as: "radio.example"))
+        #expect(!AdminResponder.isSameAuthority("http://radio.example", as: nil))
+    }
+}

@@ -86,7 +86,7 @@ enum NativeConfigurationKeys {
         "header-timeout": { limits, value in limits.headerTimeout = try value.seconds() },
         "source-timeout": { limits, value in limits.sourceTimeout = try value.seconds() },
         "block-duration": { limits, value in limits.blockDuration = try value.seconds(atMost: 10) },
-        "max-listeners-per-ip": { limits, value in limits.maxListenersPerIP = try value.integerOrUnlimited() },
+        "max-listeners-per-ip": { limits, value in limits.maxListenersPerIP = try perAddressLimit(value) },
         "max-pending-per-ip": { limits, value in limits.maxPendingPerIP = try value.integer() },
     ]
 
@@ -201,7 +201,7 @@ enum NativeConfigurationKeys {
         "username": { mount, value in mount.username = try value.optionalText() },
         "password": { mount, value in mount.password = try value.optionalText() },
         "max-listeners": { mount, value in mount.maxListeners = try value.integerOrUnlimited() },
-        "max-listeners-per-ip": { mount, value in mount.maxListenersPerIP = try value.integerOrUnlimited() },
+        "max-listeners-per-ip": { mount, value in mount.maxListenersPerIP = try perAddressLimit(value) },
         "stream-name": { mount, value in mount.streamName = try value.optionalText() },
         "stream-description": { mount, value in mount.streamDescription = try value.optionalText() },
         "stream-url": { mount, value in mount.streamURL = try value.optionalText() },
@@ -445,4 +445,11 @@ enum NativeConfigurationKeys {
             "a mount's path is its file name (mounts/live.yaml configures /live) or its key under mounts"
         return hints
     }()
+
+    /// A per-address listener limit: at least 1 (0 would refuse everyone), or unlimited.
+    static func perAddressLimit(_ value: YAMLValue) throws(ConfigurationError) -> Int? {
+        let limit = try value.integerOrUnlimited()
+        if let limit, limit < 1 { throw value.error("expected 1 or more, or unlimited, got \(limit)") }
+        return limit
+    }
 }

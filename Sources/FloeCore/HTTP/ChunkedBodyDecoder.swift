@@ -46,7 +46,11 @@ public struct ChunkedBodyDecoder: Sendable {
             case .size:
                 guard let text = try readLine(&input) else { continue }
                 let size = text.prefix { $0 != ";" }.trimmingCharacters(in: " \t")
-                guard !size.isEmpty, size.count <= 15, let value = Int(size, radix: 16), value >= 0 else {
+                // Hex digits only (no sign); leading zeros do not count towards the 15 digits that fit an Int.
+                let digits = size.drop { $0 == "0" }
+                guard !size.isEmpty, size.allSatisfy(\.isHexDigit), digits.count <= 15,
+                    let value = digits.isEmpty ? 0 : Int(digits, radix: 16)
+                else {
                     throw .malformedSize(String(text.prefix(40)))
                 }
                 state = value == 0 ? .trailers : .data(remaining: value)

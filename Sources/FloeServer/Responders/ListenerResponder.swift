@@ -172,6 +172,7 @@ struct ListenerResponder: Responder {
             try connection.addHandlers([session])
         } catch {
             releasePeer()
+            releaseUser(authenticated)
             mount.listenerLeftBeforeStreaming(id: id, logger: request.logger)
             connection.close()
             return

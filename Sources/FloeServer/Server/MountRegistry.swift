@@ -53,17 +53,23 @@ final class MountRegistry: Sendable {
     /// removes their `/metrics` series. Returns their paths.
     @discardableResult
     func retireUnused(configuration: ServerConfiguration) -> [String] {
+        // A fallback's target stays: a file fallback's mount is created before its file starts playing.
+        let fallbacks = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.fallbackMount))
         let retired = mounts.withLock { mounts -> [Mount] in
             let unused = mounts.values.filter { mount in
-                guard configuration.mounts[mount.path] == nil, mount.attachedSpeakers.isEmpty else { return false }
+                guard configuration.mounts[mount.path] == nil, !fallbacks.contains(mount.path), mount.attachedSpeakers.isEmpty
+                else { return false }
                 let state = mount.snapshot
                 guard case .idle = state.source else { return false }
                 return state.listeners == 0
             }
-            for mount in unused { mounts[mount.path] = nil }
+            for mount in unused {
+                mounts[mount.path] = nil
+                // Under the lock: a new mount of the same path (same series labels) cannot be created meanwhile.
+                mount.metrics?.remove()
+            }
             return unused
         }
-        for mount in retired { mount.metrics?.remove() }
         return retired.map(\.path)
     }
 
