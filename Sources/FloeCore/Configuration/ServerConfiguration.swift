@@ -92,6 +92,16 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.sourceCredentials = sourceCredentials
     }
 
+    /// The default mount's settings and every configured mount's.
+    public var everyMountSettings: [MountConfiguration] {
+        [defaultMount] + Array(mounts.values)
+    }
+
+    /// The paths some mount falls back to (mounts, or MP3 files under the web root).
+    public var fallbackTargets: Set<String> {
+        Set(everyMountSettings.compactMap(\.fallbackMount))
+    }
+
     /// The settings that apply to `mountPath`: its own entry, or the default mount's.
     public func mount(_ mountPath: String) -> MountConfiguration {
         mounts[mountPath] ?? defaultMount

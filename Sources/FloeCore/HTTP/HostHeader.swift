@@ -42,7 +42,11 @@ public enum HostHeader {
     /// configured hostname and port, as Icecast does without a `Host` header.
     public static func authority(_ value: String?, defaultHost: String, defaultPort: Int) -> String {
         guard let host = validated(value) else { return "\(defaultHost):\(defaultPort)" }
-        let hasPort = host.hasPrefix("[") ? host.contains("]:") : host.contains(":")
-        return hasPort ? host : "\(host):\(defaultPort)"
+        return hasPort(host) ? host : "\(host):\(defaultPort)"
+    }
+
+    /// Whether `authority` (`host[:port]`, an IPv6 literal in brackets) names a port.
+    public static func hasPort(_ authority: String) -> Bool {
+        authority.hasPrefix("[") ? authority.contains("]:") : authority.contains(":")
     }
 }

@@ -115,11 +115,6 @@ public enum XMLText {
 /// JSON strings and Icecast's number-looking values, for the documents written by hand to match Icecast
 /// (`/status-json.xsl`).
 public enum JSONText {
-    /// `text` as a JSON string literal, quotes included.
-    public static func quoted(_ text: String) -> String {
-        "\"" + escape(text) + "\""
-    }
-
     public static func escape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {

@@ -43,7 +43,7 @@ final class IntroCache: Sendable {
 
     /// Reads the intros `configuration` names, off the event loops.
     func prepare(_ configuration: ServerConfiguration) {
-        let paths = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.intro))
+        let paths = Set(configuration.everyMountSettings.compactMap(\.intro))
         for path in paths {
             NIOThreadPool.singleton.submit { [self] state in
                 guard case .active = state else { return }

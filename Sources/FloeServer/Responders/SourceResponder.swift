@@ -68,7 +68,8 @@ struct SourceResponder: Responder {
         let chunked = head["transfer-encoding"]?.lowercased().contains("chunked") == true
         guard
             login.installIngest(
-                on: connection,
+                context: connection.context,
+                after: connection.handler,
                 mount: mount,
                 descriptor: descriptor,
                 peer: request.peer,

@@ -87,7 +87,7 @@ public final class FloeServer: Service, Sendable {
     /// Plays every fallback that names an MP3 file under the web root rather than a mount, and stops those the
     /// configuration no longer names (or that became configured mounts).
     private func startFileFallbacks(_ configuration: ServerConfiguration) {
-        let targets = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.fallbackMount))
+        let targets = configuration.fallbackTargets
         let retired = fileSources.withLock { sources in
             let gone = sources.keys.filter { !targets.contains($0) || configuration.mounts[$0] != nil }
             return gone.compactMap { sources.removeValue(forKey: $0) }

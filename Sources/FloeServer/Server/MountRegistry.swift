@@ -54,7 +54,7 @@ final class MountRegistry: Sendable {
     @discardableResult
     func retireUnused(configuration: ServerConfiguration) -> [String] {
         // A fallback's target stays: a file fallback's mount is created before its file starts playing.
-        let fallbacks = Set(([configuration.defaultMount] + Array(configuration.mounts.values)).compactMap(\.fallbackMount))
+        let fallbacks = configuration.fallbackTargets
         let retired = mounts.withLock { mounts -> [Mount] in
             let unused = mounts.values.filter { mount in
                 guard configuration.mounts[mount.path] == nil, !fallbacks.contains(mount.path), mount.attachedSpeakers.isEmpty

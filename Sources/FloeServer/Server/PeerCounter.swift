@@ -29,11 +29,6 @@ final class PeerCounter: Sendable {
         }
     }
 
-    /// The count for `peer` now.
-    func count(_ peer: String) -> Int {
-        table(peer).counts.withLock { $0[peer, default: 0] }
-    }
-
     private func table(_ peer: String) -> Stripe {
         // Swift's hash is seeded per process: stable for the run, not predictable from outside.
         tables[Int(UInt(bitPattern: peer.hashValue) % UInt(Self.stripes))]

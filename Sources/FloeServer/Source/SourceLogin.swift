@@ -53,27 +53,6 @@ struct SourceLogin {
         }
     }
 
-    /// Puts the ingest handlers after `handler` in `context`'s pipeline. On failure the mount and the slot are
-    /// released and the channel closed.
-    func installIngest(
-        on connection: Connection,
-        mount: Mount,
-        descriptor: SourceDescriptor,
-        peer: String,
-        accessRecord: AccessRecord,
-        chunked: Bool = false
-    ) -> Bool {
-        installIngest(
-            context: connection.context,
-            after: connection.handler,
-            mount: mount,
-            descriptor: descriptor,
-            peer: peer,
-            accessRecord: accessRecord,
-            chunked: chunked
-        )
-    }
-
     /// Puts the ingest handlers after `handler` in `context`'s pipeline (a SHOUTcast source's handler, or a
     /// request's head handler); with `chunked`, a decoder of the chunked body goes first. On failure the mount and
     /// the slot are released and the channel closed.

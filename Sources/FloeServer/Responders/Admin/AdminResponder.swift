@@ -121,16 +121,15 @@ struct AdminResponder: Responder {
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }.lowercased()
         if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
-        func hasPort(_ value: String) -> Bool { value.hasPrefix("[") ? value.contains("]:") : value.contains(":") }
         func hostName(_ value: String) -> String {
-            guard hasPort(value), let colon = value.lastIndex(of: ":") else { return value }
+            guard HostHeader.hasPort(value), let colon = value.lastIndex(of: ":") else { return value }
             return String(value[..<colon])
         }
         // A Host without a port (behind a TLS proxy that keeps Host, the page's https origin has port 443): the
         // host names decide. With ports on both sides, they must match too.
-        guard hasPort(host) else { return hostName(authority) == host }
+        guard HostHeader.hasPort(host) else { return hostName(authority) == host }
         let defaultPort = scheme == "https" ? ":443" : ":80"
-        return (hasPort(authority) ? authority : authority + defaultPort) == host
+        return (HostHeader.hasPort(authority) ? authority : authority + defaultPort) == host
     }
 
     private func run(_ command: String, _ head: RequestHead) -> AdminAnswer {
