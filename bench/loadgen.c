@@ -87,6 +87,7 @@ struct conn {
     float ttfb_ms;
     float max_gap_ms; /* largest receive gap inside the steady window */
     uint64_t bytes;
+    uint32_t bytes_steady; /* received inside the steady window */
 };
 
 static struct conn *conns;
@@ -99,6 +100,11 @@ static double settle_s = 1.0; /* after the ramp, before the steady window (burst
 /* Steady window: > 0 = take streaming sockets out of epoll and sweep them with recv() every
  * read_interval_ms; 0 = keep them in epoll (woken on every segment). */
 static double read_interval_ms = 250;
+/* The stream's byte rate (16,000 for 128 kbps): listeners alive at the end that received less than 90 % of it
+ * over the steady window are counted in below_90pct. */
+static double expect_bps = 16000;
+/* Ask for in-band ICY titles (Icy-MetaData: 1), as VLC, mpv and browsers' players do. */
+static int icy = 0;
 static int json = 0;
 static const char *host = "127.0.0.1";
 static int port = 8000;
@@ -277,6 +283,7 @@ static void on_readable(struct conn *c, double t) {
                 if (gap > c->max_gap_ms) c->max_gap_ms = (float)gap;
                 if (gap > stall_ms && !c->stalled) { c->stalled = 1; n_stalled++; }
                 bytes_steady += (uint64_t)n;
+                c->bytes_steady += (uint32_t)n;
             }
             c->last_rx = t;
             c->bytes += (uint64_t)n;
@@ -356,7 +363,7 @@ static void usage(const char *argv0) {
     fprintf(stderr,
             "usage: %s --host 127.0.0.1 --port P [--path /bench] [--listeners N] [--rate R]\n"
             "          [--duration S] [--stall-ms MS] [--ramp-grace S] [--settle S] [--json]\n"
-            "          [--read-interval-ms MS] [--steady-callback-file F]\n",
+            "          [--read-interval-ms MS] [--steady-callback-file F] [--expect-bps B] [--icy]\n",
             argv0);
 }
 
@@ -374,11 +381,13 @@ int main(int argc, char **argv) {
         {"read-interval-ms", required_argument, 0, 'i'},
         {"json", no_argument, 0, 'j'},
         {"steady-callback-file", required_argument, 0, 'c'},
+        {"expect-bps", required_argument, 0, 'e'},
+        {"icy", no_argument, 0, 'I'},
         {"help", no_argument, 0, '?'},
         {0, 0, 0, 0},
     };
     int o;
-    while ((o = getopt_long(argc, argv, "h:p:P:n:r:d:s:g:S:i:jc:", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "h:p:P:n:r:d:s:g:S:i:jc:e:I", opts, NULL)) != -1) {
         switch (o) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -392,6 +401,8 @@ int main(int argc, char **argv) {
         case 'i': read_interval_ms = atof(optarg); break;
         case 'j': json = 1; break;
         case 'c': callback_file = optarg; break;
+        case 'e': expect_bps = atof(optarg); break;
+        case 'I': icy = 1; break;
         default: usage(argv[0]); return 2;
         }
     }
@@ -407,8 +418,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     request_len = snprintf(request, sizeof request,
-                           "GET %s HTTP/1.0\r\nHost: %s:%d\r\nUser-Agent: floe-loadgen\r\n\r\n",
-                           path, host, port);
+                           "GET %s HTTP/1.0\r\nHost: %s:%d\r\nUser-Agent: floe-loadgen\r\n%s\r\n",
+                           path, host, port, icy ? "Icy-MetaData: 1\r\n" : "");
     if (request_len <= 0 || request_len >= (int)sizeof request || request_len > 255) {
         fprintf(stderr, "loadgen: path too long\n");
         return 2;
@@ -548,6 +559,17 @@ int main(int argc, char **argv) {
     double avg_alive = 0.5 * (alive_at_ramp + alive_at_end);
     double bpls = (steady_s > 0 && avg_alive > 0) ? (double)bytes_steady / (avg_alive * steady_s) : 0;
 
+    /* Per-listener rate over the steady window, for listeners streaming at its end. */
+    float *rates = malloc(sizeof(float) * (size_t)n_listeners);
+    int n_rates = 0, n_below_90 = 0;
+    for (int i = 0; i < n_listeners && steady_s > 0; i++) {
+        if (conns[i].state != ST_STREAMING) continue;
+        float r = (float)((double)conns[i].bytes_steady / steady_s);
+        rates[n_rates++] = r;
+        if (r < 0.9 * expect_bps) n_below_90++;
+    }
+    qsort(rates, (size_t)n_rates, sizeof(float), cmp_float);
+
     FILE *out = stdout;
     if (json) {
         fprintf(out, "{\"listeners_requested\": %d, \"started\": %d, \"connected\": %d, "
@@ -568,11 +590,13 @@ int main(int argc, char **argv) {
                      "\"ttfb_ms_p50\": %.3f, \"ttfb_ms_p99\": %.3f, \"ttfb_ms_max\": %.3f, "
                      "\"bytes_total\": %llu, \"bytes_steady\": %llu, \"bytes_per_listener_per_s\": %.1f, "
                      "\"ramp_seconds\": %.3f, \"steady_seconds\": %.3f, \"interrupted\": %s, "
-                     "\"socket_errno\": %d}\n",
+                     "\"socket_errno\": %d, \"expect_bps\": %.0f, \"below_90pct\": %d, "
+                     "\"rate_min\": %.1f, \"rate_p01\": %.1f, \"rate_p50\": %.1f}\n",
                 n_late, n_stalled, stall_ms, max_gap, pct(tt, n_tt, 0.50), pct(tt, n_tt, 0.99),
                 n_tt ? (double)tt[n_tt - 1] : -1.0, (unsigned long long)bytes_total,
                 (unsigned long long)bytes_steady, bpls, t_ramped - t0, steady_s,
-                interrupted ? "true" : "false", first_errno_socket);
+                interrupted ? "true" : "false", first_errno_socket, expect_bps, n_below_90,
+                n_rates ? (double)rates[0] : -1.0, pct(rates, n_rates, 0.01), pct(rates, n_rates, 0.50));
     } else {
         fprintf(out, "listeners requested %d, connected %d, alive at ramp/end %d/%d, failed %d\n",
                 n_listeners, n_connected, alive_at_ramp, alive_at_end, n_failed);
@@ -586,9 +610,12 @@ int main(int argc, char **argv) {
                 n_tt ? (double)tt[n_tt - 1] : -1.0);
         fprintf(out, "bytes total %llu, steady %.1f B/listener/s\n", (unsigned long long)bytes_total, bpls);
         fprintf(out, "ramp %.3f s, steady %.3f s\n", t_ramped - t0, steady_s);
+        fprintf(out, "below 90 %% of %.0f B/s: %d; rate min %.1f p1 %.1f p50 %.1f B/s\n", expect_bps, n_below_90,
+                n_rates ? (double)rates[0] : -1.0, pct(rates, n_rates, 0.01), pct(rates, n_rates, 0.50));
     }
     fflush(out);
     free(tt);
+    free(rates);
     /* Sockets are closed by exit; closing 10k sockets explicitly is no faster. */
     return interrupted ? 130 : 0;
 }

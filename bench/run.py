@@ -251,12 +251,12 @@ def wait_port(port, proc, timeout):
     raise BenchError(f"server did not listen on {HOST}:{port} within {timeout}s")
 
 
-def probe_mount(port, timeout=2.0, want_bytes=4096):
-    """One short GET; returns (status_code or None, audio bytes read)."""
+def probe_mount(port, timeout=2.0, want_bytes=4096, mount=MOUNT):
+    """One short GET of `mount`; returns (status_code or None, audio bytes read)."""
     try:
         with socket.create_connection((HOST, port), timeout=timeout) as s:
             s.settimeout(timeout)
-            s.sendall(f"GET {MOUNT} HTTP/1.0\r\nHost: {HOST}:{port}\r\n"
+            s.sendall(f"GET {mount} HTTP/1.0\r\nHost: {HOST}:{port}\r\n"
                       f"User-Agent: floe-bench-probe\r\n\r\n".encode())
             buf = b""
             deadline = time.monotonic() + timeout
@@ -283,19 +283,37 @@ def probe_mount(port, timeout=2.0, want_bytes=4096):
         return None, 0
 
 
-def wait_mount(port, procs, timeout):
+def wait_mount(port, procs, timeout, mount=MOUNT):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         for name, p in procs:
             if p.poll() is not None:
                 raise BenchError(f"{name} exited with status {p.returncode} while waiting for the mount")
-        code, n = probe_mount(port)
+        code, n = probe_mount(port, mount=mount)
         last = (code, n)
         if code == 200 and n >= 4096:
             return
         time.sleep(0.3)
-    raise BenchError(f"mount {MOUNT} did not serve audio within {timeout}s (last probe: {last})")
+    raise BenchError(f"mount {mount} did not serve audio within {timeout}s (last probe: {last})")
+
+
+def source_cmd(port, source_password, mount=MOUNT):
+    """ffmpeg sending TEST_MP3 in a loop, paced in real time (-re), to `mount` as an Icecast source."""
+    return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
+            "-re", "-stream_loop", "-1", "-i", str(TEST_MP3),
+            "-c", "copy", "-f", "mp3", "-write_xing", "0", "-id3v2_version", "0",
+            "-content_type", "audio/mpeg",
+            f"icecast://source:{source_password}@{HOST}:{port}{mount}"]
+
+
+def find_floe_binary(arg):
+    """The floe executable named by `arg` (absolute, or relative to the current dir or the repo root), resolved;
+    returns (path or None, the candidates looked at)."""
+    p = Path(arg)
+    cands = [p] if p.is_absolute() else [Path.cwd() / p, REPO_DIR / p]
+    found = next((c for c in cands if c.is_file() and os.access(c, os.X_OK)), None)
+    return (found.resolve() if found else None), cands
 
 
 def stop(proc, name, grace):
@@ -379,11 +397,7 @@ def run_one(server, args):
         except (OSError, ValueError, IndexError):
             pass
 
-        src_cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
-                   "-re", "-stream_loop", "-1", "-i", str(TEST_MP3),
-                   "-c", "copy", "-f", "mp3", "-write_xing", "0", "-id3v2_version", "0",
-                   "-content_type", "audio/mpeg",
-                   f"icecast://source:{pw['source']}@{HOST}:{port}{MOUNT}"]
+        src_cmd = source_cmd(port, pw["source"])
         log(f"{server}: starting paced ffmpeg source on {MOUNT}")
         source_p = subprocess.Popen(src_cmd, cwd=tmpdir, stdin=subprocess.DEVNULL, stdout=src_log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
@@ -403,7 +417,7 @@ def run_one(server, args):
                   "--listeners", str(args.listeners), "--rate", str(args.rate),
                   "--duration", str(args.steady), "--stall-ms", str(args.stall_ms),
                   "--ramp-grace", str(args.ramp_grace),
-                  "--read-interval-ms", str(args.read_interval_ms), "--json"]
+                  "--read-interval-ms", str(args.read_interval_ms), "--json"] + (["--icy"] if args.icy else [])
         log(f"{server}: loadgen {args.listeners} listeners at {args.rate}/s, steady {args.steady}s")
         loadgen_p = subprocess.Popen(lg_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, preexec_fn=raise_nofile,
@@ -492,6 +506,7 @@ def run_one(server, args):
             "listeners": args.listeners,
             "rate": args.rate,
             "read_interval_ms": args.read_interval_ms,
+            "icy": args.icy,
             "steady_s_requested": args.steady,
             "steady_s": round(wall, 3),
             "connected": lg["connected"],
@@ -501,6 +516,8 @@ def run_one(server, args):
             "stalled": lg["stalled"],
             "late_first_byte": lg.get("late_first_byte"),
             "max_gap_ms": lg["max_gap_ms"],
+            "below_90pct": lg.get("below_90pct"),
+            "rate_min": lg.get("rate_min"),
             "cpu_pct": round(100.0 * cpu_s / wall, 2),
             "cpu_user_pct": round(100.0 * cpu_user / wall, 2),
             "cpu_sys_pct": round(100.0 * cpu_sys / wall, 2),
@@ -566,6 +583,8 @@ COLUMNS = [
     ("connected", "connected", "{:,}"),
     ("failed", "failed", "{}"),
     ("stalled", "stalled", "{}"),
+    ("< 90 % rate", "below_90pct", "{:,}"),
+    ("max gap s", "max_gap_ms", None),
     ("CPU % of one core", "cpu_pct", "{:.1f}"),
     ("kernel share", None, None),
     ("CPU ms / listener-s", "cpu_ms_per_listener_s", "{:.4f}"),
@@ -590,6 +609,9 @@ def table_row(r):
         if name == "kernel share":
             cells.append(f"{100.0 * r['cpu_sys_pct'] / r['cpu_pct']:.0f} %" if r["cpu_pct"] else "-")
             continue
+        if name == "max gap s":
+            cells.append(f"{r['max_gap_ms'] / 1000:.1f}")
+            continue
         v = r.get(key)
         cells.append("-" if v is None else fmt.format(v))
     return "| " + " | ".join(cells) + " |"
@@ -597,8 +619,9 @@ def table_row(r):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--server", choices=["floe", "icecast", "both", "fanout"], required=True,
-                    help="both = icecast then floe, back to back; fanout = the minimal C calibration server")
+    ap.add_argument("--server", required=True,
+                    help="floe, icecast, fanout (the minimal C calibration server), both (= icecast,floe), or a "
+                         "comma-separated list run back to back in that order, e.g. fanout,floe")
     ap.add_argument("--listeners", type=int, required=True)
     ap.add_argument("--rate", type=float, default=250.0, help="connections started per second (250)")
     ap.add_argument("--steady", type=float, default=30.0, help="seconds of steady window after the ramp (30)")
@@ -608,6 +631,8 @@ def main():
     ap.add_argument("--read-interval-ms", type=float, default=250.0,
                     help="loadgen, steady window: read every listener socket every this many ms instead "
                          "of being woken by epoll for each segment; 0 = epoll throughout (250)")
+    ap.add_argument("--icy", action="store_true",
+                    help="listeners ask for in-band titles (Icy-MetaData: 1), as VLC and mpv do")
     ap.add_argument("--floe-binary", default=".build/release/floe",
                     help="path to floe, relative to the current dir or the repo root")
     ap.add_argument("--fanout-interval-ms", type=int, default=250,
@@ -627,14 +652,14 @@ def main():
     if est > 180:
         log(f"note: this run will take about {est:.0f}s")
 
-    servers = ["icecast", "floe"] if args.server == "both" else [args.server]
+    servers = ["icecast", "floe"] if args.server == "both" else args.server.split(",")
+    if not servers or any(s not in ("floe", "icecast", "fanout") for s in servers):
+        ap.error(f"--server {args.server}: each must be floe, icecast or fanout")
     if "floe" in servers:
-        p = Path(args.floe_binary)
-        cands = [p] if p.is_absolute() else [Path.cwd() / p, REPO_DIR / p]
-        found = next((c for c in cands if c.is_file() and os.access(c, os.X_OK)), None)
+        found, cands = find_floe_binary(args.floe_binary)
         if not found:
             ap.error(f"floe binary not found: {args.floe_binary} (looked in {', '.join(map(str, cands))})")
-        args.floe_binary_path = found.resolve()
+        args.floe_binary_path = found
 
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
