@@ -78,7 +78,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             pendingPeer = peer
         }
-        let timeout = TimeAmount.seconds(configured: configuration.limits.headerTimeout)
+        let timeout = Self.headTimeout(configured: configuration.limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         headTimeout = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
@@ -87,6 +87,17 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             handler.respondAndClose(context: context, .error(408, "Request Timeout"))
         }
         context.fireChannelActive()
+    }
+
+    /// `header-timeout` plus a random spread of up to a tenth of it (at most a second).
+    ///
+    /// Connections opened together (a flood of idle ones, often) would otherwise all time out in the same loop
+    /// tick: thousands of 408 answers and closes in one batch, and a listener arriving then waits behind them.
+    /// Spread out, they cost the same but never hold a loop for long.
+    static func headTimeout(configured seconds: Double) -> TimeAmount {
+        let base = TimeAmount.seconds(configured: seconds)
+        let spread = min(base.nanoseconds / 10, TimeAmount.seconds(1).nanoseconds)
+        return spread > 0 ? base + .nanoseconds(Int64.random(in: 0...spread)) : base
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
