@@ -89,16 +89,80 @@ struct IcecastXMLConfigurationLoaderTests {
                 <shoutcast-mount>/live.mp3</shoutcast-mount>
             </listen-socket>
             <listen-socket><port>8443</port><ssl>1</ssl><so-sndbuf>65536</so-sndbuf></listen-socket>
+            <paths><ssl-certificate>/etc/icecast2/bundle.pem</ssl-certificate></paths>
             """
         )
         #expect(
             loaded.configuration.listenSockets == [
                 ListenSocket(port: 8000),
                 ListenSocket(bindAddress: "127.0.0.1", port: 8080, shoutcastMount: "/live.mp3"),
-                ListenSocket(port: 8443),
+                ListenSocket(port: 8443, tls: .on),
             ]
         )
-        #expect(loaded.warnings.map(\.option) == ["listen-socket/ssl", "listen-socket/so-sndbuf"])
+        #expect(loaded.warnings.map(\.option) == ["listen-socket/so-sndbuf"])
+    }
+
+    // MARK: - TLS
+
+    /// Icecast 2.4: `<ssl>1</ssl>` makes a socket TLS-only; one PEM in `<paths><ssl-certificate>` holds chain and key.
+    @Test func icecast24TLS() throws {
+        let loaded = try load(
+            """
+            <listen-socket><port>8000</port><ssl>0</ssl></listen-socket>
+            <listen-socket><port>8443</port><ssl>1</ssl></listen-socket>
+            <paths>
+                <ssl-certificate>/etc/icecast2/bundle.pem</ssl-certificate>
+                <ssl-allowed-ciphers>ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384</ssl-allowed-ciphers>
+            </paths>
+            """
+        )
+        #expect(loaded.configuration.listenSockets.map(\.tls) == [.off, .on])
+        #expect(
+            loaded.configuration.tls
+                == TLSCertificateSettings(
+                    certificateFile: "/etc/icecast2/bundle.pem",
+                    allowedCiphers: "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384"
+                )
+        )
+        #expect(loaded.warnings.isEmpty)
+    }
+
+    /// Icecast 2.5: `<tls>MODE</tls>` per socket and `<security><tls-context>` with a separate key file.
+    @Test func icecast25TLS() throws {
+        let loaded = try load(
+            """
+            <listen-socket><port>8000</port><tls>auto</tls></listen-socket>
+            <listen-socket><port>8001</port><tls>auto_no_plain</tls></listen-socket>
+            <listen-socket><port>8002</port><tls>rfc2818</tls></listen-socket>
+            <listen-socket><port>8003</port><tls>rfc2817</tls></listen-socket>
+            <listen-socket><port>8004</port><tls>disabled</tls></listen-socket>
+            <security>
+                <tls-context>
+                    <tls-certificate>/etc/icecast/chain.pem</tls-certificate>
+                    <tls-key>/etc/icecast/key.pem</tls-key>
+                </tls-context>
+            </security>
+            """
+        )
+        #expect(loaded.configuration.listenSockets.map(\.tls) == [.auto, .on, .on, .on, .off])
+        #expect(
+            loaded.configuration.tls
+                == TLSCertificateSettings(certificateFile: "/etc/icecast/chain.pem", keyFile: "/etc/icecast/key.pem")
+        )
+        #expect(loaded.warnings.isEmpty)
+    }
+
+    @Test func tlsSocketWithoutCertificateIsAnError() throws {
+        let error = try #require(loadError("<listen-socket>\n<port>8443</port>\n<ssl>1</ssl>\n</listen-socket>"))
+        #expect(error.line == 4)
+        #expect(error.option == "listen-socket/ssl")
+        #expect(error.message.contains("needs a certificate"))
+    }
+
+    @Test func unknownTLSModeIsAnError() throws {
+        let error = try #require(loadError("<listen-socket><port>8443</port><tls>sometimes</tls></listen-socket>"))
+        #expect(error.option == "listen-socket/tls")
+        #expect(error.message.contains("rfc2818"))
     }
 
     @Test func withoutListenSocketTheDefaultSocketIsPort8000() throws {

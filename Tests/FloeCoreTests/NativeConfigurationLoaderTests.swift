@@ -20,6 +20,60 @@ struct NativeConfigurationLoaderTests {
         #expect(throws: ConfigurationError.self, sourceLocation: sourceLocation) { try load(yaml) }
     }
 
+    // MARK: - TLS
+
+    @Test func tlsPerSocketAndOneCertificate() throws {
+        let loaded = try load(
+            """
+            listen:
+              - port: 8000
+                tls: auto
+              - port: 8443
+                tls: on
+              - port: 8080
+                tls: off
+            tls:
+              certificate: /etc/floe/fullchain.pem
+              key: /etc/floe/privkey.pem
+              ciphers: ECDHE-ECDSA-AES128-GCM-SHA256
+            """
+        )
+        #expect(loaded.configuration.listenSockets.map(\.tls) == [.auto, .on, .off])
+        #expect(
+            loaded.configuration.tls
+                == TLSCertificateSettings(
+                    certificateFile: "/etc/floe/fullchain.pem",
+                    keyFile: "/etc/floe/privkey.pem",
+                    allowedCiphers: "ECDHE-ECDSA-AES128-GCM-SHA256"
+                )
+        )
+    }
+
+    @Test func tlsSocketWithoutCertificateIsAnError() throws {
+        let error = try #require(loadError("listen:\n  - port: 80\n  - port: 8443\n    tls: on\n"))
+        #expect(error.option == "listen[1]/tls")
+        #expect(error.line == 3)
+        #expect(error.message.contains("needs a certificate"))
+    }
+
+    @Test func tlsWithoutCertificateFileIsAnError() throws {
+        let error = try #require(loadError("tls:\n  key: /etc/floe/privkey.pem\n"))
+        #expect(error.option == "tls")
+        #expect(error.message.contains("needs a certificate"))
+    }
+
+    @Test func tlsModeIsOneOfThree() throws {
+        let error = try #require(loadError("listen:\n  - port: 8443\n    tls: yes-please\n"))
+        #expect(error.message.contains("\"auto\""))
+    }
+
+    /// The effective configuration names the TLS settings as the file does, and loads back to the same model.
+    @Test func tlsRoundTripsThroughEffectiveJSON() throws {
+        let loaded = try load("listen:\n  - port: 8443\n    tls: on\ntls:\n  certificate: /etc/floe/bundle.pem\n")
+        let again = try load(loaded.configuration.effectiveJSON(redactingSecrets: false))
+        #expect(again.configuration == loaded.configuration)
+    }
+
     // MARK: - The embedded default and the shipped files
 
     /// The built-in configuration is the model's defaults, except that it listens on loopback only.

@@ -33,6 +33,16 @@ public enum EmbeddedConfiguration {
           - port: 8000                    # 0 lets the system pick a free port
             bind-address: 127.0.0.1       # loopback only; leave out to listen on every interface
             # shoutcast-mount: /live      # also take a SHOUTcast v1 source for /live on port + 1 (8001)
+            # tls: off                    # off: plain HTTP; on: TLS only (plain requests get a clear error, or an
+            #                             # upgrade when they ask for one); auto: TLS and plain HTTP on this port.
+            #                             # on and auto need the certificate below
+
+        # The certificate every TLS socket presents. SIGHUP reads it again, so a renewed certificate needs no
+        # restart; a file that cannot be read then keeps the old one in use.
+        # tls:
+        #   certificate: /etc/floe/fullchain.pem   # PEM: the certificate chain, leaf first; may hold the key too
+        #   key: /etc/floe/privkey.pem             # PEM private key; not set: read from the certificate file
+        #   ciphers:                               # OpenSSL cipher list for TLS 1.2; not set: modern suites only
 
         # Who may log in. Passwords that are not set refuse every login of that kind. When Floe runs without a
         # configuration file, it generates the source and admin passwords at each start and prints them

@@ -16,7 +16,7 @@ import FoundationXML
 /// - Every element Floe implements keeps Icecast's meaning. Where the file is silent, the model's `init` defaults
 ///   apply, not Icecast's; they differ in places (`limits/clients`: 10 000 in Floe, 256 in Icecast;
 ///   `limits/queue-size`: 512 KiB, 512 000 bytes). See ``ServerConfiguration/Limits``.
-/// - Every element Floe does not implement (`ssl`, `<directory>`, `security/*`, `paths/basedir`, …) and every
+/// - Every element Floe does not implement (`<directory>`, `security/chroot`, `paths/basedir`, …) and every
 ///   element Icecast does not know becomes a ``ConfigurationWarning``: one per option path, in document order. A
 ///   feature Floe lacks never stops a file from loading. Relay settings (`<relay>`, `<master-server>`, …) are read
 ///   into ``ServerConfiguration/relay`` with a single warning that relaying is not active yet.
@@ -30,6 +30,11 @@ import FoundationXML
 ///   that sets only `<stream-description>`), although its documentation says default mounts do not merge.
 /// - A legacy `<listen-socket>` with `<shoutcast-compat>1` on port P becomes `shoutcastMount` of its partner socket
 ///   on P − 1 (Icecast requires that partner), using the socket's own `<shoutcast-mount>` or the global one.
+/// - TLS as both Icecast versions write it: 2.4's `<listen-socket><ssl>1</ssl>` and `<paths><ssl-certificate>` (one
+///   PEM with chain and key), `<paths><ssl-allowed-ciphers>`; 2.5's `<listen-socket><tls>MODE</tls>` (see
+///   ``TLSMode`` for how its modes map) and `<security><tls-context>` with `<tls-certificate>`, `<tls-key>` and
+///   `<tls-allowed-ciphers>` (2.5's `<paths><tls-certificate>` and `<paths><tls-allowed-ciphers>` too). A TLS
+///   socket without a certificate is an error.
 /// - The finished configuration goes through ``ConfigurationValidator``, as a native one does: a fallback loop is
 ///   an error here too.
 public struct IcecastXMLConfigurationLoader: Sendable {
@@ -55,6 +60,7 @@ public struct IcecastXMLConfigurationLoader: Sendable {
         let document = ElementValue(element: root, path: "", fileName: fileName)
         try document.applyChildren(rules: IcecastXMLRules.root, to: &mapping, log: &log)
         let configuration = mapping.finish(log: &log)
+        try mapping.checkTLS(fileName: fileName)
         let validatorWarnings = try ConfigurationValidator.validate(configuration) { mountPath, option in
             mapping.location(ofMount: mountPath, option: option, fileName: fileName)
         }
@@ -342,6 +348,16 @@ private struct ElementValue {
         return value != 0
     }
 
+    /// Icecast 2.5's `<tls>` mode, mapped as ``TLSMode`` describes; `0`/`1` and `off`/`on` also work.
+    func tlsMode() throws(ConfigurationError) -> TLSMode {
+        switch element.text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() {
+        case "disabled", "off", "no", "false", "0": return .off
+        case "auto": return .auto
+        case "auto_no_plain", "rfc2817", "rfc2818", "on", "yes", "true", "1": return .on
+        default: throw error("expected disabled, auto, auto_no_plain, rfc2817 or rfc2818, got \(quoted)")
+        }
+    }
+
     /// One of `choices`, exactly.
     func choice(_ choices: [String]) throws(ConfigurationError) -> String {
         let value = element.text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -364,7 +380,6 @@ private struct ElementValue {
 /// implement are listed as `.unsupported`, so their warning says so instead of calling them unknown.
 private enum IcecastXMLRules {
     private static let noRelaying = "Floe does not relay streams"
-    private static let noTLS = "Floe does not terminate TLS"
     private static let reportsSource = "Floe reports what the source sends"
     private static let unprivileged = "run Floe as an unprivileged user instead, for example from systemd"
 
@@ -411,12 +426,14 @@ private enum IcecastXMLRules {
         },
         "mount": .section { mapping, value, log in try mapping.applyMount(value, log: &log) },
         "paths": .section { mapping, value, log in
-            try value.applyChildren(rules: paths, to: &mapping.configuration.paths, log: &log)
+            try value.applyChildren(rules: paths, to: &mapping, log: &log)
         },
         "logging": .section { mapping, value, log in
             try value.applyChildren(rules: logging, to: &mapping.configuration.logging, log: &log)
         },
-        "security": ignoredSection(security),
+        "security": .section { mapping, value, log in
+            try value.applyChildren(rules: security, to: &mapping, log: &log)
+        },
         "fileserve": .apply { mapping, value in mapping.configuration.fileserve = try value.flag() },
         // Beyond Icecast, named like the native options.
         "floe-metrics-access": .apply { mapping, value in
@@ -535,7 +552,15 @@ private enum IcecastXMLRules {
         "bind-address": .apply { draft, value in draft.socket.bindAddress = value.string },
         "shoutcast-mount": .apply { draft, value in draft.socket.shoutcastMount = try value.mountPath() },
         "shoutcast-compat": .apply { draft, value in draft.isShoutcastCompatible = try value.flag() },
-        "ssl": .unsupported(noTLS + "; the socket is opened for plain HTTP"),
+        // Icecast 2.4 reads `<ssl>` with atoi: any number but 0 makes the socket TLS-only.
+        "ssl": .apply { draft, value in
+            draft.socket.tls = try value.flag() ? .on : .off
+            draft.tlsLine = value.element.line
+        },
+        "tls": .apply { draft, value in
+            draft.socket.tls = try value.tlsMode()
+            draft.tlsLine = value.element.line
+        },
         "so-sndbuf": .unsupported(nil),
     ]
 
@@ -694,13 +719,13 @@ private enum IcecastXMLRules {
         }
     }
 
-    static let paths: [String: ElementRule<ServerConfiguration.Paths>] = [
-        "webroot": .apply { paths, value in if let webroot = value.string { paths.webroot = webroot } },
-        "logdir": .apply { paths, value in if let logdir = value.string { paths.logdir = logdir } },
-        "pidfile": .apply { paths, value in paths.pidfile = value.string },
+    static let paths: [String: ElementRule<IcecastXMLMapping>] = [
+        "webroot": .apply { mapping, value in if let webroot = value.string { mapping.configuration.paths.webroot = webroot } },
+        "logdir": .apply { mapping, value in if let logdir = value.string { mapping.configuration.paths.logdir = logdir } },
+        "pidfile": .apply { mapping, value in mapping.configuration.paths.pidfile = value.string },
         // `<alias source="/" destination="/status.xsl"/>`. Floe has no per-socket aliases, so one limited to a
         // port or address is skipped rather than applied everywhere.
-        "alias": .section { paths, value, log in
+        "alias": .section { mapping, value, log in
             let attributes = value.element.attributes
             if attributes["port"] != nil || attributes["bind-address"] != nil {
                 log.warn(value.path, "aliases limited to a port or bind-address are not supported; alias ignored")
@@ -712,14 +737,24 @@ private enum IcecastXMLRules {
             guard source.hasPrefix("/"), destination.hasPrefix("/") else {
                 throw value.error("alias source and destination must start with \"/\"")
             }
-            paths.aliases.append(ServerConfiguration.Alias(source: source, destination: destination))
+            mapping.configuration.paths.aliases.append(ServerConfiguration.Alias(source: source, destination: destination))
         },
         "basedir": .unsupported(nil),
         "adminroot": .unsupported(nil),
         "allow-ip": .unsupported(nil),
         "deny-ip": .unsupported(nil),
-        "ssl-certificate": .unsupported(noTLS),
-        "ssl-allowed-ciphers": .unsupported(noTLS),
+        // Icecast 2.4's names; 2.5 still reads them (and its own tls- names here), preferring <security><tls-context>.
+        "ssl-certificate": .apply { mapping, value in mapping.tls.certificateFile = value.string },
+        "tls-certificate": .apply { mapping, value in mapping.tls.certificateFile = value.string },
+        "ssl-allowed-ciphers": .apply { mapping, value in mapping.tls.allowedCiphers = value.string },
+        "tls-allowed-ciphers": .apply { mapping, value in mapping.tls.allowedCiphers = value.string },
+    ]
+
+    /// Icecast 2.5's `<security><tls-context>`.
+    static let tlsContext: [String: ElementRule<IcecastXMLMapping>] = [
+        "tls-certificate": .apply { mapping, value in mapping.tls.certificateFile = value.string },
+        "tls-key": .apply { mapping, value in mapping.tls.keyFile = value.string },
+        "tls-allowed-ciphers": .apply { mapping, value in mapping.tls.allowedCiphers = value.string },
     ]
 
     static let logging: [String: ElementRule<ServerConfiguration.Logging>] = [
@@ -737,19 +772,13 @@ private enum IcecastXMLRules {
         "logarchive": .unsupported(nil),
     ]
 
-    static let security: [String: ElementRule<Void>] = [
+    static let security: [String: ElementRule<IcecastXMLMapping>] = [
         "chroot": .unsupported(unprivileged),
         "changeowner": .unsupported(unprivileged),
+        "tls-context": .section { mapping, value, log in
+            try value.applyChildren(rules: tlsContext, to: &mapping, log: &log)
+        },
     ]
-
-    /// A section whose children Floe does not implement; each child gets its own warning (`paths/logdir`, …) so
-    /// the operator sees exactly which settings no longer apply.
-    private static func ignoredSection(_ rules: [String: ElementRule<Void>]) -> ElementRule<IcecastXMLMapping> {
-        .section { _, value, log in
-            var nothing: Void = ()
-            try value.applyChildren(rules: rules, to: &nothing, log: &log)
-        }
-    }
 
     /// Global `<http-headers>`: each `<header name="…" value="…" [status="…"] [type="static"]/>`, in order.
     static func headerRules(
@@ -799,6 +828,8 @@ private enum IcecastXMLRules {
 private struct ListenSocketDraft {
     var socket = ServerConfiguration.ListenSocket()
     var isShoutcastCompatible = false
+    /// Line of its `<ssl>` or `<tls>`, for the error about a missing certificate.
+    var tlsLine: Int?
     /// Line of the `<listen-socket>` element, for warnings.
     var line: Int
 }
@@ -815,6 +846,15 @@ private struct IcecastXMLMapping {
     var rootSocketLine: Int?
     /// Root `<shoutcast-mount>`: the mount for `shoutcast-compat` sockets that name none themselves.
     var globalShoutcastMount = "/stream"
+
+    /// The certificate, key and ciphers, wherever the file names them.
+    var tls = TLSDraft()
+
+    struct TLSDraft {
+        var certificateFile: String?
+        var keyFile: String?
+        var allowedCiphers: String?
+    }
 
     /// `<relay>` blocks, resolved against `<relays-on-demand>` at the end.
     var relays: [IcecastXMLRules.RelayDraft] = []
@@ -882,6 +922,15 @@ private struct IcecastXMLMapping {
     /// Resolves what depends on the whole document and returns the configuration.
     mutating func finish(log: inout WarningLog) -> ServerConfiguration {
         configuration.listenSockets = resolveListenSockets(log: &log)
+        if let certificateFile = tls.certificateFile {
+            configuration.tls = TLSCertificateSettings(
+                certificateFile: certificateFile,
+                keyFile: tls.keyFile,
+                allowedCiphers: tls.allowedCiphers
+            )
+        } else if tls.keyFile != nil || tls.allowedCiphers != nil {
+            log.warn("security/tls-context", "a TLS key or cipher list without a certificate is ignored")
+        }
         for (name, mount) in configuration.mounts {
             configuration.mounts[name] = mount.filled(from: configuration.defaultMount, mountPath: name)
         }
@@ -892,6 +941,19 @@ private struct IcecastXMLMapping {
             return relay
         }
         return configuration
+    }
+
+    /// A TLS socket needs a certificate; Icecast would start and fail every handshake.
+    func checkTLS(fileName: String) throws(ConfigurationError) {
+        guard configuration.tls == nil, let draft = sockets.first(where: { $0.socket.tls != .off }) else { return }
+        throw ConfigurationError(
+            file: fileName,
+            line: draft.tlsLine ?? draft.line,
+            option: "listen-socket/\(draft.tlsLine == nil ? "tls" : "ssl")",
+            message: "the socket on port \(draft.socket.port) uses TLS, which needs a certificate: "
+                + "<paths><ssl-certificate>FILE</ssl-certificate></paths> (one PEM with chain and key) or "
+                + "<security><tls-context><tls-certificate>FILE</tls-certificate></tls-context></security>"
+        )
     }
 
     /// Where the validator's problem with `option` of a mount was written: the mount's `<mount-name>` line (the

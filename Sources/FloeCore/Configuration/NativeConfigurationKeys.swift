@@ -10,7 +10,15 @@ enum NativeConfigurationKeys {
     // MARK: - Main file
 
     static let root: [String: YAMLKeyRule<NativeConfigurationDraft>] = [
-        "listen": { draft, value in draft.configuration.listenSockets = try listenSockets(value) },
+        "listen": { draft, value in
+            let sockets = try listenSockets(value)
+            draft.configuration.listenSockets = sockets
+            if let index = sockets.firstIndex(where: { $0.tls != .off }) {
+                let element = try value.elements()[index]
+                draft.firstTLSSocket = (line: element.line, option: element.path + "/tls")
+            }
+        },
+        "tls": { draft, value in draft.configuration.tls = value.isNull ? nil : try tlsSettings(value) },
         "authentication": { draft, value in try value.apply(authentication, to: &draft.configuration.authentication) },
         "limits": { draft, value in try value.apply(limits, to: &draft.configuration.limits) },
         "hostname": { draft, value in draft.configuration.hostname = try value.text() },
@@ -67,7 +75,30 @@ enum NativeConfigurationKeys {
         "port": { socket, value in socket.port = try value.integer(in: 0...65535) },
         "bind-address": { socket, value in socket.bindAddress = try value.optionalText() },
         "shoutcast-mount": { socket, value in socket.shoutcastMount = value.isNull ? nil : try value.mountPath() },
+        "tls": { socket, value in socket.tls = TLSMode(rawValue: try value.choice(TLSMode.allCases.map(\.rawValue)))! },
     ]
+
+    /// `tls:` — the certificate every TLS socket presents.
+    private static let tls: [String: YAMLKeyRule<TLSDraft>] = [
+        "certificate": { draft, value in draft.certificateFile = try value.text() },
+        "key": { draft, value in draft.keyFile = try value.optionalText() },
+        "ciphers": { draft, value in draft.allowedCiphers = try value.optionalText() },
+    ]
+
+    private struct TLSDraft {
+        var certificateFile: String?
+        var keyFile: String?
+        var allowedCiphers: String?
+    }
+
+    private static func tlsSettings(_ value: YAMLValue) throws(ConfigurationError) -> TLSCertificateSettings {
+        var draft = TLSDraft()
+        try value.apply(tls, to: &draft)
+        guard let certificateFile = draft.certificateFile else {
+            throw value.error("needs a certificate: a PEM file with the certificate chain (and the key, unless key names one)")
+        }
+        return TLSCertificateSettings(certificateFile: certificateFile, keyFile: draft.keyFile, allowedCiphers: draft.allowedCiphers)
+    }
 
     static let authentication: [String: YAMLKeyRule<Configuration.Authentication>] = [
         "source-user": { authentication, value in authentication.sourceUser = try value.text() },

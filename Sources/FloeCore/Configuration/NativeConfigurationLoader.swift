@@ -186,6 +186,8 @@ struct NativeConfigurationDraft {
     /// may well not exist.
     var mountsDirectoryIsExplicit = false
     var mountsDirectoryLine: Int?
+    /// Where the first socket with TLS is written, for the error about a missing certificate.
+    var firstTLSSocket: (line: Int?, option: String)?
 
     /// Where each mount and the default mount are written.
     var origins: [String: MountOrigin] = [:]
@@ -220,6 +222,15 @@ struct NativeConfigurationDraft {
         var configuration = configuration
         for (path, mount) in configuration.mounts {
             configuration.mounts[path] = mount.filled(from: configuration.defaultMount, mountPath: path)
+        }
+        if configuration.tls == nil, let socket = configuration.listenSockets.first(where: { $0.tls != .off }) {
+            throw ConfigurationError(
+                file: fileName,
+                line: firstTLSSocket?.line,
+                option: firstTLSSocket?.option ?? "listen",
+                message: "port \(socket.port) has tls: \(socket.tls.rawValue), which needs a certificate: "
+                    + "add tls: { certificate: FILE } (and key: FILE when the certificate file holds no key)"
+            )
         }
         let validatorWarnings = try ConfigurationValidator.validate(configuration) { path, option in
             (path.flatMap { origins[$0] } ?? defaultMountOrigin).location(of: option)

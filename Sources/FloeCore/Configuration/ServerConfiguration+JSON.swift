@@ -31,9 +31,17 @@ private struct ConfigurationJSON {
                         "port": .integer(socket.port),
                         "bind-address": .text(socket.bindAddress),
                         "shoutcast-mount": .text(socket.shoutcastMount),
+                        "tls": .text(socket.tls.rawValue),
                     ])
                 }
             ),
+            "tls": configuration.tls.map { tls in
+                .object([
+                    "certificate": .text(tls.certificateFile),
+                    "key": .text(tls.keyFile),
+                    "ciphers": .text(tls.allowedCiphers),
+                ])
+            } ?? .null,
             "authentication": .object([
                 "source-user": .text(authentication.sourceUser),
                 "source-password": secret(authentication.sourcePassword),

@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var metricsAccess: MetricsAccess
     /// What a mount's source credentials may do in the admin API.
     public var sourceCredentials: SourceCredentialsScope
+    /// The certificate TLS sockets present; required when a listen socket's `tls` is not `off`.
+    public var tls: TLSCertificateSettings?
 
     /// Who may read `/metrics` (it names every mount and counts every byte).
     public enum MetricsAccess: String, Sendable, Equatable, CaseIterable {
@@ -72,7 +74,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         logging: Logging = Logging(),
         relay: RelaySettings = RelaySettings(),
         metricsAccess: MetricsAccess = .local,
-        sourceCredentials: SourceCredentialsScope = .mountAdmin
+        sourceCredentials: SourceCredentialsScope = .mountAdmin,
+        tls: TLSCertificateSettings? = nil
     ) {
         self.listenSockets = listenSockets
         self.authentication = authentication
@@ -90,6 +93,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.relay = relay
         self.metricsAccess = metricsAccess
         self.sourceCredentials = sourceCredentials
+        self.tls = tls
     }
 
     /// The default mount's settings and every configured mount's.
@@ -118,11 +122,14 @@ extension ServerConfiguration {
         /// Icecast `<shoutcast-mount>`: also accept SHOUTcast v1 sources on `port + 1` for this mount.
         /// Stored now; served by a later issue.
         public var shoutcastMount: String?
+        /// Plain HTTP, TLS, or both told apart by the first byte.
+        public var tls: TLSMode
 
-        public init(bindAddress: String? = nil, port: Int = 8000, shoutcastMount: String? = nil) {
+        public init(bindAddress: String? = nil, port: Int = 8000, shoutcastMount: String? = nil, tls: TLSMode = .off) {
             self.bindAddress = bindAddress
             self.port = port
             self.shoutcastMount = shoutcastMount
+            self.tls = tls
         }
     }
 

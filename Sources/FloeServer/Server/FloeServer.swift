@@ -45,6 +45,11 @@ public final class FloeServer: Service, Sendable {
         let configuration = context.configuration
         var addresses: [SocketAddress] = []
         for socket in configuration.listenSockets {
+            guard socket.tls == .off else {
+                // Configuration and loaders know TLS already; serving it comes with the TLS handlers (issue 12).
+                // Until then, refusing to start beats serving plain HTTP on a port the operator made TLS.
+                throw TLSUnavailable(port: socket.port)
+            }
             let host = socket.bindAddress ?? "0.0.0.0"
             let channel = try await bootstrap(.http(shoutcastMount: socket.shoutcastMount))
                 .bind(host: host, port: socket.port).get()
@@ -240,4 +245,10 @@ public final class FloeServer: Service, Sendable {
                 }
             }
     }
+}
+
+/// A listen socket asks for TLS, which this build does not serve yet.
+struct TLSUnavailable: Error, CustomStringConvertible {
+    let port: Int
+    var description: String { "port \(port) is configured for TLS, which this build of Floe does not serve yet" }
 }
