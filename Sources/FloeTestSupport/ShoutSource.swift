@@ -17,6 +17,20 @@ public final class ShoutSource: @unchecked Sendable {
 
     private let shout: OpaquePointer
 
+    /// libshout's TLS modes (`shout_set_tls`).
+    public enum TLS: Int32, Sendable {
+        /// Never TLS.
+        case disabled = 0
+        /// libshout's default: probes with `OPTIONS *` and `Upgrade: TLS/1.0`, and upgrades when the server agrees.
+        case auto = 1
+        /// Like `auto`, but refuses to go on in plain text.
+        case autoNoPlain = 2
+        /// TLS from the first byte, like HTTPS.
+        case rfc2818 = 11
+        /// Always upgrades a plain connection (RFC 2817).
+        case rfc2817 = 12
+    }
+
     public init(
         host: String = "127.0.0.1",
         port: Int,
@@ -26,7 +40,9 @@ public final class ShoutSource: @unchecked Sendable {
         name: String? = nil,
         genre: String? = nil,
         description: String? = nil,
-        shoutcastProtocol: Bool = false
+        shoutcastProtocol: Bool = false,
+        tls: TLS = .auto,
+        caFile: String? = nil
     ) throws {
         shout_init()
         guard let shout = shout_new() else { throw Failure(call: "shout_new", code: -1, message: "no memory") }
@@ -40,6 +56,8 @@ public final class ShoutSource: @unchecked Sendable {
         let proto = shoutcastProtocol ? SHOUT_PROTOCOL_ICY : SHOUT_PROTOCOL_HTTP
         try check("shout_set_protocol", shout_set_protocol(shout, UInt32(proto)))
         try check("shout_set_format", shout_set_format(shout, UInt32(SHOUT_FORMAT_MP3)))
+        try check("shout_set_tls", shout_set_tls(shout, tls.rawValue))
+        if let caFile { try check("shout_set_ca_file", shout_set_ca_file(shout, caFile)) }
         if let name { try check("shout_set_meta name", shout_set_meta(shout, SHOUT_META_NAME, name)) }
         if let genre { try check("shout_set_meta genre", shout_set_meta(shout, SHOUT_META_GENRE, genre)) }
         if let description {

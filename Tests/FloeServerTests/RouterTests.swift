@@ -19,6 +19,7 @@ struct RouterTests {
         Request(
             head: RequestHead(method: method, uri: uri, protocolName: "HTTP", protocolVersion: "1.0", headers: []),
             snapshot: server.snapshot,
+            isTLS: false,
             peer: "127.0.0.1",
             connectionID: 1,
             leftover: ByteBuffer(),

@@ -922,6 +922,9 @@ private struct IcecastXMLMapping {
     /// Resolves what depends on the whole document and returns the configuration.
     mutating func finish(log: inout WarningLog) -> ServerConfiguration {
         configuration.listenSockets = resolveListenSockets(log: &log)
+        if let ciphers = tls.allowedCiphers, let warning = TLSCipherList(ciphers).warning {
+            log.warn("ssl-allowed-ciphers", warning)
+        }
         if let certificateFile = tls.certificateFile {
             configuration.tls = TLSCertificateSettings(
                 certificateFile: certificateFile,

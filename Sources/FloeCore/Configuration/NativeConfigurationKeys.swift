@@ -18,7 +18,12 @@ enum NativeConfigurationKeys {
                 draft.firstTLSSocket = (line: element.line, option: element.path + "/tls")
             }
         },
-        "tls": { draft, value in draft.configuration.tls = value.isNull ? nil : try tlsSettings(value) },
+        "tls": { draft, value in
+            draft.configuration.tls = value.isNull ? nil : try tlsSettings(value)
+            if let ciphers = draft.configuration.tls?.allowedCiphers, let warning = TLSCipherList(ciphers).warning {
+                draft.warnings.append(ConfigurationWarning(option: "tls/ciphers", message: warning))
+            }
+        },
         "authentication": { draft, value in try value.apply(authentication, to: &draft.configuration.authentication) },
         "limits": { draft, value in try value.apply(limits, to: &draft.configuration.limits) },
         "hostname": { draft, value in draft.configuration.hostname = try value.text() },

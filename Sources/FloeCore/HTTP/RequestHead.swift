@@ -43,6 +43,17 @@ public struct RequestHead: Sendable, Equatable {
         return String(decoding: QueryString.percentDecode(raw, plusAsSpace: false), as: UTF8.self)
     }
 
+    /// Whether the client asks to switch this connection to TLS (RFC 2817: `Upgrade: TLS/1.0` with
+    /// `Connection: Upgrade`), as libshout does by default before it logs in.
+    public var asksForTLSUpgrade: Bool {
+        func tokens(_ name: String) -> [Substring] {
+            (self[name] ?? "").split(separator: ",").map { $0.drop(while: { $0 == " " || $0 == "\t" }) }
+        }
+        let upgradesToTLS = tokens("upgrade").contains { $0.lowercased().hasPrefix("tls/") }
+        let connectionUpgrade = tokens("connection").contains { $0.lowercased().hasPrefix("upgrade") }
+        return upgradesToTLS && connectionUpgrade
+    }
+
     /// Query parameters, percent-decoded as raw bytes (charset decisions are the caller's).
     public var queryItems: [(name: String, value: [UInt8])] {
         guard let question = uri.firstIndex(of: "?") else { return [] }

@@ -10,6 +10,8 @@ struct Request {
     /// The head, with an `<alias>` already applied to its URI.
     var head: RequestHead
     let snapshot: ConfigurationSnapshot
+    /// Whether the request came over TLS (then links Floe writes, such as playlists, say `https`).
+    let isTLS: Bool
     /// The client's address (`unknown` when the socket has none).
     let peer: String
     /// Unique per connection in this server run; a listener's and a source's id.

@@ -2,6 +2,7 @@ import FloeCore
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 
 /// The first handler of every connection: reads the request head, then hands the request to the router.
 ///
@@ -17,6 +18,7 @@ import NIOCore
 final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum State {
         case awaitingHead
@@ -40,6 +42,10 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     private(set) var request: RequestHead?
     /// The address this connection is counted under in `pendingPerPeer` while its head is awaited.
     private var pendingPeer: String?
+    /// Plain or TLS; set by `TLSSniffer` on sockets that take TLS, before the first byte arrives here.
+    var transport = Transport.plain
+    /// The client switched this connection to TLS with an upgrade request (RFC 2817), as libshout does.
+    private var upgradedOnRequest = false
 
     /// Input discarded after an error response before the connection is closed outright.
     private static let maximumDrainBytes = 1 << 20
@@ -78,7 +84,14 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             pendingPeer = peer
         }
-        let timeout = Self.headTimeout(configured: configuration.limits.headerTimeout)
+        armHeadTimeout(context: context)
+        context.fireChannelActive()
+    }
+
+    /// Starts the wait for a request head (at accept, and again after an upgrade to TLS). On a TLS connection it
+    /// covers the handshake too: a client that never finishes it is cut off like one that never sends a head.
+    private func armHeadTimeout(context: ChannelHandlerContext) {
+        let timeout = Self.headTimeout(configured: snapshot.configuration.limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         headTimeout = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
@@ -86,7 +99,6 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             handler.logger.info("Request head not received within header-timeout")
             handler.respondAndClose(context: context, .error(408, "Request Timeout"))
         }
-        context.fireChannelActive()
     }
 
     /// `header-timeout` plus a random spread of up to a tenth of it (at most a second).
@@ -136,7 +148,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
                 var leftover = received!
                 received = nil
                 leftover.moveReaderIndex(forwardBy: headLength)
-                route(context: context, head: head, leftover: leftover)
+                if transport.mayUpgradeToTLS, head.asksForTLSUpgrade {
+                    upgradeToTLS(context: context, head: head, leftover: leftover)
+                } else if transport == .plainOnTLSOnlySocket {
+                    respondAndClose(context: context, PlainRequestOnTLSSocket.response(to: head, snapshot: snapshot, port: context.channel.localAddress?.port))
+                } else {
+                    route(context: context, head: head, leftover: leftover)
+                }
             }
         }
     }
@@ -162,6 +180,53 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
+    // MARK: TLS upgrade
+
+    /// RFC 2817: the client asked, in plain text, to switch this connection to TLS (libshout does, by default,
+    /// with `OPTIONS *` and `Upgrade: TLS/1.0`). It gets `101 Switching Protocols`, the TLS handler goes in front
+    /// of this one, and the request is answered over TLS once the handshake is done, as RFC 2817 asks.
+    ///
+    /// The answer to `OPTIONS *` keeps the connection open (HTTP/1.1, no `Connection: close`) and the next
+    /// request is read on it: libshout logs in on the upgraded connection, and upgrades every new connection
+    /// again, so closing here would send it round in circles. Any other upgraded request is routed as usual.
+    private func upgradeToTLS(context: ChannelHandlerContext, head: RequestHead, leftover: ByteBuffer) {
+        guard let tls = server.tls.context else {
+            respondAndClose(context: context, .error(503, "TLS is not available"))
+            return
+        }
+        logger.debug("Upgrading to TLS (RFC 2817)")
+        var reply = context.channel.allocator.buffer(capacity: 96)
+        reply.writeString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n")
+        // Written before the TLS handler is added, so this one reply goes out in plain text.
+        context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+        do {
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        transport = .tls
+        upgradedOnRequest = true
+        if head.method == "OPTIONS" {
+            // Written now, sent encrypted once the handshake is done (the TLS handler holds it until then).
+            var answer = context.channel.allocator.buffer(capacity: 128)
+            answer.writeString(
+                "HTTP/1.1 204 No Content\r\nServer: \(snapshot.configuration.serverID)\r\nConnection: Keep-Alive\r\n"
+                    + "Allow: GET, HEAD, OPTIONS, SOURCE, PUT\r\n\r\n"
+            )
+            context.writeAndFlush(wrapOutboundOut(answer), promise: nil)
+            request = nil
+            state = .awaitingHead
+            armHeadTimeout(context: context)
+        } else {
+            route(context: context, head: head, leftover: ByteBuffer())
+        }
+        if leftover.readableBytes > 0 {
+            // Handshake bytes sent without waiting for the 101 go through the TLS handler like the rest.
+            context.pipeline.syncOperations.fireChannelRead(NIOAny(leftover))
+        }
+    }
+
     // MARK: Routing
 
     private func route(context: ChannelHandlerContext, head originalHead: RequestHead, leftover: ByteBuffer) {
@@ -176,6 +241,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         let request = Request(
             head: head,
             snapshot: snapshot,
+            isTLS: transport == .tls,
             peer: peer,
             connectionID: connectionID,
             leftover: leftover,
@@ -188,8 +254,25 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Responses
 
     /// Writes `response`, closes the output side and discards input for a short while before closing.
+    ///
+    /// One exception: on a connection the client upgraded to TLS, a `401` challenge leaves it open for the next
+    /// request. libshout sends its login on the same connection; were it closed, libshout would connect anew,
+    /// upgrade anew, be challenged anew, and never log in (it keeps no memory of the challenge across connections).
     func respondAndClose(context: ChannelHandlerContext, _ response: IcecastResponse) {
         let configuration = snapshot.configuration
+        if upgradedOnRequest, response.status == 401 {
+            headTimeout?.cancel()
+            let bytes = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders, keepAlive: true)
+            if let accessLog = server.accessLog {
+                accessLog.record(accessRecord(context: context, status: 401, bytes: bytes.readableBytes))
+            }
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            request = nil
+            received = nil
+            state = .awaitingHead
+            armHeadTimeout(context: context)
+            return
+        }
         respondAndClose(
             context: context,
             bytes: response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders),

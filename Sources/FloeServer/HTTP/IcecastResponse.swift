@@ -35,12 +35,14 @@ struct IcecastResponse {
         switch status {
         case 200: return "OK"
         case 204: return "No Content"
+        case 301: return "Moved Permanently"
         case 400: return "Bad Request"
         case 401: return "Authentication Required"
         case 403: return "Forbidden"
         case 404: return "File Not Found"
         case 405: return "Method Not Allowed"
         case 408: return "Request Timeout"
+        case 426: return "Upgrade Required"
         case 431: return "Request Header Fields Too Large"
         case 500: return "Internal Server Error"
         case 503: return "Service Unavailable"
@@ -66,10 +68,11 @@ struct IcecastResponse {
         }
     }
 
-    /// The response as bytes, with `serverID` and the configured global headers.
-    func encoded(serverID: String, httpHeaders: [ServerConfiguration.HTTPHeaderRule]) -> ByteBuffer {
-        var text = "HTTP/1.0 \(status) \(Self.reason(status))\r\n"
-        text += "Server: \(serverID)\r\nConnection: Close\r\nDate: \(HTTPDate.now())\r\n"
+    /// The response as bytes, with `serverID` and the configured global headers. With `keepAlive` it is an
+    /// HTTP/1.1 response without `Connection: Close`, after which the client may send another request.
+    func encoded(serverID: String, httpHeaders: [ServerConfiguration.HTTPHeaderRule], keepAlive: Bool = false) -> ByteBuffer {
+        var text = "HTTP/\(keepAlive ? "1.1" : "1.0") \(status) \(Self.reason(status))\r\n"
+        text += "Server: \(serverID)\r\n\(keepAlive ? "Connection: Keep-Alive\r\n" : "Connection: Close\r\n")Date: \(HTTPDate.now())\r\n"
         if let contentType { text += "Content-Type: \(contentType)\r\n" }
         if status == 401 { text += "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n" }
         text += "Cache-Control: no-cache, no-store\r\nExpires: Mon, 26 Jul 1997 05:00:00 GMT\r\nPragma: no-cache\r\n"

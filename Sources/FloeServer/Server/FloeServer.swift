@@ -44,21 +44,22 @@ public final class FloeServer: Service, Sendable {
     public func start() async throws -> [SocketAddress] {
         let configuration = context.configuration
         var addresses: [SocketAddress] = []
+        if let tls = configuration.tls {
+            logCertificate(try context.tls.reload(tls), settings: tls, event: "TLS certificate loaded")
+        }
         for socket in configuration.listenSockets {
-            guard socket.tls == .off else {
-                // Configuration and loaders know TLS already; serving it comes with the TLS handlers (issue 12).
-                // Until then, refusing to start beats serving plain HTTP on a port the operator made TLS.
-                throw TLSUnavailable(port: socket.port)
-            }
             let host = socket.bindAddress ?? "0.0.0.0"
-            let channel = try await bootstrap(.http(shoutcastMount: socket.shoutcastMount))
+            let channel = try await bootstrap(.http(shoutcastMount: socket.shoutcastMount, tls: socket.tls))
                 .bind(host: host, port: socket.port).get()
             serverChannels.withLock { $0.append(channel) }
             if let address = channel.localAddress {
                 if addresses.isEmpty, let port = address.port { context.publicPort.store(port, ordering: .relaxed) }
                 addresses.append(address)
             }
-            context.logger.info("Listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            context.logger.info(
+                "Listening",
+                metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "tls": "\(socket.tls.rawValue)"]
+            )
             if let shoutcastMount = socket.shoutcastMount, let port = channel.localAddress?.port {
                 // SHOUTcast v1 sources connect to the next port (libshout's ICY mode adds 1 by itself).
                 let shoutcast = try await bootstrap(.shoutcastSource(mount: shoutcastMount))
@@ -171,9 +172,42 @@ public final class FloeServer: Service, Sendable {
         if old.listenSockets != configuration.listenSockets {
             context.logger.warning("Listen sockets change only when Floe restarts")
         }
+        if let tls = configuration.tls {
+            // A renewed certificate (certbot's deploy hook sends SIGHUP): new connections get it, open ones keep theirs.
+            do {
+                logCertificate(try context.tls.reload(tls), settings: tls, event: "TLS certificate reloaded")
+            } catch {
+                context.logger.error(
+                    "TLS certificate not reloaded; the one in use stays",
+                    metadata: ["file": "\(error.file)", "error": "\(error.reason)"]
+                )
+            }
+        }
         startFileFallbacks(configuration)
         context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
+    }
+
+    /// Logs what certificate TLS connections get, and warns when it expires within `expiryWarning`.
+    private func logCertificate(_ certificate: TLSCertificateSummary, settings: TLSCertificateSettings, event: String) {
+        let metadata: Logger.Metadata = [
+            "file": "\(settings.certificateFile)",
+            "subject": "\(certificate.commonName ?? "-")",
+            "serial": "\(certificate.serial)",
+            "not-after": "\(certificate.notValidAfter)",
+        ]
+        context.logger.info("\(event)", metadata: metadata)
+        if certificate.notValidAfter.timeIntervalSinceNow < Self.expiryWarning {
+            context.logger.warning("TLS certificate expires within 14 days", metadata: metadata)
+        }
+    }
+
+    /// How close to its end a certificate is warned about.
+    static let expiryWarning: TimeInterval = 14 * 24 * 3600
+
+    /// The serial number of the certificate new TLS connections get, in hex (tests, logs).
+    public var tlsCertificateSerial: String? {
+        context.tls.certificate?.serial
     }
 
     // MARK: Observing (status pages, tests)
@@ -192,8 +226,9 @@ public final class FloeServer: Service, Sendable {
 
     /// What a listening socket speaks.
     private enum SocketRole {
-        /// HTTP (Icecast): listeners, sources, admin. `shoutcastMount` is where `/admin.cgi` title updates go.
-        case http(shoutcastMount: String?)
+        /// HTTP (Icecast): listeners, sources, admin. `shoutcastMount` is where `/admin.cgi` title updates go;
+        /// `tls` says whether connections may or must be TLS.
+        case http(shoutcastMount: String?, tls: TLSMode)
         /// SHOUTcast v1 sources for one mount.
         case shoutcastSource(mount: String)
     }
@@ -233,10 +268,19 @@ public final class FloeServer: Service, Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let id = context.makeConnectionID()
                     switch role {
-                    case .http(let shoutcastMount):
-                        try channel.pipeline.syncOperations.addHandler(
-                            RequestHeadHandler(server: context, router: router, connectionID: id, shoutcastMount: shoutcastMount)
+                    case .http(let shoutcastMount, let tls):
+                        let requestHead = RequestHeadHandler(
+                            server: context,
+                            router: router,
+                            connectionID: id,
+                            shoutcastMount: shoutcastMount
                         )
+                        if tls != .off {
+                            try channel.pipeline.syncOperations.addHandler(
+                                TLSSniffer(mode: tls, contexts: context.tls, requestHead: requestHead)
+                            )
+                        }
+                        try channel.pipeline.syncOperations.addHandler(requestHead)
                     case .shoutcastSource(let mount):
                         try channel.pipeline.syncOperations.addHandler(
                             ShoutcastSourceHandler(server: context, mountPath: mount, connectionID: id)
@@ -245,10 +289,4 @@ public final class FloeServer: Service, Sendable {
                 }
             }
     }
-}
-
-/// A listen socket asks for TLS, which this build does not serve yet.
-struct TLSUnavailable: Error, CustomStringConvertible {
-    let port: Int
-    var description: String { "port \(port) is configured for TLS, which this build of Floe does not serve yet" }
 }

@@ -56,6 +56,8 @@ final class ServerContext: Sendable {
     let startedAt = Date()
     /// The port the first listen socket really bound (the configuration may say 0).
     let publicPort = Atomic<Int>(0)
+    /// The certificate TLS connections are served with (loaded at start, replaced on reload).
+    let tls = TLSContextStore()
 
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
         self.accessLog = accessLog

@@ -1,0 +1,233 @@
+import FloeCore
+import FloeTestSupport
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// TLS with real clients and a certificate made for each test by `openssl`: curl and ffmpeg as listeners,
+    /// libshout and ffmpeg as sources, one port for TLS and plain HTTP, TLS-only ports, certificate renewal.
+    @Suite("TLS", .serialized)
+    struct TLSTests {
+        /// A server with one socket in `mode` and the test certificate (chain and key in separate files).
+        func tlsServer(_ mode: TLSMode, _ certificate: TestCertificate, bundle: Bool = false) async throws -> TestServer {
+            try await TestServer { configuration in
+                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: mode)]
+                configuration.tls = bundle
+                    ? TLSCertificateSettings(certificateFile: certificate.bundleFile)
+                    : TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
+            }
+        }
+
+        /// curl over https, trusting the test CA, with `localhost` pointed at 127.0.0.1.
+        func curl(_ port: Int, _ path: String, _ certificate: TestCertificate, _ extra: [String] = []) async throws -> ExternalProcess.Result {
+            try await ExternalProcess.run(
+                "curl",
+                ["-sS", "--cacert", certificate.caFile, "--resolve", "localhost:\(port):127.0.0.1"] + extra
+                    + ["https://localhost:\(port)\(path)"],
+                timeout: 20
+            )
+        }
+
+        @Test func curlOverHTTPSGetsWholeFramesAndStatusJSON() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(.auto, certificate)
+            let source = try rawSource(port: server.port, mount: "/live")
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/live") })
+
+            let audio = try await curl(server.port, "/live", certificate, ["--max-time", "3"])
+            #expect(audio.stderr.contains("timed out") || audio.status == 0, "curl: \(audio.stderr)")
+            let bytes = [UInt8](audio.stdout)
+            #expect(bytes.count > 16_000, "curl received \(bytes.count) bytes over TLS")
+            #expect(Fixture.frameAlignedOffset(of: Array(bytes.prefix(4096))) != nil, "the stream starts on a frame of the source")
+            #expect(frameCount(in: bytes, from: Fixture.mp3) >= bytes.count / 418 - 2, "whole frames of the source")
+
+            let status = try await curl(server.port, "/status-json.xsl", certificate)
+            #expect(status.status == 0, "curl: \(status.stderr)")
+            let json = try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any]
+            #expect(json?["icestats"] != nil)
+            feeding.cancel()
+            await server.stop()
+        }
+
+        /// One `auto` port: a TLS listener and a plain listener get the same frames.
+        @Test func autoPortServesTLSAndPlainListenersTheSameFrames() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(.auto, certificate, bundle: true)
+            let source = try rawSource(port: server.port, mount: "/both")
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/both") })
+
+            let (plain, head, rest) = try rawListener(port: server.port, mount: "/both")
+            defer { withExtendedLifetime(plain) {} }
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let plainStream = plain.receiveAllInBackground(prefix: rest)
+            let tls = try await curl(server.port, "/both", certificate, ["--max-time", "3"])
+            feeding.cancel()
+            source.shutdownWrite()  // the source ends, and with it the plain listener's stream
+            let tlsBytes = [UInt8](tls.stdout)
+            let plainBytes = await plainStream.value
+            #expect(tlsBytes.count > 16_000, "TLS listener: \(tls.stderr)")
+            // Both started at the same burst point or within a block of it: the TLS stream's first frames are in
+            // the plain listener's stream, byte for byte.
+            let probe = Array(tlsBytes.prefix(8192))
+            #expect(plainBytes.count > probe.count)
+            #expect(plainBytes.firstRange(of: probe) != nil, "the TLS listener's bytes are the plain listener's bytes")
+            await server.stop()
+        }
+
+        /// On a TLS-only port a plain request is answered, not reset: players are sent to https, sources are told
+        /// to upgrade.
+        @Test func plainRequestsOnTLSOnlyPortGetAClearAnswer() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(.on, certificate)
+
+            let get = try RawSocket(port: server.port)
+            try get.send(requestHead("GET /live HTTP/1.0", ["Host: radio.example:\(server.port)"]))
+            let redirect = String(decoding: get.receiveAll(), as: UTF8.self)
+            #expect(redirect.hasPrefix("HTTP/1.0 301 Moved Permanently\r\n"))
+            #expect(redirect.contains("\r\nLocation: https://radio.example:\(server.port)/live\r\n"))
+
+            let put = try RawSocket(port: server.port)
+            try put.send(requestHead("PUT /live HTTP/1.1", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
+            let upgrade = String(decoding: put.receiveAll(), as: UTF8.self)
+            #expect(upgrade.hasPrefix("HTTP/1.0 426 Upgrade Required\r\n"))
+            #expect(upgrade.contains("\r\nUpgrade: TLS/1.0, HTTP/1.1\r\n"))
+            #expect(!server.isLive("/live"))
+            await server.stop()
+        }
+
+        /// libshout in its default mode asks to upgrade (`OPTIONS *` with `Upgrade: TLS/1.0`) and gets TLS on both
+        /// kinds of port; in RFC 2818 mode it starts with TLS. It checks the certificate against `localhost`.
+        @Test(arguments: [(TLSMode.auto, ShoutSource.TLS.auto), (.on, .auto), (.on, .rfc2818), (.auto, .rfc2817)])
+        func libshoutStreamsOverTLS(port mode: TLSMode, client: ShoutSource.TLS) async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(mode, certificate)
+            let source = try ShoutSource(
+                host: "localhost",
+                port: server.port,
+                mount: "/shout",
+                password: TestServer.sourcePassword,
+                tls: client,
+                caFile: certificate.caFile
+            )
+            try await onThread { try source.open() }
+            #expect(server.isLive("/shout"))
+            let listening = Task { try await curl(server.port, "/shout", certificate, ["--max-time", "6"]) }
+            #expect(await server.waitUntil { server.listeners("/shout") == 1 })
+            try await onThread {
+                try source.send(Fixture.mp3)
+                source.close()
+            }
+            let heard = [UInt8](try await listening.value.stdout)
+            #expect(sameBytes(heard, Fixture.mp3), "the TLS listener heard exactly what libshout sent over TLS")
+            await server.stop()
+        }
+
+        @Test func ffmpegSourceWithTLSReachesAPlainListener() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(.auto, certificate)
+            let input = try Fixture.writeMP3(in: directory)
+            let url = "icecast://source:\(TestServer.sourcePassword)@localhost:\(server.port)/ff"
+            let ffmpeg = try ExternalProcess(
+                "ffmpeg",
+                ["-hide_banner", "-loglevel", "error", "-re", "-i", input, "-c", "copy", "-f", "mp3", "-tls", "1",
+                 "-content_type", "audio/mpeg", "-id3v2_version", "0", "-write_xing", "0", url]
+            )
+            #expect(await server.waitUntil(timeout: 15) { server.isLive("/ff") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/ff")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            let result = await ffmpeg.finish(timeout: 30)
+            #expect(result.status == 0, "ffmpeg over TLS: \(result.stderr)")
+            let heard = await stream.value
+            #expect(frameCount(in: heard, from: Fixture.mp3) > 100, "frames sent over TLS reached the plain listener")
+            await server.stop()
+        }
+
+        /// Renewal: a reload with a new certificate reaches new connections; a listener connected before keeps
+        /// streaming; a broken certificate file on reload keeps the one in use.
+        @Test func reloadedCertificateReachesNewConnectionsOnly() async throws {
+            let directory = try TemporaryDirectory()
+            let first = try await TestCertificate.make(in: directory, name: "first")
+            let second = try await TestCertificate.make(in: directory, name: "second")
+            let server = try await tlsServer(.auto, first)
+            #expect(server.server.tlsCertificateSerial.map(TestCertificate.normalised) == first.serial)
+            let source = try rawSource(port: server.port, mount: "/renew")
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/renew") })
+            let early = Task { try await curl(server.port, "/renew", first, ["--max-time", "4"]) }
+            #expect(await server.waitUntil { server.listeners("/renew") == 1 })
+
+            var renewed = server.configuration
+            renewed.tls = TLSCertificateSettings(certificateFile: second.certificateFile, keyFile: second.keyFile)
+            server.server.reload(renewed)
+            #expect(server.server.tlsCertificateSerial.map(TestCertificate.normalised) == second.serial)
+            let presented = try await ExternalProcess.run(
+                "sh",
+                ["-c", "openssl s_client -connect 127.0.0.1:\(server.port) -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial"]
+            )
+            let served = String(decoding: presented.stdout, as: UTF8.self).split(separator: "=").last.map(String.init) ?? ""
+            #expect(TestCertificate.normalised(served.trimmingCharacters(in: .whitespacesAndNewlines)) == second.serial)
+
+            var broken = renewed
+            try "not a certificate".write(toFile: directory.path("broken.pem"), atomically: true, encoding: .utf8)
+            broken.tls = TLSCertificateSettings(certificateFile: directory.path("broken.pem"))
+            server.server.reload(broken)
+            #expect(server.server.tlsCertificateSerial.map(TestCertificate.normalised) == second.serial, "the renewed certificate stays")
+
+            let heard = [UInt8](try await early.value.stdout)
+            #expect(heard.count > 3 * 16_000, "the listener connected before the renewal kept streaming: \(heard.count) bytes")
+            feeding.cancel()
+            await server.stop()
+        }
+
+        /// Handshakes that go wrong cost nothing to others: a truncated ClientHello, one that never finishes (cut
+        /// off by header-timeout), garbage after a handshake byte, and a thousand abandoned handshakes.
+        @Test func brokenHandshakesLeaveOtherListenersAlone() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await TestServer { configuration in
+                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: .auto)]
+                configuration.tls = TLSCertificateSettings(certificateFile: certificate.bundleFile)
+                configuration.limits.headerTimeout = 1
+                configuration.limits.maxPendingPerIP = 0
+            }
+            let source = try rawSource(port: server.port, mount: "/calm")
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/calm") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/calm")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+
+            // A handshake record header promising more than ever comes: cut off by header-timeout.
+            let stalled = try RawSocket(port: server.port, timeout: 5)
+            try stalled.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03])
+            // Not TLS after the handshake byte: the TLS handler rejects it.
+            let garbage = try RawSocket(port: server.port)
+            try garbage.send([0x16] + Array("GET / HTTP/1.0\r\n\r\n".utf8))
+            #expect(garbage.receiveAll().count < 100, "a TLS alert or a close, no HTTP answer")
+            // A thousand connections that send a handshake byte and vanish.
+            for _ in 0..<1000 {
+                let abandoned = try RawSocket(port: server.port)
+                try abandoned.send([0x16, 0x03, 0x01])
+            }
+            let cutOff = stalled.receiveAll()
+            #expect(cutOff.count < 100, "the stalled handshake was closed by header-timeout")
+            // The listener never stopped, and a new TLS listener still gets audio.
+            let fresh = try await curl(server.port, "/calm", certificate, ["--max-time", "2"])
+            #expect(fresh.stdout.count > 16_000, "a new TLS listener after the abuse: \(fresh.stderr)")
+            feeding.cancel()
+            source.shutdownWrite()
+            #expect(await stream.value.count > 2 * 16_000)
+            withExtendedLifetime(listener) {}
+            #expect(server.listeners("/calm") <= 1)
+            await server.stop()
+        }
+    }
+}
