@@ -40,7 +40,6 @@ import datetime
 import errno
 import heapq
 import ipaddress
-import json
 import math
 import multiprocessing
 import os
@@ -54,6 +53,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402
+import harness  # noqa: E402
 from harness import FloeServer  # noqa: E402
 
 MOUNT = "/flood"
@@ -411,13 +411,6 @@ def print_summary(r, args):
         print(f"  FAIL: {reason}")
 
 
-def write_json(path, r):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(r) + "\n")
-
-
 # ---------------------------------------------------------------- one flood run
 
 def wait_accepted(pid, descriptors, t_open, timeout):
@@ -541,24 +534,16 @@ def main():
     args = parse_args()
     bench.raise_nofile()    # the flood child inherits it
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-
-    try:
+    def run():
         r = flood_run(args)
-    except KeyboardInterrupt:
-        bench.log("flood: interrupted")
-        return 130
-    except bench.BenchError as e:
-        bench.log(f"flood: error: {e}")
-        return 1
-    r["fail_reasons"] = judge(r, args)
-    r["pass"] = not r["fail_reasons"]
-    write_json(args.json_out, r)
-    print_summary(r, args)
-    return 0 if r["pass"] else 1
+        r["fail_reasons"] = judge(r, args)
+        r["pass"] = not r["fail_reasons"]
+        return r
+
+    def report(r):
+        harness.append_json(args.json_out, r)
+        print_summary(r, args)
+    return harness.run_test("flood", run, report)
 
 
 if __name__ == "__main__":

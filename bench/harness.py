@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -201,3 +202,31 @@ class FloeServer:
         if status != 200:
             return None
         return live_mounts_from_listmounts(body)
+
+
+def append_json(path, result):
+    """Appends `result` as one JSON line to `path` (bench/out/*.jsonl)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(result) + "\n")
+
+
+def run_test(name, run, report):
+    """The main of a pass/fail test: `run()` returns the result (with "pass"), `report(result)` prints it.
+    SIGTERM and SIGHUP end the test like Ctrl-C, after what it started is stopped. Returns the exit status:
+    0 passed, 1 failed or could not run, 130 interrupted."""
+    def on_term(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    try:
+        result = run()
+    except KeyboardInterrupt:
+        bench.log(f"{name}: interrupted")
+        return 130
+    except bench.BenchError as e:
+        bench.log(f"{name}: error: {e}")
+        return 1
+    report(result)
+    return 0 if result["pass"] else 1

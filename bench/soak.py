@@ -50,6 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402
+import harness  # noqa: E402
 from harness import FloeServer  # noqa: E402
 
 MOUNT = "/soak"
@@ -419,13 +420,6 @@ def print_summary(r):
         print(f"  FAIL: {reason}")
 
 
-def write_json(path, r):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(r) + "\n")
-
-
 def build_result(args, floe, soak, loadgen, lg, base, fd_after, kinds_after, aborted):
     cpu = [s["cpu_pct"] for s in soak.samples if s["cpu_pct"] is not None]
     logged = count_log_lines(floe.tmpdir / "error.log", "Configuration reloaded", "Configuration not reloaded")
@@ -541,22 +535,10 @@ def parse_args():
 def main():
     args = parse_args()
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-
-    try:
-        r = soak_run(args)
-    except KeyboardInterrupt:
-        bench.log("soak: interrupted")
-        return 130
-    except bench.BenchError as e:
-        bench.log(f"soak: error: {e}")
-        return 1
-    write_json(args.json_out, r)
-    print_summary(r)
-    return 0 if r["pass"] else 1
+    def report(r):
+        harness.append_json(args.json_out, r)
+        print_summary(r)
+    return harness.run_test("soak", lambda: soak_run(args), report)
 
 
 if __name__ == "__main__":
