@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// Floe's one HTTP/1 client, on NIOHTTP1's codec: URL authentication's POSTs, `floe play`'s stream, and relays.
 ///
@@ -74,6 +75,32 @@ public enum HTTPClient {
             HTTPClientHandler(request: request, url: url, delegate: delegate.value, redirect: redirect),
             eventLoop: eventLoop
         )
+        guard url.isTLS else {
+            connect(request, url: url, tls: nil, on: eventLoop, handler: handler, delegate: delegate, task: task)
+            return
+        }
+        // Building a TLS context reads the system's trust store: done once per CA file, off the event loop.
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            try HTTPClientTLSContexts.shared.context(caFile: request.caFile)
+        }.whenComplete { result in
+            switch result {
+            case .success(let context):
+                connect(request, url: url, tls: context, on: eventLoop, handler: handler, delegate: delegate, task: task)
+            case .failure(let error):
+                delegate.value.didFail(HTTPClientError("cannot set up TLS for \(url): \(error)"))
+            }
+        }
+    }
+
+    private static func connect(
+        _ request: HTTPClientRequest,
+        url: HTTPClientURL,
+        tls: NIOSSLContext?,
+        on eventLoop: EventLoop,
+        handler: NIOLoopBound<HTTPClientHandler>,
+        delegate: NIOLoopBound<any HTTPClientResponseDelegate>,
+        task: HTTPClientTask
+    ) {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(request.timeout)
             // Reads are asked for by the handler: after the head, only once the delegate took the last bytes.
@@ -81,6 +108,14 @@ public enum HTTPClient {
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // SNI and the certificate check name the host; an IP address is checked against the
+                        // certificate's IP addresses instead (NIOSSL refuses an IP as SNI).
+                        let isAddress = (try? SocketAddress(ipAddress: url.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : url.host)
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandler(ICYStatusLineHandler())
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
                     try channel.pipeline.syncOperations.addHandler(handler.value)
@@ -187,5 +222,24 @@ private final class ResponseCollector: HTTPClientResponseDelegate {
         guard !completed else { return }
         completed = true
         promise.fail(error)
+    }
+}
+
+/// Client TLS contexts, one per extra CA file: system trust roots, TLS 1.2 at least, full verification.
+final class HTTPClientTLSContexts: Sendable {
+    static let shared = HTTPClientTLSContexts()
+    private let contexts = NIOLockedValueBox<[String: NIOSSLContext]>([:])
+
+    /// Blocks (reads the trust store); call it off the event loops.
+    func context(caFile: String?) throws -> NIOSSLContext {
+        let key = caFile ?? ""
+        if let existing = contexts.withLockedValue({ $0[key] }) { return existing }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.applicationProtocols = ["http/1.1"]
+        if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
+        let context = try NIOSSLContext(configuration: configuration)
+        contexts.withLockedValue { $0[key] = context }
+        return context
     }
 }

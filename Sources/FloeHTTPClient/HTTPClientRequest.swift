@@ -25,6 +25,8 @@ public struct HTTPClientRequest: Sendable {
     /// Redirects (301, 302, 303, 307, 308) followed for `GET`, at most this many.
     public var maximumRedirects = 3
     public var userAgent = "Floe"
+    /// For `https`: a PEM file of CA certificates trusted besides the system's (a private CA, a test's).
+    public var caFile: String?
 
     public init(method: HTTPMethod = .GET, url: HTTPClientURL, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
         self.method = method

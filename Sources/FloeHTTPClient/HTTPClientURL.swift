@@ -1,7 +1,7 @@
 import Foundation
 
-/// An `http://` URL as the client needs it: host (an IPv6 literal without its brackets), port, the path with its
-/// query, and the credentials it carries (`http://user:pass@host/`, percent-decoded).
+/// An `http://` or `https://` URL as the client needs it: host (an IPv6 literal without its brackets), port, the
+/// path with its query, and the credentials it carries (`http://user:pass@host/`, percent-decoded).
 ///
 /// ```
 ///  http://user:pass@[2001:db8::1]:8000/live?x=1
@@ -15,11 +15,15 @@ public struct HTTPClientURL: Sendable, Equatable, CustomStringConvertible {
     public var path: String
     public var user: String?
     public var password: String?
+    /// `https`: the connection is TLS, and the server's certificate is verified.
+    public var isTLS: Bool
 
-    /// Parses `http://…`; `nil` for any other scheme, an empty host, or a bad port. (`https://` comes with TLS.)
+    /// Parses `http://…` and `https://…`; `nil` for any other scheme, an empty host, or a bad port.
     public init?(_ text: String) {
-        guard text.lowercased().hasPrefix("http://") else { return nil }
-        var rest = Substring(text.dropFirst("http://".count))
+        let lowered = text.lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return nil }
+        isTLS = lowered.hasPrefix("https://")
+        var rest = Substring(text.dropFirst(isTLS ? "https://".count : "http://".count))
         let pathStart = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         var authority = rest[..<pathStart]
         rest = rest[pathStart...]
@@ -52,7 +56,7 @@ public struct HTTPClientURL: Sendable, Equatable, CustomStringConvertible {
             guard let port = Int(portText), (1...65535).contains(port) else { return nil }
             self.port = port
         } else {
-            port = 80
+            port = isTLS ? 443 : 80
         }
         guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
     }
@@ -64,12 +68,13 @@ public struct HTTPClientURL: Sendable, Equatable, CustomStringConvertible {
 
     /// The URL without credentials (for logs).
     public var description: String {
-        "http://\(hostHeader)\(path)"
+        "\(isTLS ? "https" : "http")://\(hostHeader)\(path)"
     }
 
     /// The URL `location` (a `Location:` header) points to from here: absolute, or a path on the same server.
     public func resolving(_ location: String) -> HTTPClientURL? {
-        if location.lowercased().hasPrefix("http://") { return HTTPClientURL(location) }
+        let lowered = location.lowercased()
+        if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") { return HTTPClientURL(location) }
         guard location.hasPrefix("/") else { return nil }
         var next = self
         next.path = location

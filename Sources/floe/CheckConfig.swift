@@ -1,5 +1,6 @@
 import ArgumentParser
 import FloeCore
+import FloeServer
 import Foundation
 
 /// `floe check-config [FILE]`: validates a configuration and prints the effective result as JSON.
@@ -9,7 +10,8 @@ struct CheckConfig: ParsableCommand {
         abstract: "Validate a configuration and print the effective configuration as JSON (passwords redacted).",
         discussion: """
             FILE is a native YAML file (with its mounts directory) or, when it ends in .xml, an Icecast icecast.xml. \
-            Without FILE, the embedded default plus ./mounts is checked. Exits non-zero on any error.
+            Without FILE, the embedded default plus ./mounts is checked. A TLS certificate is loaded and checked \
+            (key match, chain order, expiry within 14 days). Exits non-zero on any error.
             """
     )
 
@@ -32,6 +34,12 @@ struct CheckConfig: ParsableCommand {
             }
             for warning in loaded.warnings {
                 FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
+            // The certificate is loaded as the server would load it: a file it would refuse is an error here.
+            if let tls = loaded.configuration.tls {
+                for warning in try TLSCertificateCheck.check(tls) {
+                    FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+                }
             }
             print(loaded.configuration.effectiveJSON())
         } catch {

@@ -17,7 +17,7 @@ struct Play: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "An http:// URL, or a mount path of the server on --host and --port.")
+    @Argument(help: "An http:// or https:// URL, or a mount path of the server on --host and --port.")
     var target: String
 
     @Option(help: "Server for a mount path.")
@@ -44,6 +44,9 @@ struct Play: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    @Option(name: .customLong("ca-file"), help: "For https: a PEM file of CA certificates to trust besides the system's.")
+    var caFile: String?
+
     func validate() throws {
         guard (1...2).contains(channels) else { throw ValidationError("--channels must be 1 or 2") }
         guard (8000...192_000).contains(rate) else { throw ValidationError("--rate must be from 8000 to 192000") }
@@ -62,7 +65,7 @@ struct Play: AsyncParsableCommand {
             gaps: .silence
         )
         do {
-            try await StreamPlayer(url: url, output: output, logger: logger).play()
+            try await StreamPlayer(url: url, output: output, logger: logger, caFile: caFile).play()
         } catch {
             FileHandle.standardError.write(Data("floe play: cannot play \(url): \(error)\n".utf8))
             throw ExitCode.failure

@@ -15,14 +15,18 @@ struct HTTPClientTests {
         ("http://[::1]:8443/a?b=c#frag", "::1", 8443, "/a?b=c", nil, nil),
         ("http://relay:p%40ss%3Aw@[2001:db8::2]/", "2001:db8::2", 80, "/", "relay", "p@ss:w"),
         ("HTTP://u@h:1/x", "h", 1, "/x", "u", ""),
+        ("https://radio.example/live", "radio.example", 443, "/live", nil, nil),
+        ("HTTPS://[::1]:8443/", "::1", 8443, "/", nil, nil),
     ] as [(String, String, Int, String, String?, String?)])
     func urlsParse(_ text: String, host: String, port: Int, path: String, user: String?, password: String?) throws {
         let url = try #require(HTTPClientURL(text))
         #expect(url.host == host && url.port == port && url.path == path)
         #expect(url.user == user && url.password == password)
+        #expect(url.isTLS == text.lowercased().hasPrefix("https"))
+        #expect(url.description.hasPrefix(url.isTLS ? "https://" : "http://"))
     }
 
-    @Test(arguments: ["https://x/", "ftp://x/", "http://", "http://:80/", "http://x:0/", "http://x:70000/", "http://[::1/"])
+    @Test(arguments: ["https://", "ftp://x/", "http://", "http://:80/", "http://x:0/", "http://x:70000/", "http://[::1/"])
     func badURLsAreRefused(_ text: String) {
         #expect(HTTPClientURL(text) == nil)
     }

@@ -51,6 +51,47 @@ extension IntegrationTests {
             #expect(!result.stderr.contains("Fatal error"))
         }
 
+        /// check-config loads the TLS certificate as the server would: a key that does not match is an error naming
+        /// the file; a chain out of order and a certificate expiring within 14 days are warnings.
+        @Test func checkConfigChecksTheTLSCertificate() async throws {
+            let directory = try TemporaryDirectory()
+            let good = try await TestCertificate.make(in: directory, name: "good")
+            let other = try await TestCertificate.make(in: directory, name: "other")
+            let soon = try await TestCertificate.make(in: directory, name: "soon", days: 3)
+            func check(certificate: String, key: String) async throws -> ExternalProcess.Result {
+                try write(
+                    "listen:\n  - port: 8443\n    tls: on\ntls:\n  certificate: \(certificate)\n  key: \(key)\n",
+                    to: directory.path("floe.yaml")
+                )
+                return try await ExternalProcess.run(Self.binary, ["check-config", directory.path("floe.yaml")])
+            }
+            let fine = try await check(certificate: good.certificateFile, key: good.keyFile)
+            #expect(fine.status == 0, "\(fine.stderr)")
+            #expect(!fine.stderr.contains("warning"), "\(fine.stderr)")
+
+            let mismatched = try await check(certificate: good.certificateFile, key: other.keyFile)
+            #expect(mismatched.status != 0)
+            #expect(mismatched.stderr.contains(other.keyFile) && mismatched.stderr.contains("does not match"), "\(mismatched.stderr)")
+
+            let expiring = try await check(certificate: soon.certificateFile, key: soon.keyFile)
+            #expect(expiring.status == 0)
+            #expect(expiring.stderr.contains("expires within 14 days"), "\(expiring.stderr)")
+
+            // Out of order: the CA first, then the server certificate, with the CA's key so that the file loads.
+            let reversed = directory.path("reversed.pem")
+            let leafThenCA = try String(contentsOfFile: good.certificateFile, encoding: .utf8)
+            let blocks = leafThenCA.components(separatedBy: "-----END CERTIFICATE-----\n").filter { !$0.isEmpty }
+            try (blocks.reversed().map { $0 + "-----END CERTIFICATE-----\n" }.joined()).write(toFile: reversed, atomically: true, encoding: .utf8)
+            let caKey = directory.path("good-ca-key.pem")
+            let outOfOrder = try await check(certificate: reversed, key: caKey)
+            #expect(outOfOrder.status == 0, "\(outOfOrder.stderr)")
+            #expect(outOfOrder.stderr.contains("put the leaf first"), "\(outOfOrder.stderr)")
+
+            let missing = try await check(certificate: directory.path("nope.pem"), key: good.keyFile)
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains(directory.path("nope.pem")), "\(missing.stderr)")
+        }
+
         @Test func sighupReloadsMountsWithoutDroppingListenersAndReopensLogs() async throws {
             let directory = try TemporaryDirectory()
             try FileManager.default.createDirectory(atPath: directory.path("mounts"), withIntermediateDirectories: true)

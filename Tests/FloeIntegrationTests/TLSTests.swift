@@ -43,6 +43,13 @@ extension IntegrationTests {
             #expect(Fixture.frameAlignedOffset(of: Array(bytes.prefix(4096))) != nil, "the stream starts on a frame of the source")
             #expect(frameCount(in: bytes, from: Fixture.mp3) >= bytes.count / 418 - 2, "whole frames of the source")
 
+            // Playlists point at https when asked over TLS, at http when asked in plain text on the same port.
+            let playlist = try await curl(server.port, "/live.m3u", certificate)
+            #expect(String(decoding: playlist.stdout, as: UTF8.self) == "https://localhost:\(server.port)/live\r\n")
+            let plainPlaylist = try RawSocket(port: server.port)
+            try plainPlaylist.send(requestHead("GET /live.m3u HTTP/1.0", ["Host: localhost:\(server.port)"]))
+            #expect(String(decoding: plainPlaylist.receiveAll(), as: UTF8.self).hasSuffix("\r\n\r\nhttp://localhost:\(server.port)/live\r\n"))
+
             let status = try await curl(server.port, "/status-json.xsl", certificate)
             #expect(status.status == 0, "curl: \(status.stderr)")
             let json = try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any]
@@ -148,6 +155,37 @@ extension IntegrationTests {
             let heard = await stream.value
             #expect(frameCount(in: heard, from: Fixture.mp3) > 100, "frames sent over TLS reached the plain listener")
             await server.stop()
+        }
+
+        /// Floe's own client over https: `floe play` verifies the server against the CA it is given, plays, and
+        /// refuses the same server without it (an unknown CA).
+        @Test func floePlayOverHTTPSVerifiesTheCertificate() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(.on, certificate)
+            let binary = ExecutableTests.binary
+            let url = "https://localhost:\(server.port)/live"
+            let untrusted = try await ExternalProcess.run(binary, ["play", url, "--driver", "wav", "--device", directory.path("none.wav")], timeout: 20)
+            #expect(untrusted.status != 0)
+            #expect(untrusted.stderr.lowercased().contains("certificate") || untrusted.stderr.contains("handshake"), "\(untrusted.stderr)")
+
+            let source = try await onThread {
+                try ShoutSource(host: "localhost", port: server.port, mount: "/live", password: TestServer.sourcePassword, tls: .rfc2818, caFile: certificate.caFile)
+            }
+            try await onThread { try source.open() }
+            let file = directory.path("play.wav")
+            let player = try ExternalProcess(binary, ["play", url, "--ca-file", certificate.caFile, "--driver", "wav", "--device", file, "--jitter-buffer", "0.3"])
+            #expect(await server.waitUntil { server.listeners("/live") == 1 })
+            try await onThread {
+                try source.send(Fixture.mp3)
+                source.close()
+            }
+            let result = await player.finish(timeout: 30)
+            await server.stop()
+            #expect(result.status == 0, "\(result.stderr)")
+            let played = try WAVAudio(contentsOf: file)
+            #expect(played.duration > 4, "\(played.duration) s played over https")
+            #expect(abs(played.dominantFrequency - 440) < 4)
         }
 
         /// Renewal: a reload with a new certificate reaches new connections; a listener connected before keeps

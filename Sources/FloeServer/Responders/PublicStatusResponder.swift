@@ -21,7 +21,7 @@ struct PublicStatusResponder: Responder {
             connection.respondAndClose(.error(401, ""))
             return
         }
-        if let response = response(to: request.head, configuration: request.configuration) {
+        if let response = response(to: request.head, configuration: request.configuration, isTLS: request.isTLS) {
             connection.respondAndClose(response)
         } else {
             ListenerResponder(server: server).respond(to: request, on: connection)
@@ -47,7 +47,8 @@ struct PublicStatusResponder: Responder {
     }
 
     /// The response for `head`, or `nil` when the path is not one of these views.
-    func response(to head: RequestHead, configuration: ServerConfiguration) -> IcecastResponse? {
+    /// `isTLS`: the request came over TLS, so playlists point at `https`.
+    func response(to head: RequestHead, configuration: ServerConfiguration, isTLS: Bool) -> IcecastResponse? {
         let path = head.path
         if path == "/metrics" {
             let text = server.metrics.render(mounts: server.mounts.all, speakers: server.speakers.all)
@@ -77,7 +78,7 @@ struct PublicStatusResponder: Responder {
         }
         for suffix in Self.playlistSuffixes where path.hasSuffix(suffix) {
             let mountPath = String(path.dropLast(suffix.count))
-            return playlist(suffix, mountPath: mountPath, head: head, configuration: configuration)
+            return playlist(suffix, mountPath: mountPath, head: head, configuration: configuration, isTLS: isTLS)
         }
         return nil
     }
@@ -102,13 +103,15 @@ struct PublicStatusResponder: Responder {
         _ kind: String,
         mountPath: String,
         head: RequestHead,
-        configuration: ServerConfiguration
+        configuration: ServerConfiguration,
+        isTLS: Bool
     ) -> IcecastResponse? {
-        // `http://<Host header>/<mount>`; without a port in Host, the hostname and first port (as Icecast).
+        // `http://<Host header>/<mount>` (`https` for a request over TLS); without a port in Host, the hostname and
+        // first port (as Icecast).
         let port = server.publicPort.load(ordering: .relaxed)
         // A Host header that is not a host (markup, quotes, a second line) is not written into the document.
         let host = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port)
-        let url = "http://\(host)\(mountPath)"
+        let url = "\(isTLS ? "https" : "http")://\(host)\(mountPath)"
         switch kind {
         case ".m3u":
             return IcecastResponse(status: 200, contentType: "audio/x-mpegurl", body: Array("\(url)\r\n".utf8))

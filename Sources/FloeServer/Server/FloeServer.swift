@@ -203,7 +203,7 @@ public final class FloeServer: Service, Sendable {
     }
 
     /// How close to its end a certificate is warned about.
-    static let expiryWarning: TimeInterval = 14 * 24 * 3600
+    public static let expiryWarning: TimeInterval = 14 * 24 * 3600
 
     /// The serial number of the certificate new TLS connections get, in hex (tests, logs).
     public var tlsCertificateSerial: String? {

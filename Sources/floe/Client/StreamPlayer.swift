@@ -16,15 +16,18 @@ struct StreamPlayer: Sendable {
     var url: HTTPClientURL
     var output: SpeakerOutputConfiguration
     var logger: Logger
+    /// For `https`: CA certificates trusted besides the system's.
+    var caFile: String?
 
-    /// Plays `url` (`http://[user:pass@]host[:port]/mount`) with `output` (a playback output).
-    init(url: String, output: SpeakerOutputConfiguration, logger: Logger) throws {
+    /// Plays `url` (`http[s]://[user:pass@]host[:port]/mount`) with `output` (a playback output).
+    init(url: String, output: SpeakerOutputConfiguration, logger: Logger, caFile: String? = nil) throws {
         guard let parsed = HTTPClientURL(url) else {
-            throw PlayError(description: "not an http:// URL with a host (and a valid port): \(url)")
+            throw PlayError(description: "not an http:// or https:// URL with a host (and a valid port): \(url)")
         }
         self.url = parsed
         self.output = output
         self.logger = logger
+        self.caFile = caFile
     }
 
     struct PlayError: Error, CustomStringConvertible {
@@ -39,6 +42,7 @@ struct StreamPlayer: Sendable {
         let ended = loop.makePromise(of: Void.self)
         var request = HTTPClientRequest(url: url)
         request.userAgent = "floe-play"
+        request.caFile = caFile
         request.headers.add(name: "Accept", value: "*/*")
         let sent = request
         loop.execute {

@@ -232,12 +232,12 @@ extension AdminResponder {
         // A Host header that is not a host (markup, quotes, a second line) is not written into the document.
         let host = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port)
         let credentials = user.isEmpty ? "" : "\(user):\(password)@"
-        if wantsJSON { return Self.json(AdminJSON.PlaylistURL(url: "http://\(credentials)\(host)\(path)")) }
+        if wantsJSON { return Self.json(AdminJSON.PlaylistURL(url: "\(scheme)://\(credentials)\(host)\(path)")) }
         return IcecastResponse(
             status: 200,
             contentType: "audio/x-mpegurl",
             extraHeaders: ["Content-Disposition: attachment; filename=listen.m3u"],
-            body: Array("http://\(credentials)\(host)\(path)\r\n".utf8)
+            body: Array("\(scheme)://\(credentials)\(host)\(path)\r\n".utf8)
         )
     }
 

@@ -15,6 +15,8 @@ struct AdminResponder: Responder {
     private(set) var snapshot: ConfigurationSnapshot?
     /// The socket's `shoutcast-mount`, target of `/admin.cgi`.
     private(set) var shoutcastMount: String? = nil
+    /// `https` when the request came over TLS, for the URLs `buildm3u` writes.
+    private(set) var scheme = "http"
     /// Beyond Icecast: a JSON reply instead of XML (`Accept: application/json`, or the command with `.json`).
     private(set) var wantsJSON = false
     /// The request's loop: commands that ask every loop (`listclients`, `killclient`) answer on it.
@@ -44,6 +46,7 @@ struct AdminResponder: Responder {
         responder.logger = request.logger
         responder.snapshot = request.snapshot
         responder.shoutcastMount = request.shoutcastMount
+        responder.scheme = request.isTLS ? "https" : "http"
         responder.eventLoop = connection.eventLoop
         let head = request.head
         if responder.isAdminPage(head), responder.isAdmin(head) {
