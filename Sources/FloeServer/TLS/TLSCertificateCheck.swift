@@ -13,7 +13,7 @@ public enum TLSCertificateCheck {
     public static func check(_ settings: TLSCertificateSettings, now: Date = Date()) throws -> [String] {
         let loaded = try TLSContextStore.load(settings)
         var warnings: [String] = []
-        let chain = try NIOSSLCertificate.fromPEMFile(settings.certificateFile)
+        let chain = loaded.chain
         for index in chain.indices.dropLast() where chain[index].issuerName != chain[index + 1].subjectName {
             warnings.append(
                 "\(settings.certificateFile): certificate \(index + 2) of \(chain.count) did not issue certificate "

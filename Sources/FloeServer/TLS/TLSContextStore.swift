@@ -17,6 +17,8 @@ final class TLSContextStore: Sendable {
     struct Loaded: Sendable {
         var context: NIOSSLContext
         var certificate: TLSCertificateSummary
+        /// The certificates of the file, leaf first.
+        var chain: [NIOSSLCertificate]
         var settings: TLSCertificateSettings
     }
 
@@ -85,7 +87,7 @@ final class TLSContextStore: Sendable {
                 reason: "the private key does not match the certificate in \(settings.certificateFile) (\(error))"
             )
         }
-        return Loaded(context: context, certificate: TLSCertificateSummary(leaf, chainLength: chain.count), settings: settings)
+        return Loaded(context: context, certificate: TLSCertificateSummary(leaf, chainLength: chain.count), chain: chain, settings: settings)
     }
 
     private static func reason(_ error: any Error, reading what: String) -> String {
