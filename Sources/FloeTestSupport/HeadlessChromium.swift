@@ -16,13 +16,14 @@ public final class HeadlessChromium: @unchecked Sendable {
         public var description: String
     }
 
-    /// Starts Chromium on `url` and connects to the page's DevTools socket.
-    public init(url: String) async throws {
+    /// Starts Chromium on `url`, with `arguments` added to its command line, and connects to the page's DevTools
+    /// socket.
+    public init(url: String, arguments: [String] = []) async throws {
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("floe-chromium-\(UUID().uuidString)").path
         process = try ExternalProcess(
             "chromium",
             ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--remote-debugging-port=0",
-             "--user-data-dir=\(profile)", "--window-size=1000,700", url]
+             "--user-data-dir=\(profile)", "--window-size=1000,700"] + arguments + [url]
         )
         // Chromium writes the port to DevToolsActivePort in the profile directory.
         var port: Int?

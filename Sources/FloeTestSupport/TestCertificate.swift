@@ -10,6 +10,9 @@ public struct TestCertificate: Sendable {
     public let bundleFile: String
     /// The server certificate's serial number, lower-case hex without leading zeros (as `openssl x509 -serial`).
     public let serial: String
+    /// Base64 of the SHA-256 of the server key's SubjectPublicKeyInfo: what Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes to trust this certificate (and no other) without a CA store.
+    public let publicKeyHash: String
 
     /// Makes a new CA and server certificate under `directory`; `name` keeps several sets apart.
     public static func make(in directory: TemporaryDirectory, name: String = "server", days: Int = 30) async throws -> TestCertificate {
@@ -37,7 +40,13 @@ public struct TestCertificate: Sendable {
         try (leafText + caText + keyText).write(toFile: bundle, atomically: true, encoding: .utf8)
         let serialLine = String(decoding: try await openssl(["x509", "-in", leaf, "-noout", "-serial"]).stdout, as: UTF8.self)
         let serial = serialLine.split(separator: "=").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-        return TestCertificate(caFile: ca, certificateFile: chain, keyFile: key, bundleFile: bundle, serial: Self.normalised(serial))
+        let publicKey = directory.path("\(name)-public.der")
+        try await openssl(["pkey", "-in", key, "-pubout", "-outform", "DER", "-out", publicKey])
+        let digest = try await openssl(["dgst", "-sha256", "-binary", publicKey]).stdout
+        return TestCertificate(
+            caFile: ca, certificateFile: chain, keyFile: key, bundleFile: bundle, serial: Self.normalised(serial),
+            publicKeyHash: Data(digest).base64EncodedString()
+        )
     }
 
     /// Hex as Floe and openssl may write it, compared without case or leading zeros.

@@ -188,6 +188,43 @@ extension IntegrationTests {
             #expect(abs(played.dominantFrequency - 440) < 4)
         }
 
+        /// A station's web page over https: Chromium, trusting the test certificate's key, loads the status page
+        /// and its `<audio>` element plays the mount over https (no mixed content anywhere).
+        @Test func chromiumPlaysTheMountFromTheStatusPageOverHTTPS() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await TestServer { configuration in
+                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: .auto)]
+                configuration.tls = TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
+                configuration.paths.webroot = WebPageTests.webroot
+            }
+            let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: Secure Radio"])
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/live") })
+
+            let browser = try await HeadlessChromium(
+                url: "about:blank",
+                arguments: [
+                    "--ignore-certificate-errors-spki-list=\(certificate.publicKeyHash)",
+                    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+                ]
+            )
+            try await browser.open("https://localhost:\(server.port)/")
+            let card = "document.querySelector('article[data-mount=\"/live\"]')"
+            #expect(try await browser.wait(for: "\(card)?.querySelector('.name').textContent ?? ''", toBe: "Secure Radio") == "Secure Radio")
+            #expect(try await browser.evaluate("location.protocol") == "https:")
+            let audio = "\(card).querySelector('audio')"
+            #expect(try await browser.evaluate("\(audio).src") == "https://localhost:\(server.port)/live")
+            let started = try await browser.evaluate("\(audio).play().then(() => 'playing', e => 'refused: ' + e)")
+            #expect(started == "playing")
+            let advancing = "\(audio).currentTime > 2 ? 'advancing' : String(\(audio).currentTime)"
+            #expect(try await browser.wait(for: advancing, toBe: "advancing", timeout: 15) == "advancing")
+            #expect(try await browser.evaluate("String(\(audio).error?.code ?? 'none')") == "none")
+            #expect(server.listeners("/live") == 1, "the page's player is a listener")
+            feeding.cancel()
+            await server.stop()
+        }
+
         /// Renewal: a reload with a new certificate reaches new connections; a listener connected before keeps
         /// streaming; a broken certificate file on reload keeps the one in use.
         @Test func reloadedCertificateReachesNewConnectionsOnly() async throws {
