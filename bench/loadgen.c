@@ -27,6 +27,18 @@
  * lines, "EVENT ramped <monotonic_s>" and "EVENT done <monotonic_s>", and, with
  * --steady-callback-file F, also written to F ("ramped\n", then "done\n").
  *
+ * TLS (--tls): each listener connects over TLS (OpenSSL; TLS 1.2 at least, SNI "localhost", no certificate
+ * verification: the tool measures the server, not the trust chain; no session resumption, so every listener
+ * makes a full handshake). The JSON adds the handshake time (connect() to the end of the handshake) and the
+ * version and cipher suite of the first handshake.
+ *
+ * Handshake rate (--tls --handshake-seconds S [--concurrency C]): instead of listeners, C connections at a time
+ * each make a full TLS handshake and close (close_notify), again and again for S seconds; "EVENT ramped" and
+ * "EVENT done" bracket the S seconds, so a supervisor can sample the server's CPU over them. Reports
+ * handshakes, handshakes per second and the handshake time.
+ *
+ * Build:  cc -O2 -o bench/out/loadgen bench/loadgen.c -lssl -lcrypto
+ *
  * Loopback only: --host must be a numeric IPv4 address in 127.0.0.0/8.
  */
 #define _GNU_SOURCE
@@ -47,9 +59,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 enum cstate {
     ST_IDLE = 0,   /* not started yet */
     ST_CONNECTING, /* connect() in progress */
+    ST_HANDSHAKE,  /* TLS handshake in progress */
     ST_SENDING,    /* request partly sent */
     ST_WAITING,    /* request sent, waiting for the status line */
     ST_STREAMING,  /* got "200", receiving body */
@@ -67,15 +83,20 @@ enum reason {
     R_NO_RESPONSE,   /* request sent, no byte at all by the end of the run */
     R_STILL_CONNECTING, /* connect() still in progress at the end of the run (SYN not answered) */
     R_NO_STATUS_END, /* some bytes but no complete status line by the end of the run */
+    R_TLS,           /* the TLS handshake or a TLS record failed */
+    R_HANDSHAKE_END, /* TLS handshake still in progress at the end of the run */
     R_COUNT
 };
 static const char *reason_name[R_COUNT] = {
     "socket_error", "connect_error", "reset", "eof_before_status", "eof_while_streaming",
     "bad_status_line", "http_non_200", "no_response", "still_connecting", "incomplete_status",
+    "tls_error", "handshake_unfinished",
 };
 
 struct conn {
     int fd;
+    SSL *ssl;         /* with --tls */
+    float handshake_ms;
     uint8_t state;
     uint8_t stalled;
     uint8_t hdrlen;
@@ -110,6 +131,13 @@ static const char *host = "127.0.0.1";
 static int port = 8000;
 static const char *path = "/bench";
 static const char *callback_file = NULL;
+static int use_tls = 0;
+static double handshake_seconds = 0; /* > 0: the handshake-rate test instead of listeners */
+static int concurrency = 64;         /* handshakes in flight in the handshake-rate test */
+static SSL_CTX *tls_ctx;
+static char tls_version[32], tls_cipher[96]; /* of the first handshake */
+static float *handshake_ms;          /* completed handshakes' times */
+static long n_handshakes, handshake_ms_cap;
 
 static char request[1024];
 static int request_len;
@@ -163,9 +191,13 @@ static void count_http(int code) {
 static void fail(struct conn *c, enum reason r) {
     if (c->state == ST_FAILED || c->state == ST_IDLE) return;
     if (c->state == ST_STREAMING) n_alive--;
-    if (c->state == ST_CONNECTING || c->state == ST_SENDING ||
+    if (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE || c->state == ST_SENDING ||
         (c->state == ST_WAITING && !c->got_byte))
         n_pending--;
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
     if (c->fd >= 0) {
         close(c->fd); /* also removes it from the epoll set */
         c->fd = -1;
@@ -179,7 +211,21 @@ static void fail(struct conn *c, enum reason r) {
 static int send_request(struct conn *c, int idx) {
     int off = c->hdrlen; /* while sending, hdrlen holds the number of request bytes sent */
     while (off < request_len) {
-        ssize_t w = send(c->fd, request + off, (size_t)(request_len - off), MSG_NOSIGNAL);
+        ssize_t w;
+        if (c->ssl) {
+            /* Without SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write writes all or, on WANT_WRITE, must be called again
+             * with the same arguments: `off` stays where it is. */
+            int r = SSL_write(c->ssl, request + off, request_len - off);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) break;
+                fail(c, R_TLS);
+                return -1;
+            }
+            w = r;
+        } else {
+            w = send(c->fd, request + off, (size_t)(request_len - off), MSG_NOSIGNAL);
+        }
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -205,6 +251,55 @@ static int send_request(struct conn *c, int idx) {
     return 0;
 }
 
+static void record_handshake(struct conn *c, double t) {
+    c->handshake_ms = (float)((t - c->t_start) * 1000.0);
+    if (n_handshakes == handshake_ms_cap) {
+        handshake_ms_cap = handshake_ms_cap ? 2 * handshake_ms_cap : 4096;
+        handshake_ms = realloc(handshake_ms, sizeof(float) * (size_t)handshake_ms_cap);
+        if (!handshake_ms) { perror("realloc"); exit(1); }
+    }
+    handshake_ms[n_handshakes++] = c->handshake_ms;
+    if (!tls_version[0]) {
+        snprintf(tls_version, sizeof tls_version, "%s", SSL_get_version(c->ssl));
+        snprintf(tls_cipher, sizeof tls_cipher, "%s", SSL_get_cipher_name(c->ssl));
+    }
+}
+
+/* Drives the TLS handshake; returns 1 when it is complete, 0 while in progress, -1 when it failed (c is failed). */
+static int continue_handshake(struct conn *c, int idx) {
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        record_handshake(c, now_s());
+        return 1;
+    }
+    struct epoll_event ev = { .data.u32 = (uint32_t)idx };
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ: ev.events = EPOLLIN | EPOLLRDHUP; break;
+    case SSL_ERROR_WANT_WRITE: ev.events = EPOLLOUT; break;
+    default: fail(c, R_TLS); return -1;
+    }
+    if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) { fail(c, R_RESET); return -1; }
+    return 0;
+}
+
+static void after_handshake(struct conn *c, int idx);
+
+/* The TCP connection is up: start TLS (--tls) or send the request. */
+static void on_connected(struct conn *c, int idx) {
+    if (!use_tls) {
+        send_request(c, idx);
+        return;
+    }
+    c->ssl = SSL_new(tls_ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set_tlsext_host_name(c->ssl, "localhost") != 1) {
+        fail(c, R_TLS);
+        return;
+    }
+    SSL_set_connect_state(c->ssl);
+    c->state = ST_HANDSHAKE;
+    if (continue_handshake(c, idx) == 1) after_handshake(c, idx);
+}
+
 static void start_conn(int idx) {
     struct conn *c = &conns[idx];
     n_started++;
@@ -226,7 +321,7 @@ static void start_conn(int idx) {
     }
     int r = connect(c->fd, (struct sockaddr *)&addr, sizeof addr);
     if (r == 0) {
-        send_request(c, idx);
+        on_connected(c, idx);
     } else if (errno != EINPROGRESS) {
         fail(c, R_CONNECT);
     }
@@ -265,9 +360,23 @@ static void handle_status(struct conn *c) {
 
 static unsigned char rxbuf[1 << 17];
 
+/* recv(), or SSL_read() with --tls, with recv()'s results: > 0 bytes, 0 at the end of the stream, -1 with errno
+ * (EAGAIN when nothing is there yet). */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len) {
+    if (!c->ssl) return recv(c->fd, buf, len, 0);
+    int n = SSL_read(c->ssl, buf, (int)len);
+    if (n > 0) return n;
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: errno = EAGAIN; return -1;
+    case SSL_ERROR_ZERO_RETURN: return 0; /* close_notify, or a bare EOF (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+    default: ERR_clear_error(); errno = ECONNRESET; return -1;
+    }
+}
+
 static void on_readable(struct conn *c, double t) {
     for (;;) {
-        ssize_t n = recv(c->fd, rxbuf, sizeof rxbuf, 0);
+        ssize_t n = conn_recv(c, rxbuf, sizeof rxbuf);
         if (n > 0) {
             int first = !c->got_byte;
             if (first) {
@@ -297,7 +406,9 @@ static void on_readable(struct conn *c, double t) {
                 if (have_line || c->hdrlen >= 12) handle_status(c);
                 if (c->state == ST_FAILED) return;
             }
-            if ((size_t)n < sizeof rxbuf) return; /* level-triggered: more will be signalled */
+            /* Level-triggered: more will be signalled. Not with TLS: OpenSSL may hold decrypted bytes that the
+             * socket no longer signals, so read until it says WANT_READ. */
+            if (!c->ssl && (size_t)n < sizeof rxbuf) return;
             continue;
         }
         if (n == 0) {
@@ -323,7 +434,11 @@ static void on_event(uint32_t idx, uint32_t events, double t) {
             fail(c, R_CONNECT);
             return;
         }
-        send_request(c, (int)idx);
+        on_connected(c, (int)idx);
+        return;
+    }
+    if (c->state == ST_HANDSHAKE) {
+        if (continue_handshake(c, (int)idx) == 1) after_handshake(c, (int)idx);
         return;
     }
     if (c->state == ST_SENDING) {
@@ -332,6 +447,61 @@ static void on_event(uint32_t idx, uint32_t events, double t) {
         return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c, t);
+}
+
+/* The handshake-rate test: close (close_notify, then the socket) and let the main loop start the slot again. */
+static void after_handshake(struct conn *c, int idx) {
+    if (handshake_seconds <= 0) {
+        send_request(c, idx);
+        return;
+    }
+    SSL_shutdown(c->ssl); /* sends close_notify; the answer is not awaited */
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    close(c->fd);
+    c->fd = -1;
+    n_pending--;
+    c->state = ST_IDLE;
+}
+
+static int cmp_float(const void *a, const void *b);
+static double pct(const float *v, int n, double p);
+static void print_reasons(FILE *out);
+
+/* --handshake-seconds: `concurrency` slots, each connecting, handshaking and closing again and again. */
+static int run_handshake_test(void) {
+    conns = calloc((size_t)concurrency, sizeof *conns);
+    if (!conns) { perror("calloc"); return 1; }
+    static struct epoll_event evs[1024];
+    t0 = now_s();
+    emit_event("ramped", t0);
+    double t = t0;
+    while (t - t0 < handshake_seconds && !interrupted) {
+        for (int i = 0; i < concurrency; i++) {
+            struct conn *c = &conns[i];
+            if (c->state != ST_IDLE && c->state != ST_FAILED) continue;
+            memset(c, 0, sizeof *c);
+            c->fd = -1;
+            start_conn(i);
+        }
+        int n = epoll_wait(epfd, evs, 1024, 50);
+        if (n < 0 && errno != EINTR) { perror("epoll_wait"); return 1; }
+        t = now_s();
+        for (int i = 0; i < n; i++) on_event(evs[i].data.u32, evs[i].events, t);
+    }
+    double seconds = now_s() - t0;
+    emit_event("done", t0 + seconds);
+    qsort(handshake_ms, (size_t)n_handshakes, sizeof(float), cmp_float);
+    printf("{\"mode\": \"handshakes\", \"concurrency\": %d, \"seconds\": %.3f, \"handshakes\": %ld, "
+           "\"handshakes_per_s\": %.1f, \"failed\": %d, \"failed_reasons\": {",
+           concurrency, seconds, n_handshakes, (double)n_handshakes / seconds, n_failed);
+    print_reasons(stdout);
+    printf("}, \"handshake_ms_p50\": %.3f, \"handshake_ms_p99\": %.3f, \"tls_version\": \"%s\", "
+           "\"tls_cipher\": \"%s\"}\n",
+           pct(handshake_ms, (int)n_handshakes, 0.50), pct(handshake_ms, (int)n_handshakes, 0.99), tls_version,
+           tls_cipher);
+    fflush(stdout);
+    return interrupted ? 130 : 0;
 }
 
 /* Scan live connections for stalls (receive gaps that are still open). */
@@ -359,11 +529,40 @@ static double pct(const float *v, int n, double p) {
     return v[i];
 }
 
+/* The failure reasons as the members of a JSON object. */
+static void print_reasons(FILE *out) {
+    int first = 1;
+    for (int r = 0; r < R_COUNT; r++) {
+        if (!reasons[r]) continue;
+        fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", reason_name[r], (unsigned long long)reasons[r]);
+        first = 0;
+    }
+    for (int i = 0; i < n_http_codes; i++) {
+        fprintf(out, "%s\"http_%d\": %llu", first ? "" : ", ", http_codes[i].code,
+                (unsigned long long)http_codes[i].n);
+        first = 0;
+    }
+}
+
+/* The client context: TLS 1.2 at least, no verification, no session reuse (every handshake a full one). */
+static SSL_CTX *make_tls_context(void) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return NULL;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    static const unsigned char alpn[] = "\x08http/1.1";
+    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
+    return ctx;
+}
+
 static void usage(const char *argv0) {
     fprintf(stderr,
             "usage: %s --host 127.0.0.1 --port P [--path /bench] [--listeners N] [--rate R]\n"
             "          [--duration S] [--stall-ms MS] [--ramp-grace S] [--settle S] [--json]\n"
-            "          [--read-interval-ms MS] [--steady-callback-file F] [--expect-bps B] [--icy]\n",
+            "          [--read-interval-ms MS] [--steady-callback-file F] [--expect-bps B] [--icy]\n"
+            "          [--tls [--handshake-seconds S [--concurrency C]]]\n",
             argv0);
 }
 
@@ -383,11 +582,14 @@ int main(int argc, char **argv) {
         {"steady-callback-file", required_argument, 0, 'c'},
         {"expect-bps", required_argument, 0, 'e'},
         {"icy", no_argument, 0, 'I'},
+        {"tls", no_argument, 0, 'T'},
+        {"handshake-seconds", required_argument, 0, 'H'},
+        {"concurrency", required_argument, 0, 'C'},
         {"help", no_argument, 0, '?'},
         {0, 0, 0, 0},
     };
     int o;
-    while ((o = getopt_long(argc, argv, "h:p:P:n:r:d:s:g:S:i:jc:e:I", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "h:p:P:n:r:d:s:g:S:i:jc:e:ITH:C:", opts, NULL)) != -1) {
         switch (o) {
         case 'h': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -403,10 +605,14 @@ int main(int argc, char **argv) {
         case 'c': callback_file = optarg; break;
         case 'e': expect_bps = atof(optarg); break;
         case 'I': icy = 1; break;
+        case 'T': use_tls = 1; break;
+        case 'H': handshake_seconds = atof(optarg); break;
+        case 'C': concurrency = atoi(optarg); break;
         default: usage(argv[0]); return 2;
         }
     }
-    if (n_listeners <= 0 || rate <= 0 || duration < 0 || port <= 0 || port > 65535) {
+    if (n_listeners <= 0 || rate <= 0 || duration < 0 || port <= 0 || port > 65535 || concurrency <= 0 ||
+        (handshake_seconds > 0 && !use_tls)) {
         usage(argv[0]);
         return 2;
     }
@@ -443,6 +649,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_listeners; i++) conns[i].fd = -1;
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) { perror("epoll_create1"); return 1; }
+    if (use_tls && !(tls_ctx = make_tls_context())) {
+        fprintf(stderr, "loadgen: cannot make a TLS context\n");
+        return 1;
+    }
+    if (handshake_seconds > 0) return run_handshake_test();
 
     enum { BATCH = 4096 };
     static struct epoll_event evs[BATCH];
@@ -541,9 +752,10 @@ int main(int argc, char **argv) {
     /* Classify connections still without a status at the end of the run. */
     for (int i = 0; i < n_listeners; i++) {
         struct conn *c = &conns[i];
-        if (c->state == ST_CONNECTING || c->state == ST_SENDING || c->state == ST_WAITING)
+        if (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE || c->state == ST_SENDING || c->state == ST_WAITING)
             fail(c, c->got_byte ? R_NO_STATUS_END
-                    : c->state == ST_CONNECTING ? R_STILL_CONNECTING : R_NO_RESPONSE);
+                    : c->state == ST_CONNECTING ? R_STILL_CONNECTING
+                    : c->state == ST_HANDSHAKE ? R_HANDSHAKE_END : R_NO_RESPONSE);
     }
 
     /* TTFB over connections that received a byte */
@@ -575,28 +787,26 @@ int main(int argc, char **argv) {
         fprintf(out, "{\"listeners_requested\": %d, \"started\": %d, \"connected\": %d, "
                      "\"alive_at_ramp\": %d, \"alive_at_end\": %d, \"failed\": %d, \"failed_reasons\": {",
                 n_listeners, n_started, n_connected, alive_at_ramp, alive_at_end, n_failed);
-        int first = 1;
-        for (int r = 0; r < R_COUNT; r++) {
-            if (!reasons[r]) continue;
-            fprintf(out, "%s\"%s\": %llu", first ? "" : ", ", reason_name[r], (unsigned long long)reasons[r]);
-            first = 0;
-        }
-        for (int i = 0; i < n_http_codes; i++) {
-            fprintf(out, "%s\"http_%d\": %llu", first ? "" : ", ", http_codes[i].code,
-                    (unsigned long long)http_codes[i].n);
-            first = 0;
-        }
+        print_reasons(out);
         fprintf(out, "}, \"late_first_byte\": %d, \"stalled\": %d, \"stall_ms\": %.0f, \"max_gap_ms\": %.1f, "
                      "\"ttfb_ms_p50\": %.3f, \"ttfb_ms_p99\": %.3f, \"ttfb_ms_max\": %.3f, "
                      "\"bytes_total\": %llu, \"bytes_steady\": %llu, \"bytes_per_listener_per_s\": %.1f, "
                      "\"ramp_seconds\": %.3f, \"steady_seconds\": %.3f, \"interrupted\": %s, "
                      "\"socket_errno\": %d, \"expect_bps\": %.0f, \"below_90pct\": %d, "
-                     "\"rate_min\": %.1f, \"rate_p01\": %.1f, \"rate_p50\": %.1f}\n",
+                     "\"rate_min\": %.1f, \"rate_p01\": %.1f, \"rate_p50\": %.1f",
                 n_late, n_stalled, stall_ms, max_gap, pct(tt, n_tt, 0.50), pct(tt, n_tt, 0.99),
                 n_tt ? (double)tt[n_tt - 1] : -1.0, (unsigned long long)bytes_total,
                 (unsigned long long)bytes_steady, bpls, t_ramped - t0, steady_s,
                 interrupted ? "true" : "false", first_errno_socket, expect_bps, n_below_90,
                 n_rates ? (double)rates[0] : -1.0, pct(rates, n_rates, 0.01), pct(rates, n_rates, 0.50));
+        if (use_tls) {
+            qsort(handshake_ms, (size_t)n_handshakes, sizeof(float), cmp_float);
+            fprintf(out, ", \"tls\": true, \"handshakes\": %ld, \"handshake_ms_p50\": %.3f, "
+                         "\"handshake_ms_p99\": %.3f, \"tls_version\": \"%s\", \"tls_cipher\": \"%s\"",
+                    n_handshakes, pct(handshake_ms, (int)n_handshakes, 0.50),
+                    pct(handshake_ms, (int)n_handshakes, 0.99), tls_version, tls_cipher);
+        }
+        fprintf(out, "}\n");
     } else {
         fprintf(out, "listeners requested %d, connected %d, alive at ramp/end %d/%d, failed %d\n",
                 n_listeners, n_connected, alive_at_ramp, alive_at_end, n_failed);

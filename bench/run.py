@@ -4,6 +4,14 @@
     python3 bench/run.py --server icecast --listeners 1000 [--rate 250] [--steady 30]
     python3 bench/run.py --server floe --listeners 5000 [--floe-binary .build/release/floe]
     python3 bench/run.py --server both --listeners 5000
+    python3 bench/run.py --server both --listeners 1000 --tls
+
+With --tls (floe and icecast only): a certificate for localhost is made with openssl (ECDSA P-256, one PEM with
+certificate and key, as Icecast 2.4 reads it), the icecast.xml gets a second listen socket with <ssl>1</ssl> and
+<paths><ssl-certificate>, and the listeners connect to that socket over TLS (the source stays on the plain
+one). After the listeners' steady window, the handshake rate is measured: loadgen keeps --handshake-concurrency
+full TLS handshakes in flight for --handshake-seconds, each closed once done, and the server's CPU over that
+time gives handshakes per CPU-second (per core). Per-thread CPU shows how the work spreads over cores.
 
 For each server: writes an icecast.xml into a fresh temp dir, starts the server on
 127.0.0.1:<free port>, starts one paced ffmpeg source (128 kbps MP3, real time) on
@@ -95,6 +103,40 @@ def sample(pid):
     return {"t": time.monotonic(), "user": u, "sys": s, "rss_kb": proc_rss_kb(pid)}
 
 
+def thread_cpu_s(pid):
+    """{thread id: utime+stime seconds} for every thread of a process."""
+    threads = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue    # the thread ended
+        fields = data[data.rindex(")") + 2:].split()
+        threads[int(tid)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return threads
+
+
+def thread_cpu_pct(before, after, wall):
+    """Each thread's share of one core between two thread_cpu_s samples, busiest first (threads above 0.5 %)."""
+    pcts = [100.0 * (cpu - before.get(tid, 0.0)) / wall for tid, cpu in after.items()]
+    return sorted((round(p, 1) for p in pcts if p >= 0.5), reverse=True)
+
+
+def make_certificate(tmpdir):
+    """A self-signed ECDSA P-256 certificate for localhost and 127.0.0.1, and its key, in one PEM (chain and key
+    together, as Icecast 2.4's <ssl-certificate> reads it); readable by the icecast2 user."""
+    cert, key = Path(tmpdir) / "cert.pem", Path(tmpdir) / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bundle = Path(tmpdir) / "bundle.pem"
+    bundle.write_text(cert.read_text() + key.read_text())
+    os.chmod(bundle, 0o644)
+    return bundle
+
+
 def sys_cpu():
     """Machine-wide CPU seconds from /proc/stat: (busy, softirq), summed over all CPUs."""
     with open("/proc/stat") as f:
@@ -167,7 +209,8 @@ def ensure_built(src, binary):
     if binary.exists() and binary.stat().st_mtime >= src.stat().st_mtime:
         return
     log(f"building {binary}")
-    subprocess.run(["cc", "-O2", "-Wall", "-o", str(binary), str(src)], check=True, timeout=120)
+    libs = ["-lssl", "-lcrypto"] if src == LOADGEN_SRC else []     # loadgen speaks TLS (--tls)
+    subprocess.run(["cc", "-O2", "-Wall", "-o", str(binary), str(src)] + libs, check=True, timeout=120)
 
 
 def ensure_test_mp3():
@@ -185,7 +228,16 @@ def ensure_test_mp3():
     tmp.rename(TEST_MP3)
 
 
-def write_config(tmpdir, port, listeners, pw):
+def write_config(tmpdir, port, listeners, pw, tls_port=None, certificate=None):
+    """icecast.xml for both servers; with tls_port, a second, TLS-only socket and the certificate."""
+    tls_socket = f"""
+    <listen-socket>
+        <port>{tls_port}</port>
+        <bind-address>{HOST}</bind-address>
+        <ssl>1</ssl>
+    </listen-socket>""" if tls_port else ""
+    tls_path = f"""
+        <ssl-certificate>{certificate}</ssl-certificate>""" if certificate else ""
     cfg = f"""<icecast>
     <location>floe-bench</location>
     <admin>bench@localhost</admin>
@@ -208,14 +260,14 @@ def write_config(tmpdir, port, listeners, pw):
     <listen-socket>
         <port>{port}</port>
         <bind-address>{HOST}</bind-address>
-    </listen-socket>
+    </listen-socket>{tls_socket}
     <fileserve>1</fileserve>
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>{tmpdir}</logdir>
         <webroot>/usr/share/icecast2/web</webroot>
         <adminroot>/usr/share/icecast2/admin</adminroot>
-        <pidfile>{tmpdir}/server.pid</pidfile>
+        <pidfile>{tmpdir}/server.pid</pidfile>{tls_path}
     </paths>
     <logging>
         <accesslog>access.log</accesslog>
@@ -347,6 +399,47 @@ def tail(path, n=15):
 
 # ---------------------------------------------------------------- one run
 
+def measure_handshakes(server, server_p, tls_port, args):
+    """The handshake rate on the TLS socket, once the listeners are gone: loadgen --handshake-seconds, with the
+    server's CPU (and each thread's) sampled over the same seconds."""
+    time.sleep(2)   # the listeners' connections closed, the server quiet again
+    cmd = [str(LOADGEN_BIN), "--host", HOST, "--port", str(tls_port), "--tls",
+           "--handshake-seconds", str(args.handshake_seconds), "--concurrency", str(args.handshake_concurrency)]
+    log(f"{server}: handshakes, {args.handshake_concurrency} in flight for {args.handshake_seconds:g}s")
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=raise_nofile, start_new_session=True)
+    samples = {}
+    for raw in p.stderr:
+        line = raw.decode(errors="replace")
+        if line.startswith("EVENT "):
+            what = line.split()[1]
+            samples[what] = sample(server_p.pid)
+            samples[what + "_threads"] = thread_cpu_s(server_p.pid)
+    try:
+        out, _ = p.communicate(timeout=args.handshake_seconds + 30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise BenchError("loadgen's handshake test did not finish")
+    if p.returncode != 0 or "ramped" not in samples or "done" not in samples:
+        raise BenchError(f"loadgen's handshake test failed (rc {p.returncode}): {out.decode(errors='replace')}")
+    hs = json.loads(out.decode().strip().splitlines()[-1])
+    s0, s1 = samples["ramped"], samples["done"]
+    wall = s1["t"] - s0["t"]
+    cpu_s = (s1["user"] + s1["sys"]) - (s0["user"] + s0["sys"])
+    return {
+        "handshakes": hs["handshakes"],
+        "handshakes_per_s": hs["handshakes_per_s"],
+        "handshakes_failed": hs["failed"],
+        "handshakes_failed_reasons": hs["failed_reasons"],
+        "handshake_cpu_pct": round(100.0 * cpu_s / wall, 1),
+        "handshakes_per_cpu_s": round(hs["handshakes"] / cpu_s, 1) if cpu_s > 0 else None,
+        "handshake_thread_cpu_pct": thread_cpu_pct(samples["ramped_threads"], samples["done_threads"], wall),
+        "handshake_only_ms_p50": hs["handshake_ms_p50"],
+        "handshake_only_ms_p99": hs["handshake_ms_p99"],
+        "handshake_tls": f"{hs['tls_version']} {hs['tls_cipher']}",
+    }
+
+
 def run_one(server, args):
     ensure_built(LOADGEN_SRC, LOADGEN_BIN)
     if server == "fanout":
@@ -365,7 +458,10 @@ def run_one(server, args):
             raise BenchError(f"user {ICECAST_USER} / group {ICECAST_GROUP} missing (is icecast2 installed?)")
     port = free_port()
     pw = {k: secrets.token_hex(8) for k in ("source", "relay", "admin")}
-    cfg = write_config(tmpdir, port, args.listeners, pw)
+    tls_port = free_port() if args.tls else None
+    certificate = make_certificate(tmpdir) if args.tls else None
+    cfg = write_config(tmpdir, port, args.listeners, pw, tls_port, certificate)
+    listener_port = tls_port or port
 
     if server == "icecast":
         cmd = [shutil.which("icecast2") or "/usr/bin/icecast2", "-c", str(cfg)]
@@ -413,11 +509,12 @@ def run_one(server, args):
         idle_cpu_pct = 100.0 * ((idle1["user"] + idle1["sys"]) - (idle0["user"] + idle0["sys"])) / (idle1["t"] - idle0["t"])
         log(f"{server}: mount live; idle CPU {idle_cpu_pct:.2f}% , baseline RSS {baseline['rss_kb']} KB")
 
-        lg_cmd = [str(LOADGEN_BIN), "--host", HOST, "--port", str(port), "--path", MOUNT,
+        lg_cmd = [str(LOADGEN_BIN), "--host", HOST, "--port", str(listener_port), "--path", MOUNT,
                   "--listeners", str(args.listeners), "--rate", str(args.rate),
                   "--duration", str(args.steady), "--stall-ms", str(args.stall_ms),
                   "--ramp-grace", str(args.ramp_grace),
-                  "--read-interval-ms", str(args.read_interval_ms), "--json"] + (["--icy"] if args.icy else [])
+                  "--read-interval-ms", str(args.read_interval_ms), "--json"] + (["--icy"] if args.icy else []) \
+            + (["--tls"] if args.tls else [])
         log(f"{server}: loadgen {args.listeners} listeners at {args.rate}/s, steady {args.steady}s")
         loadgen_p = subprocess.Popen(lg_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, preexec_fn=raise_nofile,
@@ -442,6 +539,7 @@ def run_one(server, args):
                         samples[what + "_source"] = sum(proc_cpu_s(source_p.pid))
                         samples[what + "_ctxt"] = ctxt_switches(server_p.pid)
                         samples[what + "_ksoftirqd"] = ksoftirqd_cpu_s()
+                        samples[what + "_threads"] = thread_cpu_s(server_p.pid)
                     except (OSError, BenchError, ValueError) as e:
                         samples[what + "_error"] = str(e)
                     events.put(what)
@@ -498,6 +596,8 @@ def run_one(server, args):
             ksoftirqd_pct = 100.0 * ksi / wall
             other_cpu_pct = 100.0 * (busy - cpu_s - (lg_cpu or 0) - src_cpu - ksi) / wall
         c0, c1 = samples.get("ramped_ctxt"), samples.get("done_ctxt")
+        threads = thread_cpu_pct(samples["ramped_threads"], samples["done_threads"], wall) \
+            if "ramped_threads" in samples and "done_threads" in samples else None
         n_end = lg["alive_at_end"]
         source_alive = source_p.poll() is None
         result = {
@@ -539,12 +639,20 @@ def run_one(server, args):
             "other_cpu_pct": round(other_cpu_pct, 2) if other_cpu_pct is not None else None,
             "quiet_before_pct": round(quiet, 1) if quiet is not None else None,
             "server_ctxt_per_s": [round((c1[0] - c0[0]) / wall), round((c1[1] - c0[1]) / wall)] if c0 and c1 else None,
+            "thread_cpu_pct": threads,
+            "tls": args.tls,
+            "tls_version": lg.get("tls_version"),
+            "tls_cipher": lg.get("tls_cipher"),
+            "handshake_ms_p50": lg.get("handshake_ms_p50"),
+            "handshake_ms_p99": lg.get("handshake_ms_p99"),
             "source_alive_at_end": source_alive,
             "server_nofile": nofile,
             "source_uptime_s": round(time.monotonic() - t_source, 1),
             "cmd": cmd,
             "loadgen": lg,
         }
+        if args.tls:
+            result.update(measure_handshakes(server, server_p, listener_port, args))
         if other_cpu_pct is not None and other_cpu_pct > 5:
             log(f"{server}: WARNING other processes used {other_cpu_pct:.0f}% of one core during the "
                 f"steady window; the figures are disturbed (compare only quiet, back-to-back runs)")
@@ -596,21 +704,34 @@ COLUMNS = [
     ("loadgen CPU %", "loadgen_cpu_pct", "{:.1f}"),
     ("other CPU %", "other_cpu_pct", "{:.1f}"),
 ]
+TLS_COLUMNS = [
+    ("threads' CPU %", "thread_cpu_pct", None),
+    ("handshake ms p50", "handshake_ms_p50", "{:.1f}"),
+    ("handshakes / s", "handshakes_per_s", "{:.0f}"),
+    ("handshakes / CPU-s", "handshakes_per_cpu_s", "{:.0f}"),
+]
 
 
-def table_header():
-    names = [c[0] for c in COLUMNS]
+def columns(results):
+    return COLUMNS + (TLS_COLUMNS if any(r.get("tls") for r in results) else [])
+
+
+def table_header(results):
+    names = [c[0] for c in columns(results)]
     return "| " + " | ".join(names) + " |\n|" + "|".join("---" for _ in names) + "|"
 
 
-def table_row(r):
+def table_row(r, cols=COLUMNS):
     cells = []
-    for name, key, fmt in COLUMNS:
+    for name, key, fmt in cols:
         if name == "kernel share":
             cells.append(f"{100.0 * r['cpu_sys_pct'] / r['cpu_pct']:.0f} %" if r["cpu_pct"] else "-")
             continue
         if name == "max gap s":
             cells.append(f"{r['max_gap_ms'] / 1000:.1f}")
+            continue
+        if name == "threads' CPU %":
+            cells.append(" / ".join(f"{p:g}" for p in (r.get(key) or [])[:4]) or "-")
             continue
         v = r.get(key)
         cells.append("-" if v is None else fmt.format(v))
@@ -640,6 +761,12 @@ def main():
     ap.add_argument("--wait-quiet", type=float, default=30.0,
                     help="before each server run, wait at most this many seconds for the machine to be "
                          "idle (< 15%% of one core busy); 0 disables (30)")
+    ap.add_argument("--tls", action="store_true",
+                    help="listeners over TLS on a second, <ssl>1</ssl> socket; then the handshake rate (floe and "
+                         "icecast only)")
+    ap.add_argument("--handshake-seconds", type=float, default=10.0, help="--tls: the handshake test's length (10)")
+    ap.add_argument("--handshake-concurrency", type=int, default=32,
+                    help="--tls: handshakes in flight in the handshake test (32)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (config, logs)")
     args = ap.parse_args()
 
@@ -655,6 +782,8 @@ def main():
     servers = ["icecast", "floe"] if args.server == "both" else args.server.split(",")
     if not servers or any(s not in ("floe", "icecast", "fanout") for s in servers):
         ap.error(f"--server {args.server}: each must be floe, icecast or fanout")
+    if args.tls and "fanout" in servers:
+        ap.error("--tls: the fanout calibration server speaks no TLS")
     if "floe" in servers:
         found, cands = find_floe_binary(args.floe_binary)
         if not found:
@@ -672,24 +801,29 @@ def main():
             if i:
                 time.sleep(3)  # let the previous run's sockets drain
             results.append(run_one(s, args))
-            print(table_row(results[-1]), file=sys.stderr, flush=True)
+            print(table_row(results[-1], columns(results)), file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         log("interrupted")
         return 130
     except BenchError as e:
         log(f"error: {e}")
         if results:
-            print(table_header())
+            print(table_header(results))
             for r in results:
-                print(table_row(r))
+                print(table_row(r, columns(results)))
         return 1
-    print(table_header())
+    print(table_header(results))
     for r in results:
-        print(table_row(r))
+        print(table_row(r, columns(results)))
     for r in results:
         extra = []
         if r["failed_reasons"]:
             extra.append(f"failed: {r['failed_reasons']}")
+        if r.get("handshakes_failed"):
+            extra.append(f"handshakes failed: {r['handshakes_failed_reasons']}")
+        if r.get("tls"):
+            extra.append(f"listeners: {r['tls_version']} {r['tls_cipher']}, handshakes: {r['handshake_tls']}, "
+                         f"handshake CPU {r['handshake_cpu_pct']} % ({' / '.join(map(str, r['handshake_thread_cpu_pct'][:4]))})")
         if r.get("late_first_byte"):
             extra.append(f"{r['late_first_byte']} listeners got their first byte only after the ramp")
         if not r["source_alive_at_end"]:
