@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// One connection of a request: sends the request, waits for the head (redirects are handed back to
 /// `HTTPClient`), then passes the body to the delegate, reading again only once the delegate has taken the last
@@ -123,6 +124,11 @@ final class HTTPClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A TLS peer that closes without close_notify (Python's http.server, many others) ends the connection
+        // as a plain close would: what follows (channelInactive, the decoder) decides whether the response was
+        // whole. A body framed by the close could be cut short unnoticed; Floe reads audio and response heads
+        // that way, where that changes nothing.
+        if let tlsError = error as? NIOSSLError, case .uncleanShutdown = tlsError { return }
         fail(context, "\(url): \(error)")
     }
 

@@ -74,6 +74,15 @@ struct NativeConfigurationLoaderTests {
         #expect(again.configuration == loaded.configuration)
     }
 
+    /// A private CA for Floe's own https requests, and back through the effective configuration.
+    @Test func httpClientCAFile() throws {
+        let loaded = try load("http-client:\n  ca-file: /etc/floe/private-ca.pem\n")
+        #expect(loaded.configuration.httpClientCAFile == "/etc/floe/private-ca.pem")
+        let again = try load(loaded.configuration.effectiveJSON(redactingSecrets: false))
+        #expect(again.configuration == loaded.configuration)
+        #expect(try load("listen:\n  - port: 8000\n").configuration.httpClientCAFile == nil)
+    }
+
     // MARK: - The embedded default and the shipped files
 
     /// The built-in configuration is the model's defaults, except that it listens on loopback only.

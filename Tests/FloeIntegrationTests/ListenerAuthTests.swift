@@ -99,10 +99,11 @@ extension IntegrationTests {
             await server.stop()
         }
 
-        @Test func urlAuthenticationAsksTheServiceAndReportsListenersLeaving() async throws {
-            let directory = try TemporaryDirectory()
+        /// A URL-authentication service in python3: admits user `good` for 2 s, logs every form it gets to
+        /// `auth.log`; over https with `certificate`. Returns the process and the service's URL.
+        func startAuthService(in directory: TemporaryDirectory, certificate: TestCertificate? = nil) async throws -> (ExternalProcess, String) {
             let service = """
-                import http.server, sys, urllib.parse
+                import http.server, ssl, sys, urllib.parse
                 log = open(sys.argv[1], "a")
                 class Handler(http.server.BaseHTTPRequestHandler):
                     def do_POST(self):
@@ -117,12 +118,19 @@ extension IntegrationTests {
                     def log_message(self, *args):
                         pass
                 server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+                if len(sys.argv) > 3:
+                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                    context.load_cert_chain(sys.argv[2], sys.argv[3])
+                    server.socket = context.wrap_socket(server.socket, server_side=True)
                 print(server.server_port, flush=True)
                 server.serve_forever()
                 """
             try service.write(toFile: directory.path("auth.py"), atomically: true, encoding: .utf8)
-            let python = try ExternalProcess("python3", [directory.path("auth.py"), directory.path("auth.log")])
-            defer { python.terminate() }
+            let python = try ExternalProcess(
+                "python3",
+                [directory.path("auth.py"), directory.path("auth.log")]
+                    + (certificate.map { [$0.certificateFile, $0.keyFile] } ?? [])
+            )
             var portLine = ""
             // Polls python's output (up to 10 s) until it has printed its port.
             for _ in 0..<200 where !portLine.contains("\n") {
@@ -130,7 +138,14 @@ extension IntegrationTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             let authPort = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)))
-            let url = "http://127.0.0.1:\(authPort)/auth"
+            let url = certificate == nil ? "http://127.0.0.1:\(authPort)/auth" : "https://localhost:\(authPort)/auth"
+            return (python, url)
+        }
+
+        @Test func urlAuthenticationAsksTheServiceAndReportsListenersLeaving() async throws {
+            let directory = try TemporaryDirectory()
+            let (python, url) = try await startAuthService(in: directory)
+            defer { python.terminate() }
             let server = try await TestServer {
                 $0.mounts["/paid"] = .init(listenerAuthentication: .url(.init(listenerAdd: url, listenerRemove: url)))
             }
@@ -158,6 +173,33 @@ extension IntegrationTests {
             #expect(remove.contains("user=good") && remove.contains("duration="))
             feeder.cancel()
             await server.stop()
+        }
+
+        /// An auth service on https with a private CA: trusted through `http-client.ca-file`, refused without it
+        /// (the certificate is checked, so the listener is not let in).
+        @Test func urlAuthenticationOverHTTPSTrustsTheConfiguredCA() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let (python, url) = try await startAuthService(in: directory, certificate: certificate)
+            defer { python.terminate() }
+            for trusted in [false, true] {
+                let server = try await TestServer {
+                    $0.mounts["/paid"] = .init(listenerAuthentication: .url(.init(listenerAdd: url)))
+                    $0.httpClientCAFile = trusted ? certificate.caFile : nil
+                }
+                let source = try rawSource(port: server.port, mount: "/paid")
+                let feeder = streamUntilCancelled(source)
+                let (_, head) = try listen(server.port, "/paid", user: "good", password: "pw")
+                if trusted {
+                    #expect(head.hasPrefix("HTTP/1.0 200 OK"), "the service's certificate is vouched for by the CA file")
+                } else {
+                    #expect(head.hasPrefix("HTTP/1.0 401 "), "a certificate the system does not trust: refused")
+                }
+                feeder.cancel()
+                await server.stop()
+            }
+            let log = try String(contentsOfFile: directory.path("auth.log"), encoding: .utf8)
+            #expect(log.components(separatedBy: "action=listener_add").count - 1 == 1, "only the trusting server's request arrived")
         }
     }
 }

@@ -44,6 +44,11 @@ public enum EmbeddedConfiguration {
         #   key: /etc/floe/privkey.pem             # PEM private key; not set: read from the certificate file
         #   ciphers:                               # OpenSSL cipher list for TLS 1.2; not set: modern suites only
 
+        # Floe's own requests (URL authentication services, relays) check https certificates against the
+        # system's store, and also against these CAs when set (a private CA).
+        # http-client:
+        #   ca-file: /etc/floe/private-ca.pem
+
         # Who may log in. Passwords that are not set refuse every login of that kind. When Floe runs without a
         # configuration file, it generates the source and admin passwords at each start and prints them
         # (FLOE_SOURCE_PASSWORD and FLOE_ADMIN_PASSWORD fix them).

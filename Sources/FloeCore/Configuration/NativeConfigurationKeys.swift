@@ -24,6 +24,7 @@ enum NativeConfigurationKeys {
                 draft.warnings.append(ConfigurationWarning(option: "tls/ciphers", message: warning))
             }
         },
+        "http-client": { draft, value in try value.apply(httpClient, to: &draft.configuration) },
         "authentication": { draft, value in try value.apply(authentication, to: &draft.configuration.authentication) },
         "limits": { draft, value in try value.apply(limits, to: &draft.configuration.limits) },
         "hostname": { draft, value in draft.configuration.hostname = try value.text() },
@@ -81,6 +82,11 @@ enum NativeConfigurationKeys {
         "bind-address": { socket, value in socket.bindAddress = try value.optionalText() },
         "shoutcast-mount": { socket, value in socket.shoutcastMount = value.isNull ? nil : try value.mountPath() },
         "tls": { socket, value in socket.tls = TLSMode(rawValue: try value.choice(TLSMode.allCases.map(\.rawValue)))! },
+    ]
+
+    /// `http-client:` — Floe's own requests (URL authentication, relays).
+    private static let httpClient: [String: YAMLKeyRule<ServerConfiguration>] = [
+        "ca-file": { configuration, value in configuration.httpClientCAFile = try value.optionalText() },
     ]
 
     /// `tls:` — the certificate every TLS socket presents.

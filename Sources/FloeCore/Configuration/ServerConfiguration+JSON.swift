@@ -42,6 +42,7 @@ private struct ConfigurationJSON {
                     "ciphers": .text(tls.allowedCiphers),
                 ])
             } ?? .null,
+            "http-client": .object(["ca-file": .text(configuration.httpClientCAFile)]),
             "authentication": .object([
                 "source-user": .text(authentication.sourceUser),
                 "source-password": secret(authentication.sourcePassword),

@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var sourceCredentials: SourceCredentialsScope
     /// The certificate TLS sockets present; required when a listen socket's `tls` is not `off`.
     public var tls: TLSCertificateSettings?
+    /// A PEM file of CA certificates that Floe's own HTTP client trusts for `https` besides the system's store
+    /// (URL authentication services, relays): a private CA. `nil`: the system's store only.
+    public var httpClientCAFile: String?
 
     /// Who may read `/metrics` (it names every mount and counts every byte).
     public enum MetricsAccess: String, Sendable, Equatable, CaseIterable {
@@ -75,7 +78,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         relay: RelaySettings = RelaySettings(),
         metricsAccess: MetricsAccess = .local,
         sourceCredentials: SourceCredentialsScope = .mountAdmin,
-        tls: TLSCertificateSettings? = nil
+        tls: TLSCertificateSettings? = nil,
+        httpClientCAFile: String? = nil
     ) {
         self.listenSockets = listenSockets
         self.authentication = authentication
@@ -94,6 +98,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.metricsAccess = metricsAccess
         self.sourceCredentials = sourceCredentials
         self.tls = tls
+        self.httpClientCAFile = httpClientCAFile
     }
 
     /// The default mount's settings and every configured mount's.

@@ -49,7 +49,10 @@ struct ListenerAuthenticator {
                 return eventLoop.makeSucceededFuture(.allowed(user: request.credentials?.user, timeLimit: nil))
             }
             let form = fields(request, action: "listener_add", options: options, configuration: configuration)
-            return URLAuthClient.post(url: add, form: form, credentials: serviceCredentials(options), on: eventLoop)
+            return URLAuthClient.post(
+                url: add, form: form, credentials: serviceCredentials(options), caFile: configuration.httpClientCAFile,
+                on: eventLoop
+            )
                 .map { reply -> Outcome in
                     guard reply.contains(line: options.authHeader) else {
                         logger.info(
@@ -79,7 +82,10 @@ struct ListenerAuthenticator {
         guard let remove = options.listenerRemove else { return }
         var form = fields(request, action: "listener_remove", options: options, configuration: configuration)
         form.append(("duration", "\(connectedSeconds)"))
-        _ = URLAuthClient.post(url: remove, form: form, credentials: serviceCredentials(options), on: eventLoop)
+        _ = URLAuthClient.post(
+            url: remove, form: form, credentials: serviceCredentials(options), caFile: configuration.httpClientCAFile,
+            on: eventLoop
+        )
     }
 
     private func checkFile(_ request: Request, options: HTPasswdOptions, configuration: ServerConfiguration) -> Outcome {

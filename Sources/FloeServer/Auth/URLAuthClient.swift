@@ -25,21 +25,24 @@ enum URLAuthClient {
         }
     }
 
-    /// POSTs `form` to `url` and reads the reply; fails on a bad URL, a connection error or `timeout`.
+    /// POSTs `form` to `url` and reads the reply; fails on a bad URL, a connection error, a certificate that
+    /// neither the system's store nor `caFile` vouches for, or `timeout`.
     static func post(
         url: String,
         form: [(name: String, value: String)],
         credentials: BasicCredentials?,
+        caFile: String?,
         on eventLoop: EventLoop,
         timeout: TimeAmount = .seconds(5)
     ) -> EventLoopFuture<Response> {
         guard let target = HTTPClientURL(url) else {
-            return eventLoop.makeFailedFuture(HTTPClientError("not an http:// URL: \(url)"))
+            return eventLoop.makeFailedFuture(HTTPClientError("not an http:// or https:// URL: \(url)"))
         }
         var request = HTTPClientRequest.form(form, to: target)
         request.user = credentials?.user
         request.password = credentials?.password
         request.timeout = timeout
+        request.caFile = caFile
         // The whole reply within `timeout`, as before: a service that sends a head and stalls cannot hold a
         // listener waiting.
         request.deadline = timeout

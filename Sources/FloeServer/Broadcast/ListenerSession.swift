@@ -43,8 +43,20 @@ final class ListenerSession: ChannelInboundHandler, RemovableChannelHandler {
     var accessLog: (log: AccessLog, record: AccessRecord)?
     /// Run once when the listener leaves (authentication bookkeeping).
     var onClose: (() -> Void)?
+    /// Blocks written between flushes while catching up (``LoopBroadcaster/blocksPerFlush``). Over TLS, one:
+    /// NIOSSL encrypts a whole flush into one buffer per connection and keeps that buffer at the largest size
+    /// it reached, so a burst flushed four blocks at a time would hold about 32 KiB per TLS listener for good.
+    let blocksPerFlush: Int
 
-    init(id: Int, channel: Channel, homePath: String, metadataInterval: Int?, identity: ListenerIdentity = .unknown) {
+    init(
+        id: Int,
+        channel: Channel,
+        homePath: String,
+        metadataInterval: Int?,
+        identity: ListenerIdentity = .unknown,
+        isTLS: Bool = false
+    ) {
+        self.blocksPerFlush = isTLS ? 1 : LoopBroadcaster.blocksPerFlush
         self.id = id
         self.channel = channel
         self.homePath = homePath

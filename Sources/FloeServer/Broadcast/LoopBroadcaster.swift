@@ -165,7 +165,7 @@ final class LoopBroadcaster {
             listener.write(block)
             unreportedBytes += block.bytes.readableBytes
             unflushed += 1
-            if unflushed == Self.blocksPerFlush {
+            if unflushed == listener.blocksPerFlush {
                 listener.channel.flush()
                 unflushed = 0
             }

@@ -150,7 +150,8 @@ struct ListenerResponder: Responder {
                 userAgent: head["user-agent"],
                 user: authenticated?.user,
                 connectedAt: Date()
-            )
+            ),
+            isTLS: request.isTLS
         )
         do {
             try channel.syncOptions?.setOption(
