@@ -157,6 +157,37 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// ffmpeg as a listener over https, checking the certificate against the test CA, decodes the mount.
+        @Test func ffmpegDecodesTheMountOverHTTPS() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await tlsServer(.auto, certificate)
+            let source = try rawSource(port: server.port, mount: "/live")
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/live") })
+            let file = directory.path("heard.wav")
+            let ffmpeg = try await ExternalProcess.run(
+                "ffmpeg",
+                ["-nostdin", "-hide_banner", "-loglevel", "error", "-tls_verify", "1", "-ca_file", certificate.caFile,
+                 "-i", "https://localhost:\(server.port)/live", "-t", "3", "-y", file],
+                timeout: 30
+            )
+            // The same without the CA: ffmpeg checks, so it refuses the server.
+            let unverified = try await ExternalProcess.run(
+                "ffmpeg",
+                ["-nostdin", "-hide_banner", "-loglevel", "error", "-tls_verify", "1",
+                 "-i", "https://localhost:\(server.port)/live", "-t", "1", "-y", directory.path("none.wav")],
+                timeout: 30
+            )
+            feeding.cancel()
+            await server.stop()
+            #expect(unverified.status != 0, "an unknown CA is refused")
+            #expect(ffmpeg.status == 0, "ffmpeg over https: \(ffmpeg.stderr)")
+            let heard = try WAVAudio(contentsOf: file)
+            #expect(heard.duration > 2.9, "\(heard.duration) s decoded over https")
+            #expect(abs(heard.dominantFrequency - 440) < 4)
+        }
+
         /// Floe's own client over https: `floe play` verifies the server against the CA it is given, plays, and
         /// refuses the same server without it (an unknown CA).
         @Test func floePlayOverHTTPSVerifiesTheCertificate() async throws {
