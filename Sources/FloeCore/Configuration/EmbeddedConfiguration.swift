@@ -101,7 +101,9 @@ public enum EmbeddedConfiguration {
           # error-log: "-"                # "-" is standard error
           # level: info                   # debug, info, warning or error
 
-        # Relaying: Floe reads and keeps these settings, but does not relay streams yet, and warns about them.
+        # Relaying: each relay pulls a mount from an upstream Icecast or Floe and serves it here as if a source
+        # sent it; it reconnects by itself (1 s, doubling up to 30 s). Master-server settings and on-demand are
+        # kept but not acted on yet (Floe warns).
         # relay:
         #   master-server:                # not set: no master server (slave mode off)
         #   master-server-port:           # not set

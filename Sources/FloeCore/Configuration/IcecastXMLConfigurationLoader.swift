@@ -18,8 +18,9 @@ import FoundationXML
 ///   `limits/queue-size`: 512 KiB, 512 000 bytes). See ``ServerConfiguration/Limits``.
 /// - Every element Floe does not implement (`<directory>`, `security/chroot`, `paths/basedir`, …) and every
 ///   element Icecast does not know becomes a ``ConfigurationWarning``: one per option path, in document order. A
-///   feature Floe lacks never stops a file from loading. Relay settings (`<relay>`, `<master-server>`, …) are read
-///   into ``ServerConfiguration/relay`` with a single warning that relaying is not active yet.
+///   feature Floe lacks never stops a file from loading. `<relay>` blocks are pulled; master-server settings
+///   (`<master-server>`, …) are read into ``ServerConfiguration/relay`` with a single warning that Floe does not
+///   poll a master yet.
 /// - Where Icecast reads garbage as 0 (`atoi`), Floe refuses: malformed XML, a value of the wrong form or out of
 ///   range, a mount name without its leading `/`, or a mount defined twice throw a ``ConfigurationError`` with the
 ///   file, line and option path. Starting with a silently different port or limit is worse than not starting.
@@ -379,7 +380,7 @@ private struct ElementValue {
 /// The rule tables, one per section, in Icecast's element names. Elements Icecast 2.4.4 reads but Floe does not
 /// implement are listed as `.unsupported`, so their warning says so instead of calling them unknown.
 private enum IcecastXMLRules {
-    private static let noRelaying = "Floe does not relay streams"
+    private static let noMasterPolling = "Floe does not relay a master server's mount list"
     private static let reportsSource = "Floe reports what the source sends"
     private static let unprivileged = "run Floe as an unprivileged user instead, for example from systemd"
 
@@ -447,12 +448,12 @@ private enum IcecastXMLRules {
         "mime-types": .unsupported(nil),
         "icelogin": .unsupported("the Icecast 1 source login is not implemented"),
         "directory": .unsupported("Floe does not list streams in YP directories"),
-        "relay": relaySetting { mapping, value, log in
+        "relay": .section { mapping, value, log in
             var draft = RelayDraft()
             try value.applyChildren(rules: relay, to: &draft, log: &log)
             mapping.relays.append(draft)
         },
-        "relays-on-demand": relaySetting { mapping, value, _ in
+        "relays-on-demand": .apply { mapping, value in
             mapping.configuration.relay.relaysOnDemand = try value.flag()
         },
         "master-server": relaySetting { mapping, value, _ in
@@ -472,8 +473,8 @@ private enum IcecastXMLRules {
         },
     ]
 
-    /// A relay setting: applied, and the first one in the document gets the one warning that relaying is not
-    /// active yet (a warning per `<relay>` would bury the others).
+    /// A master-server setting: applied, and the first one in the document gets the one warning that Floe does
+    /// not poll a master yet (a warning per setting would bury the others).
     private static func relaySetting(
         _ apply: @escaping @Sendable (inout IcecastXMLMapping, ElementValue, inout WarningLog) throws -> Void
     ) -> ElementRule<IcecastXMLMapping> {
@@ -481,7 +482,7 @@ private enum IcecastXMLRules {
             try apply(&mapping, value, &log)
             if !mapping.hasRelaySettings {
                 mapping.hasRelaySettings = true
-                log.warn(value.path, "\(noRelaying) yet: relay settings are read and kept, but not acted on")
+                log.warn(value.path, "\(noMasterPolling) yet: master-server settings are read and kept, but not acted on")
             }
         }
     }
@@ -942,6 +943,9 @@ private struct IcecastXMLMapping {
             relay.localMount = draft.localMount ?? relay.mount
             relay.onDemand = draft.onDemand ?? configuration.relay.relaysOnDemand
             return relay
+        }
+        if let onDemand = configuration.relay.relays.first(where: \.onDemand) {
+            log.warn("relay", "on-demand relays are not implemented yet: \(onDemand.localMount) connects at start like the others")
         }
         return configuration
     }

@@ -18,7 +18,7 @@ import Yams
 /// - A mount (inline under `mounts`, or a mount file) is filled from `default-mount` for every setting it leaves
 ///   unset, as the icecast.xml loader does (``MountConfiguration/filled(from:mountPath:)``). Then
 ///   ``ConfigurationValidator`` checks fallbacks across mounts.
-/// - Relay settings are read and kept, with one warning that relaying is not active yet.
+/// - Relays are pulled; master-server settings are read and kept, with a warning that they are not acted on yet.
 public struct NativeConfigurationLoader: Sendable {
     public init() {}
 
@@ -66,11 +66,20 @@ public struct NativeConfigurationLoader: Sendable {
         let document = try Self.compose(yaml, fileName: fileName)
         var draft = NativeConfigurationDraft(fileName: fileName)
         try document.apply(NativeConfigurationKeys.root, to: &draft, hints: NativeConfigurationKeys.rootHints)
-        if draft.configuration.relay != ServerConfiguration.RelaySettings() {
+        let relay = draft.configuration.relay
+        if relay.masterServer != nil {
             draft.warnings.append(
                 ConfigurationWarning(
-                    option: "relay",
-                    message: "relaying is not active yet: Floe keeps these settings but does not relay streams"
+                    option: "relay/master-server",
+                    message: "Floe does not relay a master server's mount list yet: the master settings are kept but not acted on"
+                )
+            )
+        }
+        if let onDemand = relay.relays.first(where: \.onDemand) {
+            draft.warnings.append(
+                ConfigurationWarning(
+                    option: "relay/relays",
+                    message: "on-demand relays are not implemented yet: \(onDemand.localMount) connects at start like the others"
                 )
             )
         }

@@ -330,6 +330,11 @@ extension ServerConfiguration {
         /// Ask the remote server for ICY metadata and carry it over (Icecast `<relay-shoutcast-metadata>`, default on).
         public var relayMetadata: Bool
 
+        /// The upstream stream's URL, `http://server:port/mount` (an IPv6 address in brackets).
+        public var upstreamURL: String {
+            "http://\(server.contains(":") ? "[\(server)]" : server):\(port)\(mount)"
+        }
+
         public init(
             server: String,
             port: Int = 8000,

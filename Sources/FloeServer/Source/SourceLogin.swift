@@ -53,6 +53,22 @@ struct SourceLogin {
         }
     }
 
+    /// The feed that frames this source's bytes into `mount`'s blocks.
+    func makeFeed(mount: Mount, descriptor: SourceDescriptor, accessRecord: AccessRecord?, logger: Logger) -> SourceFeed {
+        SourceFeed(
+            server: server,
+            mount: mount,
+            sourceID: sourceID,
+            ingest: SourceIngest(
+                format: descriptor.format,
+                blockDuration: .seconds(configured: configuration.limits.blockDuration)
+            ),
+            hooks: SourceHooks(mountPath: path, configuration: configuration.mount(path), logger: logger),
+            accessRecord: accessRecord,
+            logger: logger
+        )
+    }
+
     /// Puts the ingest handlers after `handler` in `context`'s pipeline (a SHOUTcast source's handler, or a
     /// request's head handler); with `chunked`, a decoder of the chunked body goes first. On failure the mount and
     /// the slot are released and the channel closed.
@@ -79,15 +95,7 @@ struct SourceLogin {
         let timeout = mountConfiguration.sourceTimeout ?? configuration.limits.sourceTimeout
         let idle = IdleStateHandler(readTimeout: .seconds(configured: timeout))
         let ingest = SourceIngestHandler(
-            server: server,
-            mount: mount,
-            sourceID: sourceID,
-            ingest: SourceIngest(
-                format: descriptor.format,
-                blockDuration: .seconds(configured: configuration.limits.blockDuration)
-            ),
-            hooks: SourceHooks(mountPath: path, configuration: mountConfiguration, logger: sourceLogger),
-            accessRecord: accessRecord,
+            feed: makeFeed(mount: mount, descriptor: descriptor, accessRecord: accessRecord, logger: sourceLogger),
             logger: sourceLogger
         )
         do {

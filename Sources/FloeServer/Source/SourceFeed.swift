@@ -1,0 +1,127 @@
+import FloeCore
+import Foundation
+import Logging
+import NIOCore
+
+/// One source's stream on its way into a mount, whatever brings the bytes: a source connection
+/// (`SourceIngestHandler`) or a relay pulling from an upstream (`RelaySource`).
+///
+/// Framing and clocking happen here, on the caller's event loop (one loop for the feed's whole life); listeners'
+/// loops only ever see whole blocks. `end()` publishes what is left and frees the mount, exactly once.
+final class SourceFeed {
+    private let server: ServerContext
+    let mount: Mount
+    let sourceID: Int
+    private var ingest: SourceIngest
+    private let hooks: SourceHooks
+    /// The login as the access log shows it (`"SOURCE /live HTTP/1.0" 200 19`), written when the source ends;
+    /// `nil` for a relay, which logged in nowhere.
+    private let accessRecord: AccessRecord?
+    private let logger: Logger
+    private(set) var ended = false
+    /// The pace last reported in the log, so a change is logged once, not per read.
+    private var reportedPace = FrameClock.Pace.realTime
+
+    init(
+        server: ServerContext,
+        mount: Mount,
+        sourceID: Int,
+        ingest: SourceIngest,
+        hooks: SourceHooks,
+        accessRecord: AccessRecord?,
+        logger: Logger
+    ) {
+        self.server = server
+        self.mount = mount
+        self.sourceID = sourceID
+        self.ingest = ingest
+        self.hooks = hooks
+        self.accessRecord = accessRecord
+        self.logger = logger
+    }
+
+    /// The source is connected: runs the mount's on-connect hooks.
+    func started() {
+        hooks.connected()
+    }
+
+    /// Frames `bytes` and publishes every block they complete.
+    func receive(_ bytes: ByteBuffer) {
+        guard !ended else { return }
+        hooks.received(bytes)
+        let now = NIODeadline.now()
+        let outputs = ingest.receive(bytes, at: now)
+        mount.metrics?.bytesIn.increment(by: bytes.readableBytes)
+        for output in outputs {
+            mount.publish(output)
+            if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
+        }
+        reportPaceChange(at: now)
+        if !outputs.isEmpty {
+            // Once per block (twice a second), not per read.
+            let framing = ingest.framing
+            mount.recordStatistics(
+                SourceStatistics(
+                    bytesRead: ingest.bytesReceived,
+                    frames: framing.frames,
+                    garbageBytes: framing.garbageBytes,
+                    id3Bytes: framing.id3Bytes,
+                    resyncs: framing.resyncs,
+                    measuredBitrate: ingest.clock.measuredBitrate,
+                    realTimeRatio: ingest.clock.realTimeRatio(at: now),
+                    pace: reportedPace
+                )
+            )
+        }
+    }
+
+    /// Logs when the source starts or stops keeping real time: an operator's first clue to a misbehaving
+    /// encoder (too fast: no pacing; too slow: an encoder or network that cannot keep up).
+    private func reportPaceChange(at now: NIODeadline) {
+        let pace = ingest.clock.pace(at: now, previous: reportedPace)
+        guard pace != reportedPace else { return }
+        reportedPace = pace
+        let lead = String(format: "%.1f", ingest.clock.lead(at: now).seconds)
+        switch pace {
+        case .fast: logger.warning("Source is sending faster than real time", metadata: ["source.lead_seconds": "\(lead)"])
+        case .slow: logger.warning("Source is sending slower than real time", metadata: ["source.lead_seconds": "\(lead)"])
+        case .realTime: logger.info("Source is back to real time", metadata: ["source.lead_seconds": "\(lead)"])
+        }
+    }
+
+    /// Publishes what is left, then frees the mount for the next source and ends (or moves) its listeners.
+    func end() {
+        guard !ended else { return }
+        ended = true
+        for output in ingest.finish(at: .now()) {
+            mount.publish(output)
+        }
+        let fallback = server.mounts.liveFallback(of: mount.path, configuration: server.configuration)
+        mount.sourceDisconnected(id: sourceID, fallback: fallback)
+        mount.recordStatistics(nil)
+        mount.metrics?.sourceDisconnects.increment()
+        hooks.disconnected()
+        // A mount the configuration does not name goes once its listeners have gone (each loop ends or moves
+        // them in a task queued just now); the periodic sweep catches any that take longer.
+        let server = self.server
+        server.mounts.eventLoopForHousekeeping.scheduleTask(in: .seconds(1)) {
+            server.mounts.retireUnused(configuration: server.configuration)
+        }
+        if let accessRecord { server.accessLog?.record(accessRecord) }
+        if let fallback {
+            logger.info("Listeners moved to the fallback", metadata: ["fallback.path": "\(fallback.path)"])
+        }
+        server.sources.release()
+        let framing = ingest.framing
+        logger.info(
+            "Source exiting",
+            metadata: [
+                "source.bytes": "\(ingest.bytesReceived)",
+                "source.frames": "\(framing.frames)",
+                "source.garbage_bytes": "\(framing.garbageBytes)",
+                "source.id3_bytes": "\(framing.id3Bytes)",
+                "source.measured_bitrate": "\(ingest.clock.measuredBitrate.map(String.init) ?? "-")",
+            ]
+        )
+    }
+}

@@ -1,0 +1,68 @@
+import FloeCore
+import FloeTestSupport
+import Foundation
+import Testing
+
+extension IntegrationTests {
+    /// Relays with real peers: a real Icecast 2.4.4 as the upstream, Floe pulling its mounts.
+    @Suite("Relays", .serialized)
+    struct RelayTests {
+        /// Waits until `mount` on `port` answers a listener with 200 (a source has logged in there).
+        func waitForMount(port: Int, mount: String) async throws {
+            for _ in 0..<100 {
+                if let (socket, head, _) = try? rawListener(port: port, mount: mount), head.contains(" 200 ") {
+                    socket.shutdownWrite()
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            Issue.record("\(mount) never went live on port \(port)")
+        }
+
+        /// Floe relays a mount of a real Icecast 2.4.4: a Floe listener receives the very bytes an Icecast listener
+        /// receives, whole frames of the source, and a title set on Icecast reaches Floe's ICY listeners.
+        @Test func relaysAnIcecastMountWithItsTitles() async throws {
+            let icecast = try await IcecastServer()
+            let source = try rawSource(port: icecast.port, mount: "/origin", headers: ["ice-name: Origin Radio"])
+            let feeding = streamUntilCancelled(source)
+            try await waitForMount(port: icecast.port, mount: "/origin")
+            // Connected before the relay, this Icecast listener's stream holds everything the relay will get.
+            let (upstreamListener, upstreamHead, upstreamRest) = try rawListener(port: icecast.port, mount: "/origin")
+            #expect(upstreamHead.hasPrefix("HTTP/1.0 200 OK"))
+            let upstreamStream = upstreamListener.receiveAllInBackground(prefix: upstreamRest)
+
+            let server = try await TestServer {
+                $0.relay.relays = [.init(server: "127.0.0.1", port: icecast.port, mount: "/origin", localMount: "/edge")]
+            }
+            #expect(await server.waitUntil { server.isLive("/edge") }, "the relay connected: \(icecast.errorLog)")
+            let (edgeListener, edgeHead, edgeRest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(edgeHead.hasPrefix("HTTP/1.0 200 OK"))
+            #expect(edgeHead.contains("icy-name:Origin Radio"), "the upstream's stream name: \(edgeHead)")
+            let edgeStream = edgeListener.receiveAllInBackground(prefix: edgeRest)
+            let (titled, titledHead, titledRest) = try rawListener(port: server.port, mount: "/edge", headers: ["Icy-MetaData: 1"])
+            #expect(titledHead.contains("icy-metaint:"))
+            let titledStream = titled.receiveAllInBackground(prefix: titledRest)
+
+            let update = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(icecast.port)/admin/metadata?mount=/origin&mode=updinfo&song=Relayed%20Title"])
+            #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
+            #expect(await server.waitUntil(timeout: 5) { server.server.mountState("/edge")?.metadata.title == "Relayed Title" })
+            try await Task.sleep(for: .seconds(3))
+            // The source ends: Icecast ends its listeners (the relay among them), and the relay's end ends Floe's.
+            feeding.cancel()
+            source.shutdownWrite()
+            let upstreamBytes = await upstreamStream.value
+            let edgeBytes = await edgeStream.value
+            let titledBytes = await titledStream.value
+
+            #expect(edgeBytes.count > 3 * 16_000, "the edge listener got \(edgeBytes.count) bytes")
+            let probe = Array(edgeBytes.prefix(16_384))
+            #expect(upstreamBytes.firstRange(of: probe) != nil, "the edge's bytes are the upstream's bytes")
+            #expect(Fixture.frameAlignedOffset(of: Array(edgeBytes.prefix(4096))) != nil, "the edge starts on a frame of the source")
+            #expect(frameCount(in: edgeBytes, from: Fixture.mp3) >= edgeBytes.count / 418 - 2, "whole frames of the source")
+            #expect(titledBytes.firstRange(of: Array("StreamTitle='Relayed Title';".utf8)) != nil, "the title in Floe's ICY stream")
+            await server.stop()
+        }
+    }
+}
