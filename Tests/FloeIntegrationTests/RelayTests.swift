@@ -49,10 +49,11 @@ extension IntegrationTests {
             #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
             #expect(await server.waitUntil(timeout: 5) { server.server.mountState("/edge")?.metadata.title == "Relayed Title" })
             try await Task.sleep(for: .seconds(3))
-            // The source ends: Icecast ends its listeners (the relay among them), and the relay's end ends Floe's.
+            // The source ends: Icecast ends its listeners; Floe's wait for the relay (its hold) until Floe stops.
             feeding.cancel()
             source.shutdownWrite()
             let upstreamBytes = await upstreamStream.value
+            await server.stop()
             let edgeBytes = await edgeStream.value
             let titledBytes = await titledStream.value
 
@@ -62,7 +63,41 @@ extension IntegrationTests {
             #expect(Fixture.frameAlignedOffset(of: Array(edgeBytes.prefix(4096))) != nil, "the edge starts on a frame of the source")
             #expect(frameCount(in: edgeBytes, from: Fixture.mp3) >= edgeBytes.count / 418 - 2, "whole frames of the source")
             #expect(titledBytes.firstRange(of: Array("StreamTitle='Relayed Title';".utf8)) != nil, "the title in Floe's ICY stream")
+        }
+
+        /// The upstream's source stops for 3 s and comes back: Floe's listeners stay connected through the hold
+        /// and get whole frames again, without reconnecting.
+        @Test func listenersWaitThroughAnUpstreamOutage() async throws {
+            let icecast = try await IcecastServer()
+            var source = try rawSource(port: icecast.port, mount: "/origin")
+            var feeding = streamUntilCancelled(source)
+            try await waitForMount(port: icecast.port, mount: "/origin")
+            let server = try await TestServer {
+                $0.relay.relays = [.init(server: "127.0.0.1", port: icecast.port, mount: "/origin", localMount: "/edge")]
+            }
+            #expect(await server.waitUntil { server.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            try await Task.sleep(for: .seconds(1))
+
+            feeding.cancel()
+            source.shutdownWrite()
+            try await Task.sleep(for: .seconds(3))
+            #expect(server.isLive("/edge"), "the relayed mount is held while the upstream is away")
+            #expect(server.listeners("/edge") == 1)
+            source = try rawSource(port: icecast.port, mount: "/origin")
+            feeding = streamUntilCancelled(source, Fixture.otherMP3)
+            // Whole frames of the new stream reach the listener that waited: the relay is back within a few
+            // seconds (retries after 1 s, 2 s, 4 s), so most of 8 s of the new stream arrives.
+            try await Task.sleep(for: .seconds(8))
+            #expect(server.listeners("/edge") == 1, "the listener never had to reconnect")
+            feeding.cancel()
+            source.shutdownWrite()
             await server.stop()
+            let heard = await stream.value
+            let resumedFrames = frameCount(in: heard, from: Fixture.otherMP3)
+            #expect(resumedFrames > 100, "the second stream's frames reached the waiting listener: \(resumedFrames)")
         }
     }
 }

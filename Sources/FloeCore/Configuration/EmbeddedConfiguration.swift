@@ -120,6 +120,7 @@ public enum EmbeddedConfiguration {
         #       username:                 # not set
         #       password:                 # not set
         #       relay-metadata: true      # carry the remote stream's titles over
+        #       hold: 10                  # seconds listeners wait while the relay reconnects (0: none)
 
         # One file per mount in this directory: mounts/live.yaml configures /live, radio.mp3.yaml configures
         # /radio.mp3. Adding or removing a file adds or removes the mount; files not ending in .yaml or .yml, and

@@ -207,7 +207,8 @@ enum NativeConfigurationKeys {
                     localMount: entry.localMount,  // `nil`: the same path as the remote mount
                     username: entry.username,
                     password: entry.password,
-                    relayMetadata: entry.relayMetadata
+                    relayMetadata: entry.relayMetadata,
+                    hold: entry.hold
                 )
                 return (relay, entry.onDemand)
             }
@@ -223,6 +224,7 @@ enum NativeConfigurationKeys {
         var username: String?
         var password: String?
         var relayMetadata = true
+        var hold = 10.0
     }
 
     private static let relayEntry: [String: YAMLKeyRule<RelayDraft>] = [
@@ -234,6 +236,7 @@ enum NativeConfigurationKeys {
         "username": { entry, value in entry.username = try value.optionalText() },
         "password": { entry, value in entry.password = try value.optionalText() },
         "relay-metadata": { entry, value in entry.relayMetadata = try value.bool() },
+        "hold": { entry, value in entry.hold = try value.seconds(allowingZero: true) },
     ]
 
     // MARK: - Mounts

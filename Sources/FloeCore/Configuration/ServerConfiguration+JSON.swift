@@ -110,6 +110,7 @@ private struct ConfigurationJSON {
                         "username": .text(entry.username),
                         "password": secret(entry.password),
                         "relay-metadata": .bool(entry.relayMetadata),
+                        "hold": .number(entry.hold),
                     ])
                 }
             ),

@@ -329,6 +329,10 @@ extension ServerConfiguration {
         public var password: String?
         /// Ask the remote server for ICY metadata and carry it over (Icecast `<relay-shoutcast-metadata>`, default on).
         public var relayMetadata: Bool
+        /// Seconds the local mount stays up, its listeners waiting, while the relay reconnects after the upstream
+        /// stream failed or ended (default 10; 0: end them at once, as Icecast does). A mount with a live fallback
+        /// sends its listeners there instead.
+        public var hold: Double
 
         /// The upstream stream's URL, `http://server:port/mount` (an IPv6 address in brackets).
         public var upstreamURL: String {
@@ -343,7 +347,8 @@ extension ServerConfiguration {
             onDemand: Bool = false,
             username: String? = nil,
             password: String? = nil,
-            relayMetadata: Bool = true
+            relayMetadata: Bool = true,
+            hold: Double = 10
         ) {
             self.server = server
             self.port = port
@@ -353,6 +358,7 @@ extension ServerConfiguration {
             self.username = username
             self.password = password
             self.relayMetadata = relayMetadata
+            self.hold = hold
         }
     }
 }

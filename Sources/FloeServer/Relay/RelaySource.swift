@@ -10,8 +10,11 @@ import NIOHTTP1
 /// HTTP/1.0 `GET` with `Icy-MetaData: 1` when titles are relayed); its ICY blocks are taken out of the audio and
 /// its titles become the local mount's.
 ///
-/// When the stream fails or ends, the relay connects again as ``RelaySchedule`` says. Everything runs on one
-/// event loop: the client's callbacks, the retry timer and the source's feed.
+/// When the stream fails or ends, the relay connects again as ``RelaySchedule`` says. Meanwhile the local mount
+/// stays live for up to ``ServerConfiguration/Relay/hold`` seconds, its listeners connected and waiting, and the
+/// next upstream stream continues the same feed (on a frame boundary: the framer resynchronises); a mount with a
+/// live fallback sends its listeners there at once instead. Everything runs on one event loop: the client's
+/// callbacks, the timers and the source's feed.
 final class RelaySource: Sendable {
     let relay: ServerConfiguration.Relay
     private let server: ServerContext
@@ -23,6 +26,10 @@ final class RelaySource: Sendable {
         var schedule: RelaySchedule
         var request: HTTPClientTask?
         var retry: Scheduled<Void>?
+        /// The local source, kept across reconnections while the hold lasts.
+        var feed: SourceFeed?
+        var format: StreamFormat?
+        var hold: Scheduled<Void>?
         var stopped = false
     }
 
@@ -52,6 +59,7 @@ final class RelaySource: Sendable {
             self.state.value.stopped = true
             self.state.value.retry?.cancel()
             self.state.value.request?.cancel()
+            self.endFeed()
         }
     }
 
@@ -73,10 +81,74 @@ final class RelaySource: Sendable {
         state.value.request = HTTPClient.stream(request, on: eventLoop, to: stream)
     }
 
+    /// The feed for a stream that just answered 200 with `descriptor`: the held one when its format is the same,
+    /// else a new claim of the local mount (`nil`, with the reason, when a source or the `<sources>` limit
+    /// stands in the way).
+    fileprivate func feed(for descriptor: SourceDescriptor) -> Result<SourceFeed, SourceLogin.Refusal> {
+        state.value.hold?.cancel()
+        state.value.hold = nil
+        if let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format {
+            return .success(feed)
+        }
+        endFeed()
+        let login = SourceLogin(
+            server: server,
+            configuration: server.configuration,
+            path: relay.localMount,
+            sourceID: server.makeConnectionID(),
+            logger: logger
+        )
+        return login.claim(descriptor).map { mount in
+            let feed = login.makeFeed(mount: mount, descriptor: descriptor, accessRecord: nil, logger: logger)
+            feed.started()
+            let task = NIOLoopBound(self, eventLoop: eventLoop)
+            let loop = eventLoop
+            // An admin's killsource (or a reload that removes the mount) ends the relayed source and its listeners
+            // now; the relay connects again as after any failure.
+            mount.attachSource {
+                loop.execute {
+                    task.value.endFeed()
+                    task.value.state.value.request?.cancel()
+                }
+            }
+            state.value.feed = feed
+            state.value.format = descriptor.format
+            return feed
+        }
+    }
+
+    /// Ends the local source now: its listeners go to the fallback or are closed.
+    private func endFeed() {
+        state.value.hold?.cancel()
+        state.value.hold = nil
+        state.value.feed?.end()
+        state.value.feed = nil
+    }
+
+    /// Keeps the local source up for the hold (listeners wait for the next stream), or ends it at once when the
+    /// mount has a live fallback to send them to.
+    private func holdFeed() {
+        guard let feed = state.value.feed, !feed.ended, state.value.hold == nil else { return }
+        let configuration = server.configuration
+        if server.mounts.liveFallback(of: relay.localMount, configuration: configuration) != nil || relay.hold <= 0 {
+            endFeed()
+            return
+        }
+        state.value.hold = eventLoop.scheduleTask(in: .seconds(configured: relay.hold)) {
+            self.logger.warning("No upstream within the relay's hold; ending its listeners")
+            self.state.value.hold = nil
+            self.endFeed()
+        }
+    }
+
     /// The attempt is over: `streamed` when the upstream's audio reached the mount. Schedules the next one.
     fileprivate func attemptEnded(streamed: Bool, reason: String) {
         state.value.request = nil
-        guard !state.value.stopped else { return }
+        guard !state.value.stopped else {
+            endFeed()
+            return
+        }
+        holdFeed()
         if streamed { state.value.schedule.streamed() }
         let (_, delay) = state.value.schedule.failed(jitter: Double.random(in: 0..<1))
         let wait = TimeAmount(delay)
@@ -125,24 +197,14 @@ private final class RelayStream: HTTPClientResponseDelegate {
             peerAddress: relay.upstreamURL,
             connectedAt: Date()
         )
-        let configuration = server.configuration
-        let login = SourceLogin(
-            server: server,
-            configuration: configuration,
-            path: relay.localMount,
-            sourceID: server.makeConnectionID(),
-            logger: logger
-        )
-        switch login.claim(descriptor) {
+        switch source.feed(for: descriptor) {
         case .failure(.tooManySources):
             refuse("all <sources> are taken")
             return
         case .failure(.mountInUse):
             refuse("a source feeds \(relay.localMount)")
             return
-        case .success(let mount):
-            let feed = login.makeFeed(mount: mount, descriptor: descriptor, accessRecord: nil, logger: logger)
-            feed.started()
+        case .success(let feed):
             self.feed = feed
             if relay.relayMetadata, let interval = head.headers.first(name: "icy-metaint").flatMap(Int.init), interval > 0 {
                 deinterleaver = ICYDeinterleaver(interval: interval)
@@ -158,7 +220,7 @@ private final class RelayStream: HTTPClientResponseDelegate {
     }
 
     func didReceiveBodyPart(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
-        if let feed {
+        if let feed, !feed.ended {
             if deinterleaver == nil {
                 feed.receive(bytes)
             } else {
@@ -194,7 +256,6 @@ private final class RelayStream: HTTPClientResponseDelegate {
     private func end(reason: String) {
         guard !finished else { return }
         finished = true
-        feed?.end()
         source.attemptEnded(streamed: streamed, reason: reason)
     }
 }
