@@ -65,6 +65,11 @@ public final class IcecastServer: @unchecked Sendable {
         process.terminate()
     }
 
+    /// Stops Icecast now (its sources and listeners are cut off), as a crash or a lost machine would.
+    public func stop() {
+        process.terminate()
+    }
+
     /// The tail of Icecast's error log, for failure messages.
     public var errorLog: String {
         String((try? String(contentsOfFile: directory.path("error.log"), encoding: .utf8))?.suffix(2_000) ?? "")

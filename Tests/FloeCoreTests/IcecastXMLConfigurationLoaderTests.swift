@@ -497,6 +497,37 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.configuration.logging.level == level)
     }
 
+    /// Icecast 2.5's form: `<upstream>` elements in priority order, a default upstream filling what they leave
+    /// out, and a local mount.
+    @Test func relayWithSeveralUpstreams() throws {
+        let loaded = try load(
+            """
+            <relay>
+                <local-mount>/local</local-mount>
+                <upstream type="default"><port>8001</port><username>u</username><password>p</password></upstream>
+                <upstream><server>a.example.org</server><mount>/a</mount></upstream>
+                <upstream><server>b.example.org</server><port>9000</port><mount>/b</mount>
+                    <relay-shoutcast-metadata>0</relay-shoutcast-metadata></upstream>
+                <upstream><uri>https://c.example.org/c</uri></upstream>
+            </relay>
+            """
+        )
+        #expect(
+            loaded.configuration.relay.relays == [
+                .init(
+                    upstreams: [
+                        .init(url: "http://a.example.org:8001/a", username: "u", password: "p"),
+                        .init(url: "http://b.example.org:9000/b", username: "u", password: "p"),
+                        .init(url: "https://c.example.org/c", username: "u", password: "p"),
+                    ],
+                    localMount: "/local",
+                    relayMetadata: false
+                )
+            ]
+        )
+        #expect(loaded.warnings.isEmpty)
+    }
+
     /// Relay settings are kept, with one warning for all of them; a relay's on-demand defaults to
     /// `<relays-on-demand>` wherever that is in the file.
     @Test func relaySettingsAreKeptWithWarningsForWhatIsNotActedOn() throws {

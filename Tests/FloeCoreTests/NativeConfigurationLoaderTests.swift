@@ -236,6 +236,38 @@ struct NativeConfigurationLoaderTests {
         #expect(loaded.warnings.map(\.option) == ["relay/master-server", "relay/relays"])
     }
 
+    /// Upstreams as URLs (credentials inline or beside), tried in order; a relay written that way names its
+    /// local mount, and the effective configuration loads back to the same relays.
+    @Test func relayUpstreamsAsURLs() throws {
+        let loaded = try load(
+            """
+            relay:
+              relays:
+                - local-mount: /edge
+                  hold: 0
+                  upstreams:
+                    - http://origin-a.example:8000/live
+                    - { url: "https://origin-b.example/live", username: relay, password: pw }
+            """
+        )
+        #expect(
+            loaded.configuration.relay.relays == [
+                .init(
+                    upstreams: [
+                        .init(url: "http://origin-a.example:8000/live"),
+                        .init(url: "https://origin-b.example/live", username: "relay", password: "pw"),
+                    ],
+                    localMount: "/edge",
+                    hold: 0
+                )
+            ]
+        )
+        let again = try load(loaded.configuration.effectiveJSON(redactingSecrets: false))
+        #expect(again.configuration == loaded.configuration)
+        #expect(loadError("relay:\n  relays:\n    - upstreams: [http://a/x]\n")?.message.contains("local-mount") == true)
+        #expect(loadError("relay:\n  relays:\n    - { local-mount: /x, upstreams: [ftp://a/x] }\n")?.message.contains("http://") == true)
+    }
+
     // MARK: - Mounts
 
     /// Every mount option, written as a mount file would.

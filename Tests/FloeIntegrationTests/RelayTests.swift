@@ -99,5 +99,44 @@ extension IntegrationTests {
             let resumedFrames = frameCount(in: heard, from: Fixture.otherMP3)
             #expect(resumedFrames > 100, "the second stream's frames reached the waiting listener: \(resumedFrames)")
         }
+
+        /// Two upstreams in priority order: when the first one's server dies, the relay takes the second, and the
+        /// listener stays connected and hears the second one's stream.
+        @Test func aSecondUpstreamTakesOverWhenTheFirstDies() async throws {
+            let first = try await IcecastServer()
+            let second = try await IcecastServer()
+            let firstSource = try rawSource(port: first.port, mount: "/origin")
+            let secondSource = try rawSource(port: second.port, mount: "/backup")
+            let feedingFirst = streamUntilCancelled(firstSource)
+            let feedingSecond = streamUntilCancelled(secondSource, Fixture.otherMP3)
+            try await waitForMount(port: first.port, mount: "/origin")
+            try await waitForMount(port: second.port, mount: "/backup")
+            let server = try await TestServer {
+                $0.relay.relays = [
+                    .init(
+                        upstreams: [
+                            .init(url: "http://127.0.0.1:\(first.port)/origin"),
+                            .init(url: "http://127.0.0.1:\(second.port)/backup"),
+                        ],
+                        localMount: "/edge"
+                    )
+                ]
+            }
+            #expect(await server.waitUntil { server.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            try await Task.sleep(for: .seconds(1))
+
+            first.stop()
+            feedingFirst.cancel()
+            try await Task.sleep(for: .seconds(5))
+            #expect(server.listeners("/edge") == 1, "the listener stayed through the switch")
+            await server.stop()
+            feedingSecond.cancel()
+            let heard = await stream.value
+            #expect(frameCount(in: heard, from: Fixture.mp3) > 20, "the first upstream's frames")
+            #expect(frameCount(in: heard, from: Fixture.otherMP3) > 100, "then the second upstream's frames")
+        }
     }
 }

@@ -487,23 +487,89 @@ private enum IcecastXMLRules {
         }
     }
 
-    /// A `<relay>`, with `on-demand` left open until `<relays-on-demand>` is known.
+    /// A `<relay>`, with `on-demand` left open until `<relays-on-demand>` is known. Icecast 2.4 writes one
+    /// upstream as children of `<relay>`; Icecast 2.5 writes `<upstream>` elements, tried in document order, with
+    /// an optional `<upstream type="default">` whose values fill what the others leave out.
     struct RelayDraft {
-        var relay = ServerConfiguration.Relay(server: "127.0.0.1")  // Icecast's default server
+        /// The 2.4 form's upstream, and the default for 2.5's.
+        var flat = UpstreamDraft()
+        var upstreams: [UpstreamDraft] = []
+        var defaults = UpstreamDraft()
         var localMount: String?
         var onDemand: Bool?
+        var relayMetadata: Bool?
+
+        /// The relay's upstreams: the 2.5 list, or the one upstream of the 2.4 form.
+        var resolvedUpstreams: [ServerConfiguration.RelayUpstream] {
+            let base = defaults.filling(from: flat)
+            return (upstreams.isEmpty ? [flat] : upstreams.map { $0.filling(from: base) }).map(\.upstream)
+        }
+
+        /// The remote mount of the first upstream, which a relay without `<local-mount>` serves under.
+        var firstMount: String { (upstreams.first?.filling(from: defaults.filling(from: flat)) ?? flat).mount ?? "/" }
     }
 
+    /// One upstream as written; unset values come from the default upstream, then Icecast's defaults.
+    struct UpstreamDraft {
+        var server: String?
+        var port: Int?
+        var mount: String?
+        var uri: String?
+        var username: String?
+        var password: String?
+        var relayMetadata: Bool?
+
+        func filling(from other: UpstreamDraft) -> UpstreamDraft {
+            UpstreamDraft(
+                server: server ?? other.server, port: port ?? other.port, mount: mount ?? other.mount,
+                uri: uri ?? other.uri, username: username ?? other.username, password: password ?? other.password,
+                relayMetadata: relayMetadata ?? other.relayMetadata
+            )
+        }
+
+        var upstream: ServerConfiguration.RelayUpstream {
+            if let uri {
+                return ServerConfiguration.RelayUpstream(url: uri, username: username, password: password)
+            }
+            // Icecast's defaults: 127.0.0.1 and `/`; Floe's port default is 8000 (Icecast 2.4 uses 0 and fails).
+            return ServerConfiguration.RelayUpstream(
+                server: server ?? "127.0.0.1", port: port ?? 8000, mount: mount ?? "/", username: username, password: password
+            )
+        }
+    }
+
+    private static let upstreamFields: [String: ElementRule<UpstreamDraft>] = [
+        "server": .apply { draft, value in draft.server = value.string },
+        "port": .apply { draft, value in draft.port = try value.port() },
+        "mount": .apply { draft, value in draft.mount = try value.mountPath() },
+        "uri": .apply { draft, value in draft.uri = value.string },
+        "username": .apply { draft, value in draft.username = value.string },
+        "password": .apply { draft, value in draft.password = value.string },
+        "relay-shoutcast-metadata": .apply { draft, value in draft.relayMetadata = try value.flag() },
+        "bind": .unsupported(nil),
+    ]
+
     static let relay: [String: ElementRule<RelayDraft>] = [
-        "server": .apply { draft, value in if let server = value.string { draft.relay.server = server } },
-        "port": .apply { draft, value in draft.relay.port = try value.port() },
-        "mount": .apply { draft, value in draft.relay.mount = try value.mountPath() },
+        "server": .apply { draft, value in draft.flat.server = value.string },
+        "port": .apply { draft, value in draft.flat.port = try value.port() },
+        "mount": .apply { draft, value in draft.flat.mount = try value.mountPath() },
+        "username": .apply { draft, value in draft.flat.username = value.string },
+        "password": .apply { draft, value in draft.flat.password = value.string },
         "local-mount": .apply { draft, value in draft.localMount = try value.mountPath() },
         "on-demand": .apply { draft, value in draft.onDemand = try value.flag() },
-        "username": .apply { draft, value in draft.relay.username = value.string },
-        "password": .apply { draft, value in draft.relay.password = value.string },
-        "relay-shoutcast-metadata": .apply { draft, value in draft.relay.relayMetadata = try value.flag() },
+        "relay-shoutcast-metadata": .apply { draft, value in draft.relayMetadata = try value.flag() },
         "bind": .unsupported(nil),
+        "upstream": .section { draft, value, log in
+            var upstream = UpstreamDraft()
+            try value.applyChildren(rules: upstreamFields, to: &upstream, log: &log)
+            // One setting per relay in Floe: the first upstream that says decides.
+            if draft.relayMetadata == nil, let metadata = upstream.relayMetadata { draft.relayMetadata = metadata }
+            if value.element.attributes["type"] == "default" {
+                draft.defaults = upstream
+            } else {
+                draft.upstreams.append(upstream)
+            }
+        },
     ]
 
     static let limits: [String: ElementRule<ServerConfiguration.Limits>] = [
@@ -939,10 +1005,12 @@ private struct IcecastXMLMapping {
             configuration.mounts[name] = mount.filled(from: configuration.defaultMount, mountPath: name)
         }
         configuration.relay.relays = relays.map { draft in
-            var relay = draft.relay
-            relay.localMount = draft.localMount ?? relay.mount
-            relay.onDemand = draft.onDemand ?? configuration.relay.relaysOnDemand
-            return relay
+            ServerConfiguration.Relay(
+                upstreams: draft.resolvedUpstreams,
+                localMount: draft.localMount ?? draft.firstMount,
+                onDemand: draft.onDemand ?? configuration.relay.relaysOnDemand,
+                relayMetadata: draft.relayMetadata ?? true
+            )
         }
         if let onDemand = configuration.relay.relays.first(where: \.onDemand) {
             log.warn("relay", "on-demand relays are not implemented yet: \(onDemand.localMount) connects at start like the others")

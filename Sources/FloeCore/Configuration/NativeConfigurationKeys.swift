@@ -197,16 +197,23 @@ enum NativeConfigurationKeys {
             draft.relays = try value.elements().map { element throws(ConfigurationError) in
                 var entry = RelayDraft()
                 try element.apply(relayEntry, to: &entry)
-                guard let server = entry.server else {
-                    throw element.error("a relay needs a server")
+                let upstreams: [Configuration.RelayUpstream]
+                switch (entry.server, entry.upstreams.isEmpty) {
+                case (let server?, true):
+                    upstreams = [.init(server: server, port: entry.port, mount: entry.mount, username: entry.username, password: entry.password)]
+                case (nil, false):
+                    upstreams = entry.upstreams
+                case (nil, true):
+                    throw element.error("a relay needs a server, or upstreams")
+                case (_?, false):
+                    throw element.error("a relay names its upstream by server or by upstreams, not both")
+                }
+                guard let localMount = entry.localMount ?? (entry.server != nil ? entry.mount : nil) else {
+                    throw element.error("a relay with upstreams needs a local-mount")
                 }
                 let relay = Configuration.Relay(
-                    server: server,
-                    port: entry.port,
-                    mount: entry.mount,
-                    localMount: entry.localMount,  // `nil`: the same path as the remote mount
-                    username: entry.username,
-                    password: entry.password,
+                    upstreams: upstreams,
+                    localMount: localMount,
                     relayMetadata: entry.relayMetadata,
                     hold: entry.hold
                 )
@@ -225,6 +232,7 @@ enum NativeConfigurationKeys {
         var password: String?
         var relayMetadata = true
         var hold = 10.0
+        var upstreams: [Configuration.RelayUpstream] = []
     }
 
     private static let relayEntry: [String: YAMLKeyRule<RelayDraft>] = [
@@ -237,7 +245,37 @@ enum NativeConfigurationKeys {
         "password": { entry, value in entry.password = try value.optionalText() },
         "relay-metadata": { entry, value in entry.relayMetadata = try value.bool() },
         "hold": { entry, value in entry.hold = try value.seconds(allowingZero: true) },
+        "upstreams": { entry, value in
+            entry.upstreams = try value.elements().map { element throws(ConfigurationError) in
+                if let url = try? element.text() { return try relayUpstream(url: url, at: element) }
+                var upstream = Configuration.RelayUpstream(url: "")
+                try element.apply(relayUpstream, to: &upstream)
+                guard !upstream.url.isEmpty else { throw element.error("an upstream needs a url") }
+                return try relayUpstream(url: upstream.url, at: element, username: upstream.username, password: upstream.password)
+            }
+        },
     ]
+
+    /// An upstream given as a map: `{ url: …, username: …, password: … }`.
+    private static let relayUpstream: [String: YAMLKeyRule<Configuration.RelayUpstream>] = [
+        "url": { upstream, value in upstream.url = try value.text() },
+        "username": { upstream, value in upstream.username = try value.optionalText() },
+        "password": { upstream, value in upstream.password = try value.optionalText() },
+    ]
+
+    /// An upstream URL, which must be `http://` or `https://` with a host.
+    private static func relayUpstream(
+        url: String,
+        at value: YAMLValue,
+        username: String? = nil,
+        password: String? = nil
+    ) throws(ConfigurationError) -> Configuration.RelayUpstream {
+        let lower = url.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.split(separator: "/").count >= 2 else {
+            throw value.error("an upstream is an http:// or https:// URL, not \"\(url)\"")
+        }
+        return Configuration.RelayUpstream(url: url, username: username, password: password)
+    }
 
     // MARK: - Mounts
 

@@ -102,13 +102,17 @@ private struct ConfigurationJSON {
             "relays": .array(
                 relay.relays.map { entry in
                     .object([
-                        "server": .text(entry.server),
-                        "port": .integer(entry.port),
-                        "mount": .text(entry.mount),
+                        "upstreams": .array(
+                            entry.upstreams.map { upstream in
+                                .object([
+                                    "url": .text(upstream.url),
+                                    "username": .text(upstream.username),
+                                    "password": secret(upstream.password),
+                                ])
+                            }
+                        ),
                         "local-mount": .text(entry.localMount),
                         "on-demand": .bool(entry.onDemand),
-                        "username": .text(entry.username),
-                        "password": secret(entry.password),
                         "relay-metadata": .bool(entry.relayMetadata),
                         "hold": .number(entry.hold),
                     ])

@@ -317,16 +317,12 @@ extension ServerConfiguration {
         }
     }
 
-    /// One pulled relay.
+    /// One pulled relay: a local mount fed from the first upstream that answers, in priority order.
     public struct Relay: Sendable, Equatable {
-        public var server: String
-        public var port: Int
-        public var mount: String
+        /// Upstream streams in priority order (at least one).
+        public var upstreams: [RelayUpstream]
         public var localMount: String
         public var onDemand: Bool
-        /// Basic credentials for the remote server, if it wants them (Icecast `<username>`/`<password>`).
-        public var username: String?
-        public var password: String?
         /// Ask the remote server for ICY metadata and carry it over (Icecast `<relay-shoutcast-metadata>`, default on).
         public var relayMetadata: Bool
         /// Seconds the local mount stays up, its listeners waiting, while the relay reconnects after the upstream
@@ -334,11 +330,21 @@ extension ServerConfiguration {
         /// sends its listeners there instead.
         public var hold: Double
 
-        /// The upstream stream's URL, `http://server:port/mount` (an IPv6 address in brackets).
-        public var upstreamURL: String {
-            "http://\(server.contains(":") ? "[\(server)]" : server):\(port)\(mount)"
+        public init(
+            upstreams: [RelayUpstream],
+            localMount: String,
+            onDemand: Bool = false,
+            relayMetadata: Bool = true,
+            hold: Double = 10
+        ) {
+            self.upstreams = upstreams
+            self.localMount = localMount
+            self.onDemand = onDemand
+            self.relayMetadata = relayMetadata
+            self.hold = hold
         }
 
+        /// A relay as Icecast 2.4 writes one: one upstream by server, port and mount.
         public init(
             server: String,
             port: Int = 8000,
@@ -350,15 +356,33 @@ extension ServerConfiguration {
             relayMetadata: Bool = true,
             hold: Double = 10
         ) {
-            self.server = server
-            self.port = port
-            self.mount = mount
-            self.localMount = localMount ?? mount
-            self.onDemand = onDemand
+            self.init(
+                upstreams: [RelayUpstream(server: server, port: port, mount: mount, username: username, password: password)],
+                localMount: localMount ?? mount,
+                onDemand: onDemand,
+                relayMetadata: relayMetadata,
+                hold: hold
+            )
+        }
+    }
+
+    /// Where a relay pulls from: an `http://` or `https://` stream URL and the credentials it wants, if any
+    /// (Icecast `<username>`/`<password>`; credentials in the URL work too).
+    public struct RelayUpstream: Sendable, Equatable {
+        public var url: String
+        public var username: String?
+        public var password: String?
+
+        public init(url: String, username: String? = nil, password: String? = nil) {
+            self.url = url
             self.username = username
             self.password = password
-            self.relayMetadata = relayMetadata
-            self.hold = hold
+        }
+
+        /// `http://server:port/mount` (an IPv6 address in brackets).
+        public init(server: String, port: Int, mount: String, username: String? = nil, password: String? = nil) {
+            let host = server.contains(":") ? "[\(server)]" : server
+            self.init(url: "http://\(host):\(port)\(mount)", username: username, password: password)
         }
     }
 }

@@ -40,10 +40,12 @@ final class RelaySource: Sendable {
         self.relay = relay
         self.server = server
         self.eventLoop = eventLoop
-        self.state = NIOLoopBoundBox.makeBoxSendingValue(State(schedule: RelaySchedule(upstreamCount: 1)), eventLoop: eventLoop)
+        self.state = NIOLoopBoundBox.makeBoxSendingValue(
+            State(schedule: RelaySchedule(upstreamCount: max(relay.upstreams.count, 1))),
+            eventLoop: eventLoop
+        )
         var logger = server.logger
         logger[metadataKey: "mount.path"] = "\(relay.localMount)"
-        logger[metadataKey: "relay.upstream"] = "\(relay.upstreamURL)"
         self.logger = logger
     }
 
@@ -64,20 +66,23 @@ final class RelaySource: Sendable {
     }
 
     private func connect() {
-        guard !state.value.stopped else { return }
-        guard let url = HTTPClientURL(relay.upstreamURL) else {
-            logger.error("Relay upstream is not a valid URL; not relaying")
+        guard !state.value.stopped, !relay.upstreams.isEmpty else { return }
+        let upstream = relay.upstreams[state.value.schedule.current]
+        var logger = self.logger
+        logger[metadataKey: "relay.upstream"] = "\(HTTPClientURL(upstream.url)?.description ?? upstream.url)"
+        guard let url = HTTPClientURL(upstream.url) else {
+            attemptEnded(streamed: false, reason: "not an http:// or https:// URL", logger: logger)
             return
         }
         let configuration = server.configuration
         var request = HTTPClientRequest(url: url)
-        request.user = relay.username
-        request.password = relay.password
+        request.user = upstream.username
+        request.password = upstream.password
         request.wantsICYMetadata = relay.relayMetadata
         request.userAgent = Self.userAgent
         request.caFile = configuration.httpClientCAFile
         request.idleTimeout = .seconds(configured: configuration.mount(relay.localMount).sourceTimeout ?? configuration.limits.sourceTimeout)
-        let stream = RelayStream(source: self, server: server, eventLoop: eventLoop, logger: logger)
+        let stream = RelayStream(source: self, upstream: upstream, eventLoop: eventLoop, logger: logger)
         state.value.request = HTTPClient.stream(request, on: eventLoop, to: stream)
     }
 
@@ -142,7 +147,7 @@ final class RelaySource: Sendable {
     }
 
     /// The attempt is over: `streamed` when the upstream's audio reached the mount. Schedules the next one.
-    fileprivate func attemptEnded(streamed: Bool, reason: String) {
+    fileprivate func attemptEnded(streamed: Bool, reason: String, logger: Logger) {
         state.value.request = nil
         guard !state.value.stopped else {
             endFeed()
@@ -169,7 +174,7 @@ final class RelaySource: Sendable {
 /// relay's event loop (the client calls it there).
 private final class RelayStream: HTTPClientResponseDelegate {
     private let source: RelaySource
-    private let server: ServerContext
+    private let upstream: ServerConfiguration.RelayUpstream
     private let eventLoop: EventLoop
     private let logger: Logger
     private var feed: SourceFeed?
@@ -178,9 +183,9 @@ private final class RelayStream: HTTPClientResponseDelegate {
     private var streamed = false
     private var finished = false
 
-    init(source: RelaySource, server: ServerContext, eventLoop: EventLoop, logger: Logger) {
+    init(source: RelaySource, upstream: ServerConfiguration.RelayUpstream, eventLoop: EventLoop, logger: Logger) {
         self.source = source
-        self.server = server
+        self.upstream = upstream
         self.eventLoop = eventLoop
         self.logger = logger
     }
@@ -194,7 +199,7 @@ private final class RelayStream: HTTPClientResponseDelegate {
         let descriptor = SourceDescriptor(
             contentType: head.headers.first(name: "content-type"),
             headers: head.headers.map { (name: $0.name, value: $0.value) },
-            peerAddress: relay.upstreamURL,
+            peerAddress: HTTPClientURL(upstream.url)?.description ?? upstream.url,
             connectedAt: Date()
         )
         switch source.feed(for: descriptor) {
@@ -256,6 +261,6 @@ private final class RelayStream: HTTPClientResponseDelegate {
     private func end(reason: String) {
         guard !finished else { return }
         finished = true
-        source.attemptEnded(streamed: streamed, reason: reason)
+        source.attemptEnded(streamed: streamed, reason: reason, logger: logger)
     }
 }
