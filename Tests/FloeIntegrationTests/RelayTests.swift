@@ -138,5 +138,43 @@ extension IntegrationTests {
             #expect(frameCount(in: heard, from: Fixture.mp3) > 20, "the first upstream's frames")
             #expect(frameCount(in: heard, from: Fixture.otherMP3) > 100, "then the second upstream's frames")
         }
+
+        /// Floe relays Floe: origin → edge → leaf. The leaf's listener gets the origin's bytes, whole frames, and a
+        /// title set at the origin reaches the leaf.
+        @Test func aChainOfFloeServersCarriesFramesAndTitles() async throws {
+            let origin = try await TestServer()
+            let source = try rawSource(port: origin.port, mount: "/live")
+            let feeding = streamUntilCancelled(source)
+            #expect(await origin.waitUntil { origin.isLive("/live") })
+            let (originListener, _, originRest) = try rawListener(port: origin.port, mount: "/live")
+            let originStream = originListener.receiveAllInBackground(prefix: originRest)
+            let edge = try await TestServer {
+                $0.relay.relays = [.init(upstreams: [.init(url: "http://127.0.0.1:\(origin.port)/live")], localMount: "/live")]
+            }
+            #expect(await edge.waitUntil { edge.isLive("/live") })
+            let leaf = try await TestServer {
+                $0.relay.relays = [.init(upstreams: [.init(url: "http://127.0.0.1:\(edge.port)/live")], localMount: "/radio")]
+            }
+            #expect(await leaf.waitUntil { leaf.isLive("/radio") })
+            let (leafListener, leafHead, leafRest) = try rawListener(port: leaf.port, mount: "/radio")
+            #expect(leafHead.hasPrefix("HTTP/1.0 200 OK"))
+            let leafStream = leafListener.receiveAllInBackground(prefix: leafRest)
+
+            let update = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(origin.port)/admin/metadata?mount=/live&mode=updinfo&song=Down%20the%20chain"])
+            #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
+            #expect(await leaf.waitUntil(timeout: 5) { leaf.server.mountState("/radio")?.metadata.title == "Down the chain" })
+            try await Task.sleep(for: .seconds(2))
+            feeding.cancel()
+            await origin.stop()
+            await edge.stop()
+            await leaf.stop()
+            let originBytes = await originStream.value
+            let leafBytes = await leafStream.value
+            #expect(leafBytes.count > 2 * 16_000, "the leaf listener got \(leafBytes.count) bytes")
+            #expect(originBytes.firstRange(of: Array(leafBytes.prefix(16_384))) != nil, "the leaf's bytes are the origin's")
+            #expect(frameCount(in: leafBytes, from: Fixture.mp3) >= leafBytes.count / 418 - 2, "whole frames")
+        }
     }
 }
