@@ -567,10 +567,9 @@ struct IcecastXMLConfigurationLoaderTests {
                 .init(server: "b.example.org", mount: "/b", onDemand: false),
             ]
         )
-        // Relays are pulled; master polling and on-demand are not implemented yet, and say so.
-        #expect(loaded.warnings.map(\.option) == ["master-server", "relay"])
+        // Relays are pulled; master polling is not implemented yet, and says so.
+        #expect(loaded.warnings.map(\.option) == ["master-server"])
         #expect(loaded.warnings[0].message.contains("not acted on"))
-        #expect(loaded.warnings[1].message.contains("on-demand"))
     }
 
     @Test func aliasLimitedToAPortIsSkippedWithAWarning() throws {

@@ -232,8 +232,8 @@ struct NativeConfigurationLoaderTests {
                 .init(server: "b.example.org", port: 9000, mount: "/b", localMount: "/local-b", onDemand: false),
             ]
         )
-        // Relays are pulled; master polling and on-demand are not implemented yet, and say so.
-        #expect(loaded.warnings.map(\.option) == ["relay/master-server", "relay/relays"])
+        // Relays are pulled; master polling is not implemented yet, and says so.
+        #expect(loaded.warnings.map(\.option) == ["relay/master-server"])
     }
 
     /// Upstreams as URLs (credentials inline or beside), tried in order; a relay written that way names its

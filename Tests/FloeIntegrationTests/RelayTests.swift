@@ -176,5 +176,56 @@ extension IntegrationTests {
             #expect(originBytes.firstRange(of: Array(leafBytes.prefix(16_384))) != nil, "the leaf's bytes are the origin's")
             #expect(frameCount(in: leafBytes, from: Fixture.mp3) >= leafBytes.count / 418 - 2, "whole frames")
         }
+
+        /// The listeners Icecast has on `mount`, by user agent (its `/admin/listclients`).
+        func upstreamListenerAgents(_ icecast: IcecastServer, mount: String) async throws -> [String] {
+            let reply = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "http://127.0.0.1:\(icecast.port)/admin/listclients?mount=\(mount)"])
+            let xml = String(decoding: reply.stdout, as: UTF8.self)
+            return xml.components(separatedBy: "<UserAgent>").dropFirst().map { String($0.prefix { $0 != "<" }) }
+        }
+
+        /// An on-demand relay: no upstream connection until a listener arrives; that listener gets audio; the relay
+        /// leaves the upstream once the mount has had no listener for the linger time.
+        @Test func onDemandRelayConnectsForAListenerAndLeavesAfterTheLast() async throws {
+            let icecast = try await IcecastServer()
+            let source = try rawSource(port: icecast.port, mount: "/origin")
+            let feeding = streamUntilCancelled(source)
+            try await waitForMount(port: icecast.port, mount: "/origin")
+            let server = try await TestServer {
+                $0.relay.relays = [
+                    .init(upstreams: [.init(url: "http://127.0.0.1:\(icecast.port)/origin")], localMount: "/edge",
+                          onDemand: true, onDemandLinger: 1)
+                ]
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await upstreamListenerAgents(icecast, mount: "/origin").isEmpty, "no relay connection without listeners")
+            #expect(!server.isLive("/edge"))
+
+            let asked = ContinuousClock.now
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"), "the listener waits for the relay, then is served: \(head)")
+            var audio = rest
+            while audio.count < 16_000 {
+                let more = try listener.receive(maximum: 16_000)
+                if more.isEmpty { break }
+                audio += more
+            }
+            #expect(ContinuousClock.now - asked < .seconds(3), "audio within a second or two of asking")
+            #expect(Fixture.frameAlignedOffset(of: Array(audio.prefix(4096))) != nil, "the upstream's frames")
+            #expect(try await upstreamListenerAgents(icecast, mount: "/origin") == ["Floe/\(FloeVersion.string) (relay)"])
+
+            listener.shutdownWrite()
+            #expect(await server.waitUntil(timeout: 10) { !server.isLive("/edge") }, "the relay left after the last listener")
+            // Icecast notices a closed listener at its next write.
+            var agents = try await upstreamListenerAgents(icecast, mount: "/origin")
+            for _ in 0..<20 where !agents.isEmpty {
+                try await Task.sleep(for: .milliseconds(250))
+                agents = try await upstreamListenerAgents(icecast, mount: "/origin")
+            }
+            #expect(agents.isEmpty, "the upstream lost its relay listener: \(agents)")
+            feeding.cancel()
+            await server.stop()
+        }
     }
 }

@@ -102,8 +102,8 @@ public enum EmbeddedConfiguration {
           # level: info                   # debug, info, warning or error
 
         # Relaying: each relay pulls a mount from an upstream Icecast or Floe and serves it here as if a source
-        # sent it; it reconnects by itself (1 s, doubling up to 30 s). Master-server settings and on-demand are
-        # kept but not acted on yet (Floe warns).
+        # sent it; it reconnects by itself (1 s, doubling up to 30 s). On-demand relays connect when a listener
+        # arrives. Master-server settings are kept but not acted on yet (Floe warns).
         # relay:
         #   master-server:                # not set: no master server (slave mode off)
         #   master-server-port:           # not set
@@ -121,6 +121,7 @@ public enum EmbeddedConfiguration {
         #       password:                 # not set
         #       relay-metadata: true      # carry the remote stream's titles over
         #       hold: 10                  # seconds listeners wait while the relay reconnects (0: none)
+        #       on-demand-linger: 10      # on-demand: seconds connected after the last listener left
 
         # One file per mount in this directory: mounts/live.yaml configures /live, radio.mp3.yaml configures
         # /radio.mp3. Adding or removing a file adds or removes the mount; files not ending in .yaml or .yml, and

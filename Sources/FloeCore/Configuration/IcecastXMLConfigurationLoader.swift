@@ -1012,9 +1012,7 @@ private struct IcecastXMLMapping {
                 relayMetadata: draft.relayMetadata ?? true
             )
         }
-        if let onDemand = configuration.relay.relays.first(where: \.onDemand) {
-            log.warn("relay", "on-demand relays are not implemented yet: \(onDemand.localMount) connects at start like the others")
-        }
+
         return configuration
     }
 

@@ -215,7 +215,8 @@ enum NativeConfigurationKeys {
                     upstreams: upstreams,
                     localMount: localMount,
                     relayMetadata: entry.relayMetadata,
-                    hold: entry.hold
+                    hold: entry.hold,
+                    onDemandLinger: entry.onDemandLinger
                 )
                 return (relay, entry.onDemand)
             }
@@ -232,6 +233,7 @@ enum NativeConfigurationKeys {
         var password: String?
         var relayMetadata = true
         var hold = 10.0
+        var onDemandLinger = 10.0
         var upstreams: [Configuration.RelayUpstream] = []
     }
 
@@ -245,6 +247,7 @@ enum NativeConfigurationKeys {
         "password": { entry, value in entry.password = try value.optionalText() },
         "relay-metadata": { entry, value in entry.relayMetadata = try value.bool() },
         "hold": { entry, value in entry.hold = try value.seconds(allowingZero: true) },
+        "on-demand-linger": { entry, value in entry.onDemandLinger = try value.seconds(allowingZero: true) },
         "upstreams": { entry, value in
             entry.upstreams = try value.elements().map { element throws(ConfigurationError) in
                 if let url = try? element.text() { return try relayUpstream(url: url, at: element) }

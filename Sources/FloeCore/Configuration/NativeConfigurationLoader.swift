@@ -75,14 +75,7 @@ public struct NativeConfigurationLoader: Sendable {
                 )
             )
         }
-        if let onDemand = relay.relays.first(where: \.onDemand) {
-            draft.warnings.append(
-                ConfigurationWarning(
-                    option: "relay/relays",
-                    message: "on-demand relays are not implemented yet: \(onDemand.localMount) connects at start like the others"
-                )
-            )
-        }
+
         return draft
     }
 

@@ -115,6 +115,7 @@ private struct ConfigurationJSON {
                         "on-demand": .bool(entry.onDemand),
                         "relay-metadata": .bool(entry.relayMetadata),
                         "hold": .number(entry.hold),
+                        "on-demand-linger": .number(entry.onDemandLinger),
                     ])
                 }
             ),

@@ -329,19 +329,23 @@ extension ServerConfiguration {
         /// stream failed or ended (default 10; 0: end them at once, as Icecast does). A mount with a live fallback
         /// sends its listeners there instead.
         public var hold: Double
+        /// With `onDemand`: seconds the relay stays connected after its mount's last listener left (default 10).
+        public var onDemandLinger: Double
 
         public init(
             upstreams: [RelayUpstream],
             localMount: String,
             onDemand: Bool = false,
             relayMetadata: Bool = true,
-            hold: Double = 10
+            hold: Double = 10,
+            onDemandLinger: Double = 10
         ) {
             self.upstreams = upstreams
             self.localMount = localMount
             self.onDemand = onDemand
             self.relayMetadata = relayMetadata
             self.hold = hold
+            self.onDemandLinger = onDemandLinger
         }
 
         /// A relay as Icecast 2.4 writes one: one upstream by server, port and mount.

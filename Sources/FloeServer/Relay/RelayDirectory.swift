@@ -33,6 +33,11 @@ final class RelayDirectory: Sendable {
         for source in starting { source.start() }
     }
 
+    /// The on-demand relay that feeds `path`, if there is one.
+    func onDemandRelay(for path: String) -> RelaySource? {
+        running.withLock { $0[path] }.flatMap { $0.relay.onDemand ? $0 : nil }
+    }
+
     /// Stops every relay (shutdown).
     func stopAll() {
         let all = running.withLock { running in

@@ -10,6 +10,9 @@ import NIOHTTP1
 /// HTTP/1.0 `GET` with `Icy-MetaData: 1` when titles are relayed); its ICY blocks are taken out of the audio and
 /// its titles become the local mount's.
 ///
+/// An on-demand relay connects only when a listener asks for its mount (``demand()``) and disconnects
+/// ``ServerConfiguration/Relay/onDemandLinger`` seconds after the mount's last listener left.
+///
 /// When the stream fails or ends, the relay connects again as ``RelaySchedule`` says. Meanwhile the local mount
 /// stays live for up to ``ServerConfiguration/Relay/hold`` seconds, its listeners connected and waiting, and the
 /// next upstream stream continues the same feed (on a frame boundary: the framer resynchronises); a mount with a
@@ -31,6 +34,11 @@ final class RelaySource: Sendable {
         var format: StreamFormat?
         var hold: Scheduled<Void>?
         var stopped = false
+        /// Connecting or connected. Always, for a relay that is not on demand.
+        var active = false
+        /// On demand: the watch for the mount's last listener, and since when it has had none.
+        var linger: RepeatedTask?
+        var idleSince: NIODeadline?
     }
 
     /// How Floe names itself upstream, so an origin's operator can tell its edges from its listeners.
@@ -49,9 +57,51 @@ final class RelaySource: Sendable {
         self.logger = logger
     }
 
-    /// Connects now (from any thread).
+    /// Connects now (from any thread); an on-demand relay waits for ``demand()``.
     func start() {
-        eventLoop.execute { self.connect() }
+        guard !relay.onDemand else { return }
+        eventLoop.execute {
+            self.state.value.active = true
+            self.connect()
+        }
+    }
+
+    /// A listener wants the mount (from any thread): an idle on-demand relay connects, and stays connected until
+    /// the mount has been without listeners for the linger time.
+    func demand() {
+        eventLoop.execute {
+            guard !self.state.value.stopped else { return }
+            self.state.value.idleSince = .now()
+            guard !self.state.value.active else { return }
+            self.state.value.active = true
+            self.logger.info("On-demand relay connecting for a listener")
+            self.connect()
+            self.state.value.linger = self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                self.checkLinger()
+            }
+        }
+    }
+
+    /// On demand: disconnects once the mount has had no listener for the linger time.
+    private func checkLinger() {
+        let listeners = server.mounts.mount(relay.localMount)?.snapshot.listeners ?? 0
+        guard listeners == 0 else {
+            state.value.idleSince = nil
+            return
+        }
+        let now = NIODeadline.now()
+        guard let idleSince = state.value.idleSince else {
+            state.value.idleSince = now
+            return
+        }
+        guard now - idleSince >= .seconds(configured: relay.onDemandLinger) else { return }
+        logger.info("On-demand relay disconnecting: no listeners")
+        state.value.active = false
+        state.value.linger?.cancel()
+        state.value.linger = nil
+        state.value.retry?.cancel()
+        state.value.request?.cancel()
+        endFeed()
     }
 
     /// Disconnects for good (a reload without this relay, or shutdown): the local source ends as a source's
@@ -59,6 +109,7 @@ final class RelaySource: Sendable {
     func stop() {
         eventLoop.execute {
             self.state.value.stopped = true
+            self.state.value.linger?.cancel()
             self.state.value.retry?.cancel()
             self.state.value.request?.cancel()
             self.endFeed()
@@ -149,7 +200,7 @@ final class RelaySource: Sendable {
     /// The attempt is over: `streamed` when the upstream's audio reached the mount. Schedules the next one.
     fileprivate func attemptEnded(streamed: Bool, reason: String, logger: Logger) {
         state.value.request = nil
-        guard !state.value.stopped else {
+        guard !state.value.stopped, state.value.active else {
             endFeed()
             return
         }

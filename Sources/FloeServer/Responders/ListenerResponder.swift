@@ -106,8 +106,14 @@ struct ListenerResponder: Responder {
             descriptor = admitted
             generation = admittedGeneration
         case .notFound:
-            releaseUser(authenticated)
             releasePeer()
+            if head.method == "GET", let relay = server.relays.onDemandRelay(for: path) {
+                // An on-demand relay's mount: the relay connects, and the listener is served once it is live.
+                relay.demand()
+                waitForRelay(request, on: connection, authenticated: authenticated, until: .now() + Self.onDemandWait)
+                return
+            }
+            releaseUser(authenticated)
             StaticFileResponder.serve(request, on: connection)
             return
         case .full:
@@ -192,6 +198,46 @@ struct ListenerResponder: Responder {
             channel.closeFuture.whenComplete { _ in timer.cancel() }
         }
         request.logger.debug("Listener joined", metadata: ["mount.path": "\(path)", "listener.id": "\(id)"])
+    }
+
+    /// How long a listener of an on-demand relay's mount waits for the relay's first stream.
+    static let onDemandWait = TimeAmount.seconds(10)
+
+    /// Serves the listener once the mount is live (its on-demand relay connected), or answers as for a mount
+    /// without source at `deadline`. Checked every 50 ms on the connection's loop; a listener that hangs up
+    /// meanwhile is forgotten.
+    private func waitForRelay(
+        _ request: Request,
+        on connection: Connection,
+        authenticated: AuthenticatedListener?,
+        until deadline: NIODeadline
+    ) {
+        // The connection lives on this loop; the check runs there too.
+        let bound = NIOLoopBound((self, request, connection, authenticated), eventLoop: connection.eventLoop)
+        connection.eventLoop.scheduleTask(in: .milliseconds(50)) {
+            let (responder, request, connection, authenticated) = bound.value
+            responder.checkRelay(request, on: connection, authenticated: authenticated, until: deadline)
+        }
+    }
+
+    private func checkRelay(
+        _ request: Request,
+        on connection: Connection,
+        authenticated: AuthenticatedListener?,
+        until deadline: NIODeadline
+    ) {
+        guard connection.channel.isActive else {
+            releaseUser(authenticated)
+            return
+        }
+        if server.mounts.mount(request.head.path)?.isLive == true {
+            serve(request, on: connection, authenticated: authenticated)
+        } else if NIODeadline.now() < deadline {
+            waitForRelay(request, on: connection, authenticated: authenticated, until: deadline)
+        } else {
+            releaseUser(authenticated)
+            StaticFileResponder.serve(request, on: connection)
+        }
     }
 
     enum Admission {

@@ -20,8 +20,6 @@ public final class FloeServer: Service, Sendable {
     private let onListening: @Sendable ([SocketAddress]) -> Void
     /// File fallbacks playing now, by mount path, with the source id each runs under.
     private let fileSources = Mutex<[String: (source: FileSource, id: Int)]>([:])
-    /// The relays pulling mounts from upstream servers.
-    private let relays = RelayDirectory()
     /// Samples listener counts for the admin page's graph.
     private let historySampler = Mutex<RepeatedTask?>(nil)
 
@@ -74,7 +72,7 @@ public final class FloeServer: Service, Sendable {
             }
         }
         startFileFallbacks(configuration)
-        relays.apply(configuration, server: context, eventLoops: Array(group.makeIterator()))
+        context.relays.apply(configuration, server: context, eventLoops: Array(group.makeIterator()))
         context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
         let context = self.context
@@ -144,7 +142,7 @@ public final class FloeServer: Service, Sendable {
         for (source, id) in files {
             source.stop(sourceID: id)
         }
-        relays.stopAll()
+        context.relays.stopAll()
         for closed in context.speakers.closeAll() {
             try? await closed.get()
         }
@@ -188,7 +186,7 @@ public final class FloeServer: Service, Sendable {
             }
         }
         startFileFallbacks(configuration)
-        relays.apply(configuration, server: context, eventLoops: Array(group.makeIterator()))
+        context.relays.apply(configuration, server: context, eventLoops: Array(group.makeIterator()))
         context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
     }

@@ -46,6 +46,8 @@ final class ServerContext: Sendable {
     let history = ListenerHistory()
     /// The mounts' speaker outputs (RTP senders, local playback).
     let speakers = SpeakerDirectory()
+    /// The relays pulling mounts from upstream servers.
+    let relays = RelayDirectory()
     /// A secret of this server run that the admin page sends with state-changing commands (see
     /// `AdminResponder.isCrossSite`).
     let adminToken: String = {
