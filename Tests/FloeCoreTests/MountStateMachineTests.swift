@@ -14,6 +14,25 @@ struct MountStateMachineTests {
         #expect(mount.sourceConnected(id: 2, descriptor: descriptor) == .accept)
     }
 
+    /// A relay that goes on from another upstream: new headers for listeners from now on, the same start time,
+    /// and only for the source that feeds the mount.
+    @Test func aRelaySourceChangesItsDescriptorButNotItsStart() {
+        var mount = MountStateMachine()
+        let first = SourceDescriptor(contentType: "audio/mpeg", headers: [("icy-name", "A")], peerAddress: "a", connectedAt: .init(timeIntervalSince1970: 100))
+        let second = SourceDescriptor(contentType: "audio/mpeg", headers: [("icy-name", "B")], peerAddress: "b", connectedAt: .init(timeIntervalSince1970: 200))
+        _ = mount.sourceConnected(id: 1, descriptor: first)
+        let byAnother = mount.sourceDescriptorChanged(id: 2, to: second)
+        #expect(!byAnother, "not the source feeding the mount")
+        let byTheSource = mount.sourceDescriptorChanged(id: 1, to: second)
+        #expect(byTheSource)
+        guard case .admit(let admitted) = mount.listenerArrived(maxListeners: nil) else {
+            Issue.record("no source")
+            return
+        }
+        #expect(admitted.peerAddress == "b" && admitted.header("icy-name") == "B")
+        #expect(admitted.connectedAt == first.connectedAt)
+    }
+
     @Test func listenersNeedASourceAndRespectTheLimit() {
         var mount = MountStateMachine()
         #expect(mount.listenerArrived(maxListeners: nil) == .rejectNoSource)

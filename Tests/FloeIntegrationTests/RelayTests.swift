@@ -128,10 +128,20 @@ extension IntegrationTests {
             let stream = listener.receiveAllInBackground(prefix: rest)
             try await Task.sleep(for: .seconds(1))
 
+            func upstreamInUse() -> String? {
+                guard case .live(let live) = server.server.mountState("/edge")?.source else { return nil }
+                return live.descriptor.relayUpstream
+            }
+            #expect(upstreamInUse() == "http://127.0.0.1:\(first.port)/origin")
             first.stop()
             feedingFirst.cancel()
             try await Task.sleep(for: .seconds(5))
             #expect(server.listeners("/edge") == 1, "the listener stayed through the switch")
+            #expect(upstreamInUse() == "http://127.0.0.1:\(second.port)/backup", "status names the upstream in use")
+            let stats = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "http://127.0.0.1:\(server.port)/admin/stats"])
+            #expect(String(decoding: stats.stdout, as: UTF8.self).contains(
+                "<floe_relay_upstream>http://127.0.0.1:\(second.port)/backup</floe_relay_upstream>"))
             await server.stop()
             feedingSecond.cancel()
             let heard = await stream.value

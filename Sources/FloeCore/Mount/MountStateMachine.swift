@@ -49,6 +49,17 @@ public struct MountStateMachine: Sendable {
         return .accept
     }
 
+    /// A relay continued the mount's source from another upstream stream: its headers (and upstream) replace the
+    /// old ones; the start time stays. Returns `false` when `id` no longer feeds the mount.
+    public mutating func sourceDescriptorChanged(id: Int, to descriptor: SourceDescriptor) -> Bool {
+        guard case .live(var live) = source, live.id == id else { return false }
+        let connectedAt = live.descriptor.connectedAt
+        live.descriptor = descriptor
+        live.descriptor.connectedAt = connectedAt
+        source = .live(live)
+        return true
+    }
+
     public enum DisconnectSourceAction: Sendable, Equatable {
         /// Move the listeners (or close them when no fallback can take them): the server resolves the fallback
         /// chain, which involves other mounts.

@@ -14,6 +14,8 @@ public struct SourceDescriptor: Sendable, Equatable {
     public var peerAddress: String
     /// When the source logged in (for `stream_start` and uptime).
     public var connectedAt: Date
+    /// The upstream stream a relay feeds the mount from (its URL without credentials); `nil` for a source client.
+    public var relayUpstream: String?
 
     public init(
         contentType: String?,

@@ -76,6 +76,12 @@ final class Mount: Sendable {
         state.withLockedValue { $0.sourceConnected(id: id, descriptor: descriptor) }
     }
 
+    /// The source `id` goes on from another stream (a relay's next upstream): listeners admitted from now on get
+    /// its headers.
+    func sourceDescriptorChanged(id: Int, to descriptor: SourceDescriptor) {
+        _ = state.withLockedValue { $0.sourceDescriptorChanged(id: id, to: descriptor) }
+    }
+
     /// Applies `queue-size` on every loop; takes effect as blocks arrive.
     func setQueueCapacity(_ bytes: Int) {
         for bound in broadcasters {

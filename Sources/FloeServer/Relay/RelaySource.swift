@@ -144,6 +144,7 @@ final class RelaySource: Sendable {
         state.value.hold?.cancel()
         state.value.hold = nil
         if let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format {
+            feed.mount.sourceDescriptorChanged(id: feed.sourceID, to: descriptor)
             return .success(feed)
         }
         endFeed()
@@ -247,12 +248,14 @@ private final class RelayStream: HTTPClientResponseDelegate {
             return
         }
         let relay = source.relay
-        let descriptor = SourceDescriptor(
+        let upstreamURL = HTTPClientURL(upstream.url)?.description ?? upstream.url
+        var descriptor = SourceDescriptor(
             contentType: head.headers.first(name: "content-type"),
             headers: head.headers.map { (name: $0.name, value: $0.value) },
-            peerAddress: HTTPClientURL(upstream.url)?.description ?? upstream.url,
+            peerAddress: upstreamURL,
             connectedAt: Date()
         )
+        descriptor.relayUpstream = upstreamURL
         switch source.feed(for: descriptor) {
         case .failure(.tooManySources):
             refuse("all <sources> are taken")

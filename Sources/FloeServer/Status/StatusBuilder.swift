@@ -73,6 +73,8 @@ struct StatusBuilder {
             }
         }
         if let agent = descriptor.userAgent { values.append(StatusValue("user_agent", agent)) }
+        // Beyond Icecast: the upstream a relay pulls from now.
+        if let upstream = descriptor.relayUpstream { values.append(StatusValue("floe_relay_upstream", upstream)) }
         // Beyond Icecast: what the framer and the frame clock measured (admin views only).
         if let statistics = mount.statistics {
             values += [
