@@ -237,5 +237,32 @@ extension IntegrationTests {
             feeding.cancel()
             await server.stop()
         }
+
+        /// Floe as the master of a real Icecast 2.4.4 slave: Icecast reads Floe's `/admin/streamlist.txt` with the
+        /// relay credentials and relays every mount listed; its listener gets Floe's frames.
+        @Test func icecastSlavesFromFloe() async throws {
+            let server = try await TestServer { $0.authentication.relayPassword = "relay-pw" }
+            let source = try rawSource(port: server.port, mount: "/live")
+            let feeding = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/live") })
+            let icecast = try await IcecastServer(extra: """
+                <master-server>127.0.0.1</master-server><master-server-port>\(server.port)</master-server-port>
+                <master-update-interval>1</master-update-interval>
+                <master-username>relay</master-username><master-password>relay-pw</master-password>
+                """)
+            try await waitForMount(port: icecast.port, mount: "/live")
+            let (listener, head, rest) = try rawListener(port: icecast.port, mount: "/live")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"), "Icecast relays Floe's mount: \(head) \(icecast.errorLog)")
+            var audio = rest
+            while audio.count < 32_000 {
+                let more = try listener.receive(maximum: 16_000)
+                if more.isEmpty { break }
+                audio += more
+            }
+            #expect(frameCount(in: audio, from: Fixture.mp3) >= audio.count / 418 - 2, "whole frames of Floe's source")
+            feeding.cancel()
+            icecast.stop()
+            await server.stop()
+        }
     }
 }
