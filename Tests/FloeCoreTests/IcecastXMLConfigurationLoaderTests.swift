@@ -528,9 +528,9 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.warnings.isEmpty)
     }
 
-    /// Relay settings are kept, with one warning for all of them; a relay's on-demand defaults to
+    /// Relay and master settings as Icecast writes them; a relay's on-demand defaults to
     /// `<relays-on-demand>` wherever that is in the file.
-    @Test func relaySettingsAreKeptWithWarningsForWhatIsNotActedOn() throws {
+    @Test func relaySettings() throws {
         let loaded = try load(
             """
             <master-server>master.example.org</master-server>
@@ -567,9 +567,7 @@ struct IcecastXMLConfigurationLoaderTests {
                 .init(server: "b.example.org", mount: "/b", onDemand: false),
             ]
         )
-        // Relays are pulled; master polling is not implemented yet, and says so.
-        #expect(loaded.warnings.map(\.option) == ["master-server"])
-        #expect(loaded.warnings[0].message.contains("not acted on"))
+        #expect(loaded.warnings.isEmpty)
     }
 
     @Test func aliasLimitedToAPortIsSkippedWithAWarning() throws {

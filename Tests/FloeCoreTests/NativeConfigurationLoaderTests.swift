@@ -209,7 +209,7 @@ struct NativeConfigurationLoaderTests {
         #expect(loaded.configuration.location == "NO")
     }
 
-    @Test func relaySettingsAreKeptWithWarningsForWhatIsNotActedOn() throws {
+    @Test func relaySettings() throws {
         let loaded = try load(
             """
             relay:
@@ -232,8 +232,7 @@ struct NativeConfigurationLoaderTests {
                 .init(server: "b.example.org", port: 9000, mount: "/b", localMount: "/local-b", onDemand: false),
             ]
         )
-        // Relays are pulled; master polling is not implemented yet, and says so.
-        #expect(loaded.warnings.map(\.option) == ["relay/master-server"])
+        #expect(loaded.warnings.isEmpty)
     }
 
     /// Upstreams as URLs (credentials inline or beside), tried in order; a relay written that way names its

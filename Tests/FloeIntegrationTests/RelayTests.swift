@@ -264,5 +264,41 @@ extension IntegrationTests {
             icecast.stop()
             await server.stop()
         }
+
+        /// Floe as the slave of a real Icecast 2.4.4 master: it reads the master's stream list and relays every
+        /// mount on it; a mount that leaves the list loses its relay.
+        @Test func floeSlavesFromAnIcecastMaster() async throws {
+            let icecast = try await IcecastServer()
+            let a = try rawSource(port: icecast.port, mount: "/a")
+            let b = try rawSource(port: icecast.port, mount: "/b")
+            let feedingA = streamUntilCancelled(a)
+            let feedingB = streamUntilCancelled(b, Fixture.otherMP3)
+            try await waitForMount(port: icecast.port, mount: "/a")
+            try await waitForMount(port: icecast.port, mount: "/b")
+            let server = try await TestServer {
+                $0.relay.masterServer = "127.0.0.1"
+                $0.relay.masterServerPort = icecast.port
+                $0.relay.masterUsername = "relay"
+                $0.relay.masterPassword = TestServer.adminPassword
+                $0.relay.masterUpdateInterval = 1
+            }
+            #expect(await server.waitUntil { server.isLive("/a") && server.isLive("/b") }, "every listed mount relayed")
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/b")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            var audio = rest
+            while audio.count < 32_000 {
+                let more = try listener.receive(maximum: 16_000)
+                if more.isEmpty { break }
+                audio += more
+            }
+            #expect(frameCount(in: audio, from: Fixture.otherMP3) >= audio.count / 418 - 2, "whole frames of the master's /b")
+
+            feedingA.cancel()
+            a.shutdownWrite()
+            #expect(await server.waitUntil(timeout: 8) { !server.isLive("/a") }, "/a left the list, and its relay went")
+            #expect(server.isLive("/b"))
+            feedingB.cancel()
+            await server.stop()
+        }
     }
 }

@@ -103,7 +103,7 @@ public enum EmbeddedConfiguration {
 
         # Relaying: each relay pulls a mount from an upstream Icecast or Floe and serves it here as if a source
         # sent it; it reconnects by itself (1 s, doubling up to 30 s). On-demand relays connect when a listener
-        # arrives. Master-server settings are kept but not acted on yet (Floe warns).
+        # arrives. With master-server, Floe is a slave: it relays every mount the master lists.
         # relay:
         #   master-server:                # not set: no master server (slave mode off)
         #   master-server-port:           # not set

@@ -18,9 +18,8 @@ import FoundationXML
 ///   `limits/queue-size`: 512 KiB, 512 000 bytes). See ``ServerConfiguration/Limits``.
 /// - Every element Floe does not implement (`<directory>`, `security/chroot`, `paths/basedir`, …) and every
 ///   element Icecast does not know becomes a ``ConfigurationWarning``: one per option path, in document order. A
-///   feature Floe lacks never stops a file from loading. `<relay>` blocks are pulled; master-server settings
-///   (`<master-server>`, …) are read into ``ServerConfiguration/relay`` with a single warning that Floe does not
-///   poll a master yet.
+///   feature Floe lacks never stops a file from loading. `<relay>` blocks are pulled, and with `<master-server>`
+///   every mount of the master's stream list.
 /// - Where Icecast reads garbage as 0 (`atoi`), Floe refuses: malformed XML, a value of the wrong form or out of
 ///   range, a mount name without its leading `/`, or a mount defined twice throw a ``ConfigurationError`` with the
 ///   file, line and option path. Starting with a silently different port or limit is worse than not starting.
@@ -380,7 +379,6 @@ private struct ElementValue {
 /// The rule tables, one per section, in Icecast's element names. Elements Icecast 2.4.4 reads but Floe does not
 /// implement are listed as `.unsupported`, so their warning says so instead of calling them unknown.
 private enum IcecastXMLRules {
-    private static let noMasterPolling = "Floe does not relay a master server's mount list"
     private static let reportsSource = "Floe reports what the source sends"
     private static let unprivileged = "run Floe as an unprivileged user instead, for example from systemd"
 
@@ -456,36 +454,22 @@ private enum IcecastXMLRules {
         "relays-on-demand": .apply { mapping, value in
             mapping.configuration.relay.relaysOnDemand = try value.flag()
         },
-        "master-server": relaySetting { mapping, value, _ in
+        "master-server": .apply { mapping, value in
             mapping.configuration.relay.masterServer = value.string
         },
-        "master-server-port": relaySetting { mapping, value, _ in
+        "master-server-port": .apply { mapping, value in
             mapping.configuration.relay.masterServerPort = try value.port()
         },
-        "master-username": relaySetting { mapping, value, _ in
+        "master-username": .apply { mapping, value in
             if let user = value.string { mapping.configuration.relay.masterUsername = user }
         },
-        "master-password": relaySetting { mapping, value, _ in
+        "master-password": .apply { mapping, value in
             mapping.configuration.relay.masterPassword = value.string
         },
-        "master-update-interval": relaySetting { mapping, value, _ in
+        "master-update-interval": .apply { mapping, value in
             mapping.configuration.relay.masterUpdateInterval = try value.seconds()
         },
     ]
-
-    /// A master-server setting: applied, and the first one in the document gets the one warning that Floe does
-    /// not poll a master yet (a warning per setting would bury the others).
-    private static func relaySetting(
-        _ apply: @escaping @Sendable (inout IcecastXMLMapping, ElementValue, inout WarningLog) throws -> Void
-    ) -> ElementRule<IcecastXMLMapping> {
-        .section { mapping, value, log in
-            try apply(&mapping, value, &log)
-            if !mapping.hasRelaySettings {
-                mapping.hasRelaySettings = true
-                log.warn(value.path, "\(noMasterPolling) yet: master-server settings are read and kept, but not acted on")
-            }
-        }
-    }
 
     /// A `<relay>`, with `on-demand` left open until `<relays-on-demand>` is known. Icecast 2.4 writes one
     /// upstream as children of `<relay>`; Icecast 2.5 writes `<upstream>` elements, tried in document order, with
@@ -925,8 +909,6 @@ private struct IcecastXMLMapping {
 
     /// `<relay>` blocks, resolved against `<relays-on-demand>` at the end.
     var relays: [IcecastXMLRules.RelayDraft] = []
-    /// Whether a relay setting has been seen (and warned about).
-    var hasRelaySettings = false
 
     /// Line of the `<mount type="default">` in use; Icecast uses the first one.
     private var defaultMountLine: Int?

@@ -18,7 +18,7 @@ import Yams
 /// - A mount (inline under `mounts`, or a mount file) is filled from `default-mount` for every setting it leaves
 ///   unset, as the icecast.xml loader does (``MountConfiguration/filled(from:mountPath:)``). Then
 ///   ``ConfigurationValidator`` checks fallbacks across mounts.
-/// - Relays are pulled; master-server settings are read and kept, with a warning that they are not acted on yet.
+/// - Relays are pulled, and with `master-server` every mount of the master's stream list.
 public struct NativeConfigurationLoader: Sendable {
     public init() {}
 
@@ -66,15 +66,6 @@ public struct NativeConfigurationLoader: Sendable {
         let document = try Self.compose(yaml, fileName: fileName)
         var draft = NativeConfigurationDraft(fileName: fileName)
         try document.apply(NativeConfigurationKeys.root, to: &draft, hints: NativeConfigurationKeys.rootHints)
-        let relay = draft.configuration.relay
-        if relay.masterServer != nil {
-            draft.warnings.append(
-                ConfigurationWarning(
-                    option: "relay/master-server",
-                    message: "Floe does not relay a master server's mount list yet: the master settings are kept but not acted on"
-                )
-            )
-        }
 
         return draft
     }

@@ -20,6 +20,8 @@ public final class FloeServer: Service, Sendable {
     private let onListening: @Sendable ([SocketAddress]) -> Void
     /// File fallbacks playing now, by mount path, with the source id each runs under.
     private let fileSources = Mutex<[String: (source: FileSource, id: Int)]>([:])
+    /// Slave mode's poll of the master's stream list (idle without `master-server`).
+    private let masterPoller = Mutex<MasterPoller?>(nil)
     /// Samples listener counts for the admin page's graph.
     private let historySampler = Mutex<RepeatedTask?>(nil)
 
@@ -73,6 +75,9 @@ public final class FloeServer: Service, Sendable {
         }
         startFileFallbacks(configuration)
         context.relays.apply(configuration, server: context, eventLoops: Array(group.makeIterator()))
+        let poller = MasterPoller(server: context, eventLoops: Array(group.makeIterator()))
+        masterPoller.withLock { $0 = poller }
+        poller.start()
         context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
         let context = self.context
@@ -142,6 +147,7 @@ public final class FloeServer: Service, Sendable {
         for (source, id) in files {
             source.stop(sourceID: id)
         }
+        masterPoller.withLock { $0 }?.stop()
         context.relays.stopAll()
         for closed in context.speakers.closeAll() {
             try? await closed.get()
