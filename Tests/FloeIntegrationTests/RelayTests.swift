@@ -19,13 +19,32 @@ extension IntegrationTests {
             Issue.record("\(mount) never went live on port \(port)")
         }
 
+        /// A source streaming `mp3` (looped, paced) to `mount` on `port`, once the mount answers listeners.
+        func liveSource(port: Int, mount: String, _ mp3: [UInt8] = Fixture.mp3, headers: [String] = []) async throws
+            -> (socket: RawSocket, feeding: Task<Void, Error>)
+        {
+            let socket = try rawSource(port: port, mount: mount, headers: headers)
+            let feeding = streamUntilCancelled(socket, mp3)
+            try await waitForMount(port: port, mount: mount)
+            return (socket, feeding)
+        }
+
+        /// Reads from a listener until it has at least `count` bytes of body (or the stream ends).
+        func receiveAudio(_ listener: RawSocket, after rest: [UInt8], atLeast count: Int) throws -> [UInt8] {
+            var audio = rest
+            while audio.count < count {
+                let more = try listener.receive(maximum: 16_000)
+                if more.isEmpty { break }
+                audio += more
+            }
+            return audio
+        }
+
         /// Floe relays a mount of a real Icecast 2.4.4: a Floe listener receives the very bytes an Icecast listener
         /// receives, whole frames of the source, and a title set on Icecast reaches Floe's ICY listeners.
         @Test func relaysAnIcecastMountWithItsTitles() async throws {
             let icecast = try await IcecastServer()
-            let source = try rawSource(port: icecast.port, mount: "/origin", headers: ["ice-name: Origin Radio"])
-            let feeding = streamUntilCancelled(source)
-            try await waitForMount(port: icecast.port, mount: "/origin")
+            let (source, feeding) = try await liveSource(port: icecast.port, mount: "/origin", headers: ["ice-name: Origin Radio"])
             // Connected before the relay, this Icecast listener's stream holds everything the relay will get.
             let (upstreamListener, upstreamHead, upstreamRest) = try rawListener(port: icecast.port, mount: "/origin")
             #expect(upstreamHead.hasPrefix("HTTP/1.0 200 OK"))
@@ -69,9 +88,7 @@ extension IntegrationTests {
         /// and get whole frames again, without reconnecting.
         @Test func listenersWaitThroughAnUpstreamOutage() async throws {
             let icecast = try await IcecastServer()
-            var source = try rawSource(port: icecast.port, mount: "/origin")
-            var feeding = streamUntilCancelled(source)
-            try await waitForMount(port: icecast.port, mount: "/origin")
+            var (source, feeding) = try await liveSource(port: icecast.port, mount: "/origin")
             let server = try await TestServer {
                 $0.relay.relays = [.init(server: "127.0.0.1", port: icecast.port, mount: "/origin", localMount: "/edge")]
             }
@@ -105,12 +122,8 @@ extension IntegrationTests {
         @Test func aSecondUpstreamTakesOverWhenTheFirstDies() async throws {
             let first = try await IcecastServer()
             let second = try await IcecastServer()
-            let firstSource = try rawSource(port: first.port, mount: "/origin")
-            let secondSource = try rawSource(port: second.port, mount: "/backup")
-            let feedingFirst = streamUntilCancelled(firstSource)
-            let feedingSecond = streamUntilCancelled(secondSource, Fixture.otherMP3)
-            try await waitForMount(port: first.port, mount: "/origin")
-            try await waitForMount(port: second.port, mount: "/backup")
+            let (_, feedingFirst) = try await liveSource(port: first.port, mount: "/origin")
+            let (_, feedingSecond) = try await liveSource(port: second.port, mount: "/backup", Fixture.otherMP3)
             let server = try await TestServer {
                 $0.relay.relays = [
                     .init(
@@ -199,9 +212,7 @@ extension IntegrationTests {
         /// leaves the upstream once the mount has had no listener for the linger time.
         @Test func onDemandRelayConnectsForAListenerAndLeavesAfterTheLast() async throws {
             let icecast = try await IcecastServer()
-            let source = try rawSource(port: icecast.port, mount: "/origin")
-            let feeding = streamUntilCancelled(source)
-            try await waitForMount(port: icecast.port, mount: "/origin")
+            let (_, feeding) = try await liveSource(port: icecast.port, mount: "/origin")
             let server = try await TestServer {
                 $0.relay.relays = [
                     .init(upstreams: [.init(url: "http://127.0.0.1:\(icecast.port)/origin")], localMount: "/edge",
@@ -215,12 +226,7 @@ extension IntegrationTests {
             let asked = ContinuousClock.now
             let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
             #expect(head.hasPrefix("HTTP/1.0 200 OK"), "the listener waits for the relay, then is served: \(head)")
-            var audio = rest
-            while audio.count < 16_000 {
-                let more = try listener.receive(maximum: 16_000)
-                if more.isEmpty { break }
-                audio += more
-            }
+            let audio = try receiveAudio(listener, after: rest, atLeast: 16_000)
             #expect(ContinuousClock.now - asked < .seconds(3), "audio within a second or two of asking")
             #expect(Fixture.frameAlignedOffset(of: Array(audio.prefix(4096))) != nil, "the upstream's frames")
             #expect(try await upstreamListenerAgents(icecast, mount: "/origin") == ["Floe/\(FloeVersion.string) (relay)"])
@@ -253,12 +259,7 @@ extension IntegrationTests {
             try await waitForMount(port: icecast.port, mount: "/live")
             let (listener, head, rest) = try rawListener(port: icecast.port, mount: "/live")
             #expect(head.hasPrefix("HTTP/1.0 200 OK"), "Icecast relays Floe's mount: \(head) \(icecast.errorLog)")
-            var audio = rest
-            while audio.count < 32_000 {
-                let more = try listener.receive(maximum: 16_000)
-                if more.isEmpty { break }
-                audio += more
-            }
+            let audio = try receiveAudio(listener, after: rest, atLeast: 32_000)
             #expect(frameCount(in: audio, from: Fixture.mp3) >= audio.count / 418 - 2, "whole frames of Floe's source")
             feeding.cancel()
             icecast.stop()
@@ -269,12 +270,8 @@ extension IntegrationTests {
         /// mount on it; a mount that leaves the list loses its relay.
         @Test func floeSlavesFromAnIcecastMaster() async throws {
             let icecast = try await IcecastServer()
-            let a = try rawSource(port: icecast.port, mount: "/a")
-            let b = try rawSource(port: icecast.port, mount: "/b")
-            let feedingA = streamUntilCancelled(a)
-            let feedingB = streamUntilCancelled(b, Fixture.otherMP3)
-            try await waitForMount(port: icecast.port, mount: "/a")
-            try await waitForMount(port: icecast.port, mount: "/b")
+            let (a, feedingA) = try await liveSource(port: icecast.port, mount: "/a")
+            let (_, feedingB) = try await liveSource(port: icecast.port, mount: "/b", Fixture.otherMP3)
             let server = try await TestServer {
                 $0.relay.masterServer = "127.0.0.1"
                 $0.relay.masterServerPort = icecast.port
@@ -285,12 +282,7 @@ extension IntegrationTests {
             #expect(await server.waitUntil { server.isLive("/a") && server.isLive("/b") }, "every listed mount relayed")
             let (listener, head, rest) = try rawListener(port: server.port, mount: "/b")
             #expect(head.hasPrefix("HTTP/1.0 200 OK"))
-            var audio = rest
-            while audio.count < 32_000 {
-                let more = try listener.receive(maximum: 16_000)
-                if more.isEmpty { break }
-                audio += more
-            }
+            let audio = try receiveAudio(listener, after: rest, atLeast: 32_000)
             #expect(frameCount(in: audio, from: Fixture.otherMP3) >= audio.count / 418 - 2, "whole frames of the master's /b")
 
             feedingA.cancel()
