@@ -1,3 +1,4 @@
+import FloeCore
 import FloeTestSupport
 import Foundation
 import Testing
@@ -191,6 +192,36 @@ extension IntegrationTests {
             #expect(reply.hasSuffix("max listeners reached"))
             _ = first
             await server.stop()
+        }
+
+        /// A full mount with `redirect-when-full` sends the next listener to another edge, same path and query;
+        /// curl follows it there.
+        @Test func fullMountRedirectsToAnotherEdge() async throws {
+            let edge = try await TestServer()
+            let edgeSource = try rawSource(port: edge.port, mount: "/small")
+            let feeding = streamUntilCancelled(edgeSource)
+            let server = try await TestServer {
+                var small = MountConfiguration(maxListeners: 1)
+                small.redirectWhenFull = "http://127.0.0.1:\(edge.port)"
+                $0.mounts["/small"] = small
+            }
+            let source = try rawSource(port: server.port, mount: "/small")
+            try source.send(Array(Fixture.mp3.prefix(10_000)))
+            let (first, _, _) = try rawListener(port: server.port, mount: "/small")
+            let second = try RawSocket(port: server.port)
+            try second.send(requestHead("GET /small?token=7 HTTP/1.0"))
+            let reply = String(decoding: second.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 302 Found\r\n"))
+            #expect(reply.contains("\r\nLocation: http://127.0.0.1:\(edge.port)/small?token=7\r\n"))
+            #expect(await edge.waitUntil { edge.isLive("/small") })
+            let followed = try await ExternalProcess.run(
+                "curl", ["-s", "-L", "--max-time", "2", "-o", "/dev/null", "-w", "%{http_code} %{url_effective}",
+                         "http://127.0.0.1:\(server.port)/small"])
+            #expect(String(decoding: followed.stdout, as: UTF8.self) == "200 http://127.0.0.1:\(edge.port)/small")
+            _ = first
+            feeding.cancel()
+            await server.stop()
+            await edge.stop()
         }
 
         @Test func clientLimitRefusesExtraConnections() async throws {

@@ -147,6 +147,7 @@ public enum EmbeddedConfiguration {
         #   fallback-mount:               # not set: listeners are disconnected when the source leaves
         #   fallback-override: false
         #   fallback-when-full: false
+        #   redirect-when-full:           # a URL: when full, 302 to it plus the mount's path (another edge)
         #   max-listener-duration: unlimited   # or seconds
         #   intro:                        # not set: no intro
         #   dump-file:                    # not set: no recording

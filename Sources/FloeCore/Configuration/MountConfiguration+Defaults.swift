@@ -28,6 +28,7 @@ extension MountConfiguration {
         merged.fallbackMount = fallbackMount ?? (defaults.fallbackMount == mountPath ? nil : defaults.fallbackMount)
         merged.fallbackOverride = fallbackOverride || defaults.fallbackOverride
         merged.fallbackWhenFull = fallbackWhenFull || defaults.fallbackWhenFull
+        merged.redirectWhenFull = redirectWhenFull ?? defaults.redirectWhenFull
         merged.maxListenerDuration = maxListenerDuration ?? defaults.maxListenerDuration
         merged.intro = intro ?? defaults.intro
         merged.dumpFile = dumpFile ?? defaults.dumpFile

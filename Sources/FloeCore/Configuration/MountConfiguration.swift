@@ -32,6 +32,10 @@ public struct MountConfiguration: Sendable, Equatable {
     public var fallbackOverride: Bool
     /// When the mount is full (`maxListeners`), serve new listeners from the fallback instead of refusing them.
     public var fallbackWhenFull: Bool
+    /// When the mount is full (and no fallback takes the listener), answer `302` to this base URL plus the
+    /// request's path and query (`http://edge2.example:8000` → `http://edge2.example:8000/live`) instead of `403`:
+    /// a full edge sends listeners on to another, as icecast-kh does.
+    public var redirectWhenFull: String? = nil
     /// Seconds after which a listener is disconnected; `nil` is unlimited.
     public var maxListenerDuration: Double?
     /// MP3 file (relative to the web root, or absolute) played to each new listener before the live stream.

@@ -301,6 +301,13 @@ enum NativeConfigurationKeys {
         "fallback-mount": { mount, value in mount.fallbackMount = value.isNull ? nil : try value.mountPath() },
         "fallback-override": { mount, value in mount.fallbackOverride = try value.bool() },
         "fallback-when-full": { mount, value in mount.fallbackWhenFull = try value.bool() },
+        "redirect-when-full": { mount, value in
+            let url = try value.optionalText()
+            if let url, !(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://")) {
+                throw value.error("redirect-when-full is an http:// or https:// URL, not \"\(url)\"")
+            }
+            mount.redirectWhenFull = url.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        },
         "max-listener-duration": { mount, value in mount.maxListenerDuration = try value.secondsOrUnlimited() },
         "intro": { mount, value in mount.intro = try value.optionalText() },
         "dump-file": { mount, value in mount.dumpFile = try value.optionalText() },

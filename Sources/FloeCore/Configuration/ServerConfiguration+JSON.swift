@@ -139,6 +139,7 @@ private struct ConfigurationJSON {
             "fallback-mount": .text(mount.fallbackMount),
             "fallback-override": .bool(mount.fallbackOverride),
             "fallback-when-full": .bool(mount.fallbackWhenFull),
+            "redirect-when-full": .text(mount.redirectWhenFull),
             "max-listener-duration": .number(mount.maxListenerDuration),
             "intro": .text(mount.intro),
             "dump-file": .text(mount.dumpFile),

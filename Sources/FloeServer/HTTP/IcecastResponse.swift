@@ -36,6 +36,7 @@ struct IcecastResponse {
         case 200: return "OK"
         case 204: return "No Content"
         case 301: return "Moved Permanently"
+        case 302: return "Found"
         case 400: return "Bad Request"
         case 401: return "Authentication Required"
         case 403: return "Forbidden"

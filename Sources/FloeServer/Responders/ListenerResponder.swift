@@ -119,6 +119,19 @@ struct ListenerResponder: Responder {
         case .full:
             releaseUser(authenticated)
             releasePeer()
+            if let edge = configuration.mount(path).redirectWhenFull {
+                // Another server takes the listener (icecast-kh's way of spreading listeners over edges).
+                let location = edge + head.uri
+                connection.respondAndClose(
+                    IcecastResponse(
+                        status: 302,
+                        contentType: "text/plain; charset=utf-8",
+                        extraHeaders: ["Location: \(location)"],
+                        body: Array("This mount is full; listen at \(location)\r\n".utf8)
+                    )
+                )
+                return
+            }
             connection.respondAndClose(.error(403, "max listeners reached"))
             return
         }
