@@ -53,6 +53,16 @@ struct IcecastResponse {
 
     /// Icecast's error responses: 401 and 403 are plain text (401 with its fixed body and the Basic challenge),
     /// 400 and 404 are a small HTML page.
+    /// A redirect (`301`, `302`) to `location`, its body a line of text: `reason`, then the location.
+    static func redirect(_ status: Int, to location: String, because reason: String) -> IcecastResponse {
+        IcecastResponse(
+            status: status,
+            contentType: "text/plain; charset=utf-8",
+            extraHeaders: ["Location: \(location)"],
+            body: Array("\(reason) \(location)\r\n".utf8)
+        )
+    }
+
     static func error(_ status: Int, _ message: String) -> IcecastResponse {
         switch status {
         case 401:

@@ -97,6 +97,11 @@ final class RelaySource: Sendable {
         guard now - idleSince >= .seconds(configured: relay.onDemandLinger) else { return }
         logger.info("On-demand relay disconnecting: no listeners")
         state.value.active = false
+        disconnect()
+    }
+
+    /// Drops the connection, any pending retry and the linger watch, and ends the local source.
+    private func disconnect() {
         state.value.linger?.cancel()
         state.value.linger = nil
         state.value.retry?.cancel()
@@ -109,10 +114,7 @@ final class RelaySource: Sendable {
     func stop() {
         eventLoop.execute {
             self.state.value.stopped = true
-            self.state.value.linger?.cancel()
-            self.state.value.retry?.cancel()
-            self.state.value.request?.cancel()
-            self.endFeed()
+            self.disconnect()
         }
     }
 
@@ -120,11 +122,12 @@ final class RelaySource: Sendable {
         guard !state.value.stopped, !relay.upstreams.isEmpty else { return }
         let upstream = relay.upstreams[state.value.schedule.current]
         var logger = self.logger
-        logger[metadataKey: "relay.upstream"] = "\(HTTPClientURL(upstream.url)?.description ?? upstream.url)"
         guard let url = HTTPClientURL(upstream.url) else {
+            logger[metadataKey: "relay.upstream"] = "\(upstream.url)"
             attemptEnded(streamed: false, reason: "not an http:// or https:// URL", logger: logger)
             return
         }
+        logger[metadataKey: "relay.upstream"] = "\(url)"
         let configuration = server.configuration
         var request = HTTPClientRequest(url: url)
         request.user = upstream.username
@@ -133,7 +136,7 @@ final class RelaySource: Sendable {
         request.userAgent = Self.userAgent
         request.caFile = configuration.httpClientCAFile
         request.idleTimeout = .seconds(configured: configuration.mount(relay.localMount).sourceTimeout ?? configuration.limits.sourceTimeout)
-        let stream = RelayStream(source: self, upstream: upstream, eventLoop: eventLoop, logger: logger)
+        let stream = RelayStream(source: self, upstreamURL: url.description, eventLoop: eventLoop, logger: logger)
         state.value.request = HTTPClient.stream(request, on: eventLoop, to: stream)
     }
 
@@ -226,7 +229,8 @@ final class RelaySource: Sendable {
 /// relay's event loop (the client calls it there).
 private final class RelayStream: HTTPClientResponseDelegate {
     private let source: RelaySource
-    private let upstream: ServerConfiguration.RelayUpstream
+    /// The upstream's URL without credentials, as status shows it.
+    private let upstreamURL: String
     private let eventLoop: EventLoop
     private let logger: Logger
     private var feed: SourceFeed?
@@ -235,9 +239,9 @@ private final class RelayStream: HTTPClientResponseDelegate {
     private var streamed = false
     private var finished = false
 
-    init(source: RelaySource, upstream: ServerConfiguration.RelayUpstream, eventLoop: EventLoop, logger: Logger) {
+    init(source: RelaySource, upstreamURL: String, eventLoop: EventLoop, logger: Logger) {
         self.source = source
-        self.upstream = upstream
+        self.upstreamURL = upstreamURL
         self.eventLoop = eventLoop
         self.logger = logger
     }
@@ -248,7 +252,6 @@ private final class RelayStream: HTTPClientResponseDelegate {
             return
         }
         let relay = source.relay
-        let upstreamURL = HTTPClientURL(upstream.url)?.description ?? upstream.url
         var descriptor = SourceDescriptor(
             contentType: head.headers.first(name: "content-type"),
             headers: head.headers.map { (name: $0.name, value: $0.value) },

@@ -121,15 +121,7 @@ struct ListenerResponder: Responder {
             releasePeer()
             if let edge = configuration.mount(path).redirectWhenFull {
                 // Another server takes the listener (icecast-kh's way of spreading listeners over edges).
-                let location = edge + head.uri
-                connection.respondAndClose(
-                    IcecastResponse(
-                        status: 302,
-                        contentType: "text/plain; charset=utf-8",
-                        extraHeaders: ["Location: \(location)"],
-                        body: Array("This mount is full; listen at \(location)\r\n".utf8)
-                    )
-                )
+                connection.respondAndClose(.redirect(302, to: edge + head.uri, because: "This mount is full; listen at"))
                 return
             }
             connection.respondAndClose(.error(403, "max listeners reached"))

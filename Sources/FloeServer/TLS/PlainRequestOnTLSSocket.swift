@@ -12,12 +12,7 @@ enum PlainRequestOnTLSSocket {
         let authority = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port ?? 443)
         let url = "https://\(authority)\(head.uri)"
         if head.method == "GET" || head.method == "HEAD" {
-            return IcecastResponse(
-                status: 301,
-                contentType: "text/plain; charset=utf-8",
-                extraHeaders: ["Location: \(url)"],
-                body: Array("This port takes TLS only: \(url)\r\n".utf8)
-            )
+            return .redirect(301, to: url, because: "This port takes TLS only:")
         }
         return IcecastResponse(
             status: 426,
