@@ -16,7 +16,11 @@ public final class TestServer: Sendable {
 
     /// Starts a server. `configure` adjusts a configuration that already has test passwords and one
     /// loopback socket on port 0.
-    public init(threads: Int = 2, _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    public init(
+        threads: Int = 2,
+        accessLog: AccessLog? = nil,
+        _ configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws {
         var configuration = ServerConfiguration()
         configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0)]
         configuration.authentication.sourcePassword = Self.sourcePassword
@@ -25,7 +29,7 @@ public final class TestServer: Sendable {
         var logger = Logger(label: "floe.test")
         logger.logLevel = .warning
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let server = FloeServer(configuration: configuration, eventLoopGroup: group, logger: logger)
+        let server = FloeServer(configuration: configuration, eventLoopGroup: group, logger: logger, accessLog: accessLog)
         let addresses = try await server.start()
         self.group = group
         self.server = server

@@ -102,6 +102,21 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.warnings.map(\.option) == ["listen-socket/so-sndbuf"])
     }
 
+    /// icecast-kh's `<x-forwarded-for>` names trusted proxies; Icecast's `<allow-ip>` and `<deny-ip>` name files.
+    @Test func trustedProxiesAndAddressFiles() throws {
+        let loaded = try load(
+            """
+            <x-forwarded-for>127.0.0.1</x-forwarded-for>
+            <x-forwarded-for>10.0.0.0/8</x-forwarded-for>
+            <paths><allow-ip>/etc/icecast2/allow</allow-ip><deny-ip>/etc/icecast2/deny</deny-ip></paths>
+            """
+        )
+        #expect(loaded.configuration.trustedProxies.patterns.map(\.description) == ["127.0.0.1", "10.0.0.0/8"])
+        #expect(loaded.configuration.paths.allowIPFile == "/etc/icecast2/allow")
+        #expect(loaded.configuration.paths.denyIPFile == "/etc/icecast2/deny")
+        #expect(loaded.warnings.isEmpty)
+    }
+
     // MARK: - TLS
 
     /// Icecast 2.4: `<ssl>1</ssl>` makes a socket TLS-only; one PEM in `<paths><ssl-certificate>` holds chain and key.

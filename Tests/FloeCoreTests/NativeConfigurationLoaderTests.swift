@@ -523,6 +523,12 @@ struct NativeConfigurationLoaderTests {
             message: "100 to 599"
         ),
         InvalidCase(
+            yaml: "trusted-proxies: [127.0.0.1, proxy.example]",
+            option: "trusted-proxies[1]",
+            line: 1,
+            message: "not an address, a CIDR range"
+        ),
+        InvalidCase(
             yaml: "paths:\n  aliases: [{ source: / }]",
             option: "paths/aliases[0]",
             line: 2,

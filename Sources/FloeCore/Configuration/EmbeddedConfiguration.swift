@@ -72,6 +72,11 @@ public enum EmbeddedConfiguration {
           # max-listeners-per-ip:          # listeners at once from one address; not set: unlimited
           # max-pending-per-ip: 64         # connections from one address still sending their request head (0: no limit)
 
+        # Reverse proxies and CDN nodes (addresses or CIDR ranges) whose Forwarded or X-Forwarded-For header
+        # names the real client; that address is then the one listed, logged, limited, banned and sent to URL
+        # authentication. The headers are ignored from everyone else.
+        # trusted-proxies: []             # e.g. [127.0.0.1, 10.0.0.0/8]
+
         # hostname: localhost             # used in listen URLs and playlists
         # location: Earth                 # shown in status
         # admin-contact: icemaster@localhost   # shown in status
@@ -92,6 +97,9 @@ public enum EmbeddedConfiguration {
           # webroot: web                  # static files, intros and file fallbacks
           # logdir: .                     # where relative log file names are
           # pidfile:                      # not set: no pid file
+          # allow-ip:                     # not set: anyone may connect; else a file of the addresses that may
+          #                               # (one per line: 192.0.2.7, 10.0.0.0/8, 2001:db8::/32 or 192.168.1.*)
+          # deny-ip:                      # not set: nobody is banned; else a file of addresses refused with 403
           # aliases:                      # request paths answered as other paths
           #   - source: /
           #     destination: /status.html

@@ -434,6 +434,14 @@ private enum IcecastXMLRules {
             try value.applyChildren(rules: security, to: &mapping, log: &log)
         },
         "fileserve": .apply { mapping, value in mapping.configuration.fileserve = try value.flag() },
+        // icecast-kh's trusted proxy, one address or wildcard per element.
+        "x-forwarded-for": .apply { mapping, value in
+            guard let text = value.string else { return }
+            guard let pattern = AddressPattern(text) else {
+                throw value.error("\"\(text)\" is not an address, a CIDR range (10.0.0.0/8) or a wildcard (192.168.1.*)")
+            }
+            mapping.configuration.trustedProxies.patterns.append(pattern)
+        },
         // Beyond Icecast, named like the native options.
         "floe-metrics-access": .apply { mapping, value in
             mapping.configuration.metricsAccess =
@@ -792,8 +800,8 @@ private enum IcecastXMLRules {
         },
         "basedir": .unsupported(nil),
         "adminroot": .unsupported(nil),
-        "allow-ip": .unsupported(nil),
-        "deny-ip": .unsupported(nil),
+        "allow-ip": .apply { mapping, value in mapping.configuration.paths.allowIPFile = value.string },
+        "deny-ip": .apply { mapping, value in mapping.configuration.paths.denyIPFile = value.string },
         // Icecast 2.4's names; 2.5 still reads them (and its own tls- names here), preferring <security><tls-context>.
         "ssl-certificate": .apply { mapping, value in mapping.tls.certificateFile = value.string },
         "tls-certificate": .apply { mapping, value in mapping.tls.certificateFile = value.string },

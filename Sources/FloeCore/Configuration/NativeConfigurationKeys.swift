@@ -25,6 +25,17 @@ enum NativeConfigurationKeys {
             }
         },
         "http-client": { draft, value in try value.apply(httpClient, to: &draft.configuration) },
+        "trusted-proxies": { draft, value in
+            draft.configuration.trustedProxies = AddressList(
+                try value.elements().map { element throws(ConfigurationError) in
+                    let text = try element.text()
+                    guard let pattern = AddressPattern(text) else {
+                        throw element.error("\"\(text)\" is not an address, a CIDR range (10.0.0.0/8) or a wildcard (192.168.1.*)")
+                    }
+                    return pattern
+                }
+            )
+        },
         "authentication": { draft, value in try value.apply(authentication, to: &draft.configuration.authentication) },
         "limits": { draft, value in try value.apply(limits, to: &draft.configuration.limits) },
         "hostname": { draft, value in draft.configuration.hostname = try value.text() },
@@ -136,6 +147,8 @@ enum NativeConfigurationKeys {
         "webroot": { paths, value in paths.webroot = try value.text() },
         "logdir": { paths, value in paths.logdir = try value.text() },
         "pidfile": { paths, value in paths.pidfile = try value.optionalText() },
+        "allow-ip": { paths, value in paths.allowIPFile = try value.optionalText() },
+        "deny-ip": { paths, value in paths.denyIPFile = try value.optionalText() },
         "aliases": { paths, value in
             paths.aliases = try value.elements().map { element throws(ConfigurationError) in
                 var alias = AliasDraft()

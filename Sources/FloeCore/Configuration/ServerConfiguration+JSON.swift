@@ -62,6 +62,7 @@ private struct ConfigurationJSON {
                 "max-listeners-per-ip": .integer(limits.maxListenersPerIP),
                 "max-pending-per-ip": .integer(limits.maxPendingPerIP),
             ]),
+            "trusted-proxies": .array(configuration.trustedProxies.patterns.map { .text($0.description) }),
             "hostname": .text(configuration.hostname),
             "location": .text(configuration.location),
             "fileserve": .bool(configuration.fileserve),
@@ -74,6 +75,8 @@ private struct ConfigurationJSON {
                 "webroot": .text(paths.webroot),
                 "logdir": .text(paths.logdir),
                 "pidfile": .text(paths.pidfile),
+                "allow-ip": .text(paths.allowIPFile),
+                "deny-ip": .text(paths.denyIPFile),
                 "aliases": .array(
                     paths.aliases.map {
                         .object(["source": .text($0.source), "destination": .text($0.destination)])

@@ -29,7 +29,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var paths: Paths
     /// Log destinations and level (Icecast `<logging>`).
     public var logging: Logging
-    /// Relays and master-server settings, kept for the relay work; not active yet.
+    /// Relays and slave mode (master-server settings).
     public var relay: RelaySettings
     /// Who may read `/metrics`.
     public var metricsAccess: MetricsAccess
@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A PEM file of CA certificates that Floe's own HTTP client trusts for `https` besides the system's store
     /// (URL authentication services, relays): a private CA. `nil`: the system's store only.
     public var httpClientCAFile: String?
+    /// Reverse proxies and CDN nodes whose `Forwarded` or `X-Forwarded-For` names the real client (addresses and
+    /// CIDR ranges). Requests from anyone else are taken to come from their socket's address, whatever they say.
+    public var trustedProxies: AddressList
 
     /// Who may read `/metrics` (it names every mount and counts every byte).
     public enum MetricsAccess: String, Sendable, Equatable, CaseIterable {
@@ -79,7 +82,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         metricsAccess: MetricsAccess = .local,
         sourceCredentials: SourceCredentialsScope = .mountAdmin,
         tls: TLSCertificateSettings? = nil,
-        httpClientCAFile: String? = nil
+        httpClientCAFile: String? = nil,
+        trustedProxies: AddressList = AddressList()
     ) {
         self.listenSockets = listenSockets
         self.authentication = authentication
@@ -99,6 +103,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.sourceCredentials = sourceCredentials
         self.tls = tls
         self.httpClientCAFile = httpClientCAFile
+        self.trustedProxies = trustedProxies
     }
 
     /// The default mount's settings and every configured mount's.
@@ -245,12 +250,25 @@ extension ServerConfiguration {
         public var pidfile: String?
         /// Request paths served as other paths (Icecast `<alias source="/" destination="/status.xsl"/>`).
         public var aliases: [Alias]
+        /// A file of addresses, one per line, that alone may connect (Icecast `<allow-ip>`); `nil`: anyone.
+        public var allowIPFile: String?
+        /// A file of addresses, one per line, that may not connect (Icecast `<deny-ip>`).
+        public var denyIPFile: String?
 
-        public init(webroot: String = "web", logdir: String = ".", pidfile: String? = nil, aliases: [Alias] = []) {
+        public init(
+            webroot: String = "web",
+            logdir: String = ".",
+            pidfile: String? = nil,
+            aliases: [Alias] = [],
+            allowIPFile: String? = nil,
+            denyIPFile: String? = nil
+        ) {
             self.webroot = webroot
             self.logdir = logdir
             self.pidfile = pidfile
             self.aliases = aliases
+            self.allowIPFile = allowIPFile
+            self.denyIPFile = denyIPFile
         }
     }
 
@@ -281,7 +299,7 @@ extension ServerConfiguration {
         }
     }
 
-    /// Relay settings, stored so a later issue can act on them; Floe warns that they are not active yet.
+    /// Relays, and slave mode: relaying every mount a master server lists.
     public struct RelaySettings: Sendable, Equatable {
         /// Icecast `<relay>` blocks: `server:port/mount` pulled onto `localMount`.
         public var relays: [Relay]

@@ -42,6 +42,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     private(set) var request: RequestHead?
     /// The address this connection is counted under in `pendingPerPeer` while its head is awaited.
     private var pendingPeer: String?
+    /// The client's address once the head is read: the socket's, or the one a trusted proxy names.
+    private var clientAddress: String?
     /// Plain or TLS; set by `TLSSniffer` on sockets that take TLS, before the first byte arrives here.
     var transport = Transport.plain
     /// The client switched this connection to TLS with an upgrade request (RFC 2817), as libshout does.
@@ -72,8 +74,17 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
             return
         }
+        let socketPeer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let rules = snapshot.addressRules
+        let fromProxy = rules.isTrustedProxy(socketPeer)
+        if !fromProxy, !rules.admits(socketPeer) {
+            logger.info("Connection refused by allow-ip/deny-ip", metadata: ["peer": "\(socketPeer)"])
+            respondAndClose(context: context, .error(403, "Forbidden"))
+            return
+        }
+        // A trusted proxy carries many clients' connections; each is limited once its head names the client.
         let limit = configuration.limits.maxPendingPerIP
-        if limit > 0, let peer = context.channel.remoteAddress?.ipAddress {
+        if limit > 0, !fromProxy, let peer = context.channel.remoteAddress?.ipAddress {
             guard server.pendingPerPeer.claim(peer, limit: limit) else {
                 logger.warning(
                     "Too many connections from one address still sending their request",
@@ -236,8 +247,19 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             let query = head.uri.firstIndex(of: "?").map { String(head.uri[$0...]) } ?? ""
             head.uri = alias.destination + query
         }
-        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let socketPeer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let rules = snapshot.addressRules
+        let peer = rules.clientAddress(peer: socketPeer, head: head)
+        clientAddress = peer
         logger[metadataKey: "peer"] = "\(peer)"
+        if peer != socketPeer {
+            logger[metadataKey: "proxy"] = "\(socketPeer)"
+            guard rules.admits(peer) else {
+                logger.info("Request refused by allow-ip/deny-ip")
+                respondAndClose(context: context, .error(403, "Forbidden"))
+                return
+            }
+        }
         let request = Request(
             head: head,
             snapshot: snapshot,
@@ -328,7 +350,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     func accessRecord(context: ChannelHandlerContext, status: Int, bytes: Int) -> AccessRecord {
         let head = request
         return AccessRecord(
-            peer: context.channel.remoteAddress?.ipAddress ?? "-",
+            peer: clientAddress ?? context.channel.remoteAddress?.ipAddress ?? "-",
             user: head?["authorization"].flatMap(BasicCredentials.init(authorizationHeader:))?.user,
             started: startedAt,
             method: head?.method ?? "-",

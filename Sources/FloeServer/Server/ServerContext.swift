@@ -8,9 +8,12 @@ import Synchronization
 /// once, when it is accepted, and sees the same values to its end; a reload swaps in a new one in one step.
 final class ConfigurationSnapshot: Sendable {
     let configuration: ServerConfiguration
+    /// Trusted proxies and the `allow-ip` / `deny-ip` lists, read from their files with this configuration.
+    let addressRules: AddressRules
 
-    init(_ configuration: ServerConfiguration) {
+    init(_ configuration: ServerConfiguration, addressRules: AddressRules) {
         self.configuration = configuration
+        self.addressRules = addressRules
     }
 }
 
@@ -63,7 +66,9 @@ final class ServerContext: Sendable {
 
     init(configuration: ServerConfiguration, eventLoops: [EventLoop], logger: Logger, accessLog: AccessLog? = nil) {
         self.accessLog = accessLog
-        self.current = Mutex(ConfigurationSnapshot(configuration))
+        self.current = Mutex(
+            ConfigurationSnapshot(configuration, addressRules: AddressRules(loading: configuration, logger: logger))
+        )
         self.connections = ConnectionRegistry(eventLoops: eventLoops)
         self.mounts = MountRegistry(eventLoops: eventLoops, metrics: metrics, logger: logger)
         self.logger = logger
@@ -85,13 +90,15 @@ final class ServerContext: Sendable {
         current.withLock { current in
             var configuration = current.configuration
             change(&configuration)
-            current = ConfigurationSnapshot(configuration)
+            current = ConfigurationSnapshot(configuration, addressRules: current.addressRules)
         }
     }
 
-    /// Replaces the configuration; new connections see the new values. Intro files are read again.
+    /// Replaces the configuration; new connections see the new values. Intro files and address files are read
+    /// again.
     func replaceConfiguration(_ configuration: ServerConfiguration) {
-        current.withLock { $0 = ConfigurationSnapshot(configuration) }
+        let rules = AddressRules(loading: configuration, logger: logger)
+        current.withLock { $0 = ConfigurationSnapshot(configuration, addressRules: rules) }
         intros.reset()
         htpasswd.reset()
     }
