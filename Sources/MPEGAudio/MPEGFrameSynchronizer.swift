@@ -135,6 +135,12 @@ public struct MPEGFrameSynchronizer: Sendable {
         self.statistics = Statistics()
     }
 
+    /// The bytes that follow belong to another stream (a relay switched upstreams): search afresh for a confirmed
+    /// header, as at the start, keeping the statistics. The caller drops its pending bytes of the old stream.
+    public mutating func startNewStream() {
+        state = .searching
+    }
+
     /// Whether the last reported frame was accepted and no sync loss has been seen since.
     public var isSynchronized: Bool {
         if case .synchronized = state { return true }

@@ -14,6 +14,28 @@ struct MountStateMachineTests {
         #expect(mount.sourceConnected(id: 2, descriptor: descriptor) == .accept)
     }
 
+    /// A live source taking a relayed mount over, and the relay taking it back: listeners and generation stay,
+    /// only the source feeding the mount can hand it over, and the title starts empty.
+    @Test func aSourceHandsTheMountOverWithoutEndingListeners() {
+        var mount = MountStateMachine()
+        _ = mount.sourceConnected(id: 1, descriptor: descriptor)
+        _ = mount.listenerArrived(maxListeners: nil)
+        _ = mount.metadataUpdated(MetadataUpdate(title: "Relayed"))
+        let generation = mount.generation
+        let byAnother = mount.sourceHandedOver(from: 7, to: 2, descriptor: descriptor)
+        #expect(!byAnother)
+        let handedOver = mount.sourceHandedOver(from: 1, to: 2, descriptor: descriptor)
+        #expect(handedOver)
+        #expect(mount.isFed(by: 2) && !mount.isFed(by: 1))
+        #expect(mount.listeners == 1 && mount.generation == generation)
+        #expect(mount.metadata.title == "")
+        #expect(mount.sourceDisconnected(id: 1) == .ignore, "the old source's late end changes nothing")
+        let handedBack = mount.sourceHandedOver(from: 2, to: 3, descriptor: descriptor)
+        #expect(handedBack)
+        #expect(mount.sourceDisconnected(id: 3) == .endListeners)
+        #expect(!mount.isFed(by: 3))
+    }
+
     /// A relay that goes on from another upstream: new headers for listeners from now on, the same start time,
     /// and only for the source that feeds the mount.
     @Test func aRelaySourceChangesItsDescriptorButNotItsStart() {

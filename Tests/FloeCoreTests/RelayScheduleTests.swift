@@ -10,6 +10,17 @@ struct RelayScheduleTests {
         #expect(schedule.current == 0)
     }
 
+    /// Back on a higher-priority upstream: failures go on down the list from there, with the shortest wait.
+    @Test func switchingBackToAHigherUpstreamStartsFromIt() {
+        var schedule = RelaySchedule(upstreamCount: 3)
+        _ = schedule.failed(jitter: 0.5)
+        _ = schedule.failed(jitter: 0.5)
+        #expect(schedule.current == 2)
+        schedule.switchTo(upstream: 0)
+        #expect(schedule.current == 0 && schedule.failedRounds == 0)
+        #expect(schedule.failed(jitter: 0.5) == (1, .zero))
+    }
+
     @Test func aStreamThatPlayedStartsOverWithTheShortestWait() {
         var schedule = RelaySchedule(upstreamCount: 1)
         _ = schedule.failed(jitter: 0.5)

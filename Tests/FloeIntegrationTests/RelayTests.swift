@@ -1,6 +1,7 @@
 import FloeCore
 import FloeTestSupport
 import Foundation
+import MPEGAudio
 import Testing
 
 extension IntegrationTests {
@@ -160,6 +161,105 @@ extension IntegrationTests {
             let heard = await stream.value
             #expect(frameCount(in: heard, from: Fixture.mp3) > 20, "the first upstream's frames")
             #expect(frameCount(in: heard, from: Fixture.otherMP3) > 100, "then the second upstream's frames")
+        }
+
+        /// Whether `stream` is frame after frame with nothing between them (a cut stream's last partial frame
+        /// aside): what a switch of upstreams must keep.
+        func isWholeFrames(_ stream: [UInt8]) -> Bool {
+            var end = 0
+            for located in MPEGFrameSynchronizer.frames(in: stream) {
+                guard located.offset == end else { return false }
+                end = located.offset + located.frame.length
+            }
+            return stream.count - end < 1_441
+        }
+
+        /// The upstream a relayed mount plays now, as status names it.
+        func upstreamInUse(_ server: TestServer, _ mount: String) -> String? {
+            guard case .live(let live) = server.server.mountState(mount)?.source else { return nil }
+            return live.descriptor.relayUpstream
+        }
+
+        /// While the second upstream plays, the first comes back: the relay returns to it (it probes the higher
+        /// ones every few seconds) on a frame boundary, and the listener hears both streams, frame after frame.
+        @Test func theFirstUpstreamIsTakenBackWhenItReturns() async throws {
+            let first = try await TestServer()
+            let second = try await TestServer()
+            let (_, feedingSecond) = try await liveSource(port: second.port, mount: "/backup", Fixture.otherMP3)
+            let firstURL = "http://127.0.0.1:\(first.port)/origin"
+            let server = try await TestServer {
+                $0.relay.relays = [
+                    .init(upstreams: [.init(url: firstURL), .init(url: "http://127.0.0.1:\(second.port)/backup")], localMount: "/edge")
+                ]
+            }
+            // The first upstream has no source yet (404): the second plays.
+            #expect(await server.waitUntil { server.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            try await Task.sleep(for: .seconds(2))
+            #expect(upstreamInUse(server, "/edge") == "http://127.0.0.1:\(second.port)/backup")
+
+            let (_, feedingFirst) = try await liveSource(port: first.port, mount: "/origin")
+            #expect(await server.waitUntil(timeout: 15) { upstreamInUse(server, "/edge") == firstURL }, "back on the first upstream")
+            try await Task.sleep(for: .seconds(3))
+            #expect(server.listeners("/edge") == 1, "the listener stayed through the switch")
+            await server.stop()
+            feedingFirst.cancel()
+            feedingSecond.cancel()
+            let heard = await stream.value
+            #expect(frameCount(in: heard, from: Fixture.otherMP3) > 50, "the second upstream's frames")
+            #expect(frameCount(in: heard, from: Fixture.mp3) > 50, "then the first upstream's frames")
+            #expect(isWholeFrames(heard), "no partial frame at the switch")
+            await first.stop()
+            await second.stop()
+        }
+
+        /// `yield-to-source`: a source logging in to a relayed mount takes it over with its listeners; when it leaves,
+        /// the relay takes the mount back. The listener never reconnects and hears relay, live, relay.
+        @Test func aLiveSourceTakesOverARelayedMountAndHandsItBack() async throws {
+            let origin = try await TestServer()
+            let (_, feedingOrigin) = try await liveSource(port: origin.port, mount: "/origin")
+            let server = try await TestServer {
+                $0.relay.relays = [
+                    .init(upstreams: [.init(url: "http://127.0.0.1:\(origin.port)/origin")], localMount: "/edge", yieldsToSource: true)
+                ]
+            }
+            #expect(await server.waitUntil { server.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            try await Task.sleep(for: .seconds(2))
+
+            let live = try rawSource(port: server.port, mount: "/edge")
+            let feedingLive = streamUntilCancelled(live, Fixture.otherMP3)
+            #expect(await server.waitUntil { upstreamInUse(server, "/edge") == nil && server.isLive("/edge") }, "the live source feeds the mount")
+            try await Task.sleep(for: .seconds(4))
+            #expect(server.listeners("/edge") == 1)
+            #expect(origin.listeners("/origin") == 0, "the relay left the origin while the live source played")
+
+            feedingLive.cancel()
+            live.shutdownWrite()
+            #expect(await server.waitUntil { upstreamInUse(server, "/edge") != nil }, "the relay took the mount back")
+            try await Task.sleep(for: .seconds(3))
+            #expect(server.listeners("/edge") == 1, "the listener stayed through both handovers")
+            await server.stop()
+            feedingOrigin.cancel()
+            let heard = await stream.value
+            let relayed = frameCount(in: heard, from: Fixture.mp3)
+            let liveFrames = frameCount(in: heard, from: Fixture.otherMP3)
+            #expect(liveFrames > 80, "the live source's frames: \(liveFrames)")
+            #expect(relayed > 100, "the relay's frames, before and after: \(relayed)")
+            // The live frames sit between relayed ones.
+            let firstLive = MPEGFrameSynchronizer.frames(in: heard).first { located in
+                frameCount(in: Array(heard[located.offset..<(located.offset + located.frame.length)]), from: Fixture.otherMP3) == 1
+            }
+            if let firstLive {
+                #expect(frameCount(in: Array(heard[..<firstLive.offset]), from: Fixture.mp3) > 20, "relayed before")
+                #expect(frameCount(in: Array(heard[firstLive.offset...]), from: Fixture.mp3) > 20, "relayed after")
+            }
+            #expect(isWholeFrames(heard), "no partial frame at either handover")
+            await origin.stop()
         }
 
         /// Floe relays Floe: origin → edge → leaf. The leaf's listener gets the origin's bytes, whole frames, and a

@@ -130,6 +130,8 @@ public enum EmbeddedConfiguration {
         #       relay-metadata: true      # carry the remote stream's titles over
         #       hold: 10                  # seconds listeners wait while the relay reconnects (0: none)
         #       on-demand-linger: 10      # on-demand: seconds connected after the last listener left
+        #       yield-to-source: false    # a source logging in takes the mount over, listeners and all; the
+        #                                 # relay takes it back when that source leaves (false: mount in use)
 
         # One file per mount in this directory: mounts/live.yaml configures /live, radio.mp3.yaml configures
         # /radio.mp3. Adding or removing a file adds or removes the mount; files not ending in .yaml or .yml, and

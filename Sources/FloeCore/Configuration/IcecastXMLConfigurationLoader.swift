@@ -490,6 +490,8 @@ private enum IcecastXMLRules {
         var localMount: String?
         var onDemand: Bool?
         var relayMetadata: Bool?
+        var hold: Double?
+        var yieldsToSource = false
 
         /// The relay's upstreams: the 2.5 list, or the one upstream of the 2.4 form.
         var resolvedUpstreams: [ServerConfiguration.RelayUpstream] {
@@ -551,6 +553,9 @@ private enum IcecastXMLRules {
         "on-demand": .apply { draft, value in draft.onDemand = try value.flag() },
         "relay-shoutcast-metadata": .apply { draft, value in draft.relayMetadata = try value.flag() },
         "bind": .unsupported(nil),
+        // Beyond Icecast, named like the native options.
+        "floe-hold": .apply { draft, value in draft.hold = try value.seconds() },
+        "floe-yield-to-source": .apply { draft, value in draft.yieldsToSource = try value.flag() },
         "upstream": .section { draft, value, log in
             var upstream = UpstreamDraft()
             try value.applyChildren(rules: upstreamFields, to: &upstream, log: &log)
@@ -999,7 +1004,9 @@ private struct IcecastXMLMapping {
                 upstreams: draft.resolvedUpstreams,
                 localMount: draft.localMount ?? draft.firstMount,
                 onDemand: draft.onDemand ?? configuration.relay.relaysOnDemand,
-                relayMetadata: draft.relayMetadata ?? true
+                relayMetadata: draft.relayMetadata ?? true,
+                hold: draft.hold ?? 10,
+                yieldsToSource: draft.yieldsToSource
             )
         }
 

@@ -229,7 +229,8 @@ enum NativeConfigurationKeys {
                     localMount: localMount,
                     relayMetadata: entry.relayMetadata,
                     hold: entry.hold,
-                    onDemandLinger: entry.onDemandLinger
+                    onDemandLinger: entry.onDemandLinger,
+                    yieldsToSource: entry.yieldsToSource
                 )
                 return (relay, entry.onDemand)
             }
@@ -247,6 +248,7 @@ enum NativeConfigurationKeys {
         var relayMetadata = true
         var hold = 10.0
         var onDemandLinger = 10.0
+        var yieldsToSource = false
         var upstreams: [Configuration.RelayUpstream] = []
     }
 
@@ -261,6 +263,7 @@ enum NativeConfigurationKeys {
         "relay-metadata": { entry, value in entry.relayMetadata = try value.bool() },
         "hold": { entry, value in entry.hold = try value.seconds(allowingZero: true) },
         "on-demand-linger": { entry, value in entry.onDemandLinger = try value.seconds(allowingZero: true) },
+        "yield-to-source": { entry, value in entry.yieldsToSource = try value.bool() },
         "upstreams": { entry, value in
             entry.upstreams = try value.elements().map { element throws(ConfigurationError) in
                 if let url = try? element.text() { return try relayUpstream(url: url, at: element) }

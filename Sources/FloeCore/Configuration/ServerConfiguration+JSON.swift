@@ -119,6 +119,7 @@ private struct ConfigurationJSON {
                         "relay-metadata": .bool(entry.relayMetadata),
                         "hold": .number(entry.hold),
                         "on-demand-linger": .number(entry.onDemandLinger),
+                        "yield-to-source": .bool(entry.yieldsToSource),
                     ])
                 }
             ),

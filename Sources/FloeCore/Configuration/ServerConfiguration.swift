@@ -349,6 +349,10 @@ extension ServerConfiguration {
         public var hold: Double
         /// With `onDemand`: seconds the relay stays connected after its mount's last listener left (default 10).
         public var onDemandLinger: Double
+        /// A source logging in to the mount takes it over from the relay, listeners and all, and the relay takes
+        /// it back when that source leaves (icecast-kh's "hijack"). Off by default: as in Icecast, a relayed mount
+        /// is in use.
+        public var yieldsToSource: Bool
 
         public init(
             upstreams: [RelayUpstream],
@@ -356,7 +360,8 @@ extension ServerConfiguration {
             onDemand: Bool = false,
             relayMetadata: Bool = true,
             hold: Double = 10,
-            onDemandLinger: Double = 10
+            onDemandLinger: Double = 10,
+            yieldsToSource: Bool = false
         ) {
             self.upstreams = upstreams
             self.localMount = localMount
@@ -364,6 +369,7 @@ extension ServerConfiguration {
             self.relayMetadata = relayMetadata
             self.hold = hold
             self.onDemandLinger = onDemandLinger
+            self.yieldsToSource = yieldsToSource
         }
 
         /// A relay as Icecast 2.4 writes one: one upstream by server, port and mount.

@@ -87,6 +87,14 @@ public struct SourceIngest: Sendable {
         }
     }
 
+    /// The bytes that follow come from another stream of the same format (a relay's next upstream): the old
+    /// stream's partial frame or page is dropped, so the block goes on from the last whole frame to the new
+    /// stream's first. The clock and the block being gathered carry on.
+    public mutating func startNewStream() {
+        pending.clear()
+        synchronizer.startNewStream()
+    }
+
     /// Called when the source has ended: returns whatever whole frames (or bytes) remain as a final block.
     public mutating func finish(at now: NIODeadline) -> [Output] {
         var outputs: [Output] = []

@@ -60,6 +60,24 @@ public struct MountStateMachine: Sendable {
         return true
     }
 
+    /// Source `from` gives the mount to source `to` with no pause: a live source taking a relayed mount over, or
+    /// the relay taking it back when that source leaves. Listeners stay, in the same generation (the new source's
+    /// blocks continue their queues, as a relay's next upstream does); the title starts empty. Returns `false`
+    /// when `from` no longer feeds the mount.
+    public mutating func sourceHandedOver(from: Int, to: Int, descriptor: SourceDescriptor) -> Bool {
+        guard case .live(let live) = source, live.id == from else { return false }
+        source = .live(LiveSource(id: to, descriptor: descriptor))
+        metadata = ICYMetadata(version: metadata.version + 1, title: "")!
+        return true
+    }
+
+    /// Whether source `id` feeds the mount now. Blocks of a source that handed the mount over, still on their
+    /// way, are dropped by this test.
+    public func isFed(by id: Int) -> Bool {
+        guard case .live(let live) = source else { return false }
+        return live.id == id
+    }
+
     public enum DisconnectSourceAction: Sendable, Equatable {
         /// Move the listeners (or close them when no fallback can take them): the server resolves the fallback
         /// chain, which involves other mounts.

@@ -26,6 +26,13 @@ public struct RelaySchedule: Sendable, Equatable {
         failedRounds = 0
     }
 
+    /// A higher-priority upstream came back and plays now: failures go on from there.
+    public mutating func switchTo(upstream index: Int) {
+        precondition(index >= 0 && index < upstreamCount, "no such upstream")
+        current = index
+        failedRounds = 0
+    }
+
     /// The current upstream failed or its stream ended. Returns the upstream to try next and the wait before
     /// connecting; `jitter` (in 0..<1, random in use) places the wait within ±20 %.
     public mutating func failed(jitter: Double) -> (upstream: Int, delay: Duration) {

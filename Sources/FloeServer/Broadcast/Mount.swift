@@ -82,6 +82,16 @@ final class Mount: Sendable {
         _ = state.withLockedValue { $0.sourceDescriptorChanged(id: id, to: descriptor) }
     }
 
+    /// Source `from` gives the mount to `to` (see `MountStateMachine.sourceHandedOver`); the new source attaches
+    /// its own closer. Returns `false` when `from` no longer feeds the mount.
+    func handOverSource(from: Int, to: Int, descriptor: SourceDescriptor) -> Bool {
+        state.withLockedValue { state in
+            guard state.sourceHandedOver(from: from, to: to, descriptor: descriptor) else { return false }
+            sourceCloser.withLockedValue { $0 = nil }
+            return true
+        }
+    }
+
     /// Applies `queue-size` on every loop; takes effect as blocks arrive.
     func setQueueCapacity(_ bytes: Int) {
         for bound in broadcasters {
@@ -205,12 +215,17 @@ final class Mount: Sendable {
         }
     }
 
-    /// Numbers a block, stamps it with the current title and hands it to every loop.
-    func publish(_ output: SourceIngest.Output) {
-        let (sequence, metadata, generation) = nextSequence.withLock { next in
-            defer { next += 1 }
-            return state.withLockedValue { (next, $0.metadata, $0.generation) }
+    /// Numbers a block, stamps it with the current title and hands it to every loop. With `sourceID`, only while
+    /// that source feeds the mount: a source that has handed the mount over publishes nothing more.
+    func publish(_ output: SourceIngest.Output, from sourceID: Int? = nil) {
+        let stamp = nextSequence.withLock { next -> (sequence: Int, metadata: ICYMetadata, generation: Int)? in
+            state.withLockedValue { state in
+                if let sourceID, !state.isFed(by: sourceID) { return nil }
+                defer { next += 1 }
+                return (next, state.metadata, state.generation)
+            }
         }
+        guard let (sequence, metadata, generation) = stamp else { return }
         let block = StreamBlock(
             sequence: sequence,
             bytes: output.bytes,

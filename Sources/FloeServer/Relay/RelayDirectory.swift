@@ -56,6 +56,16 @@ final class RelayDirectory: Sendable {
         for source in starting { source.start() }
     }
 
+    /// The relay of `path`, if there is one.
+    func relay(for path: String) -> RelaySource? {
+        state.withLock { $0.running[path] }
+    }
+
+    /// The relay of `path` if it yielded the mount to a live source and waits to take it back.
+    func relayAwaitingMount(_ path: String) -> RelaySource? {
+        relay(for: path).flatMap { $0.awaitsMount ? $0 : nil }
+    }
+
     /// The on-demand relay that feeds `path`, if there is one.
     func onDemandRelay(for path: String) -> RelaySource? {
         state.withLock { $0.running[path] }.flatMap { $0.relay.onDemand ? $0 : nil }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Pulls one relayed mount from its upstream and feeds it to the local mount as a source would: the same
 /// framing, clock, bursts, fallbacks, speakers, status and admin. The upstream sees an ordinary listener (an
@@ -16,8 +17,14 @@ import NIOHTTP1
 /// When the stream fails or ends, the relay connects again as ``RelaySchedule`` says. Meanwhile the local mount
 /// stays live for up to ``ServerConfiguration/Relay/hold`` seconds, its listeners connected and waiting, and the
 /// next upstream stream continues the same feed (on a frame boundary: the framer resynchronises); a mount with a
-/// live fallback sends its listeners there at once instead. Everything runs on one event loop: the client's
-/// callbacks, the timers and the source's feed.
+/// live fallback sends its listeners there at once instead.
+///
+/// While a lower-priority upstream plays, the higher ones are probed (``probeDelay``, doubling to 30 s); the
+/// first that answers with the same format takes over at once, the old connection dropped and the feed going on
+/// from its last whole frame. With `yield-to-source`, a source logging in takes the mount over (``yield(sourceID:)``)
+/// and the relay waits, disconnected, until that source leaves and hands the mount back (``resume(sourceID:descriptor:)``).
+///
+/// Everything runs on one event loop: the client's callbacks, the timers and the source's feed.
 final class RelaySource: Sendable {
     let relay: ServerConfiguration.Relay
     private let server: ServerContext
@@ -28,6 +35,12 @@ final class RelaySource: Sendable {
     private struct State {
         var schedule: RelaySchedule
         var request: HTTPClientTask?
+        /// The connection whose audio feeds the mount (or will, once it answers).
+        var mainStream: ObjectIdentifier?
+        /// A connection to a higher-priority upstream, testing whether it is back; its upstream's index.
+        var probe: (task: HTTPClientTask, stream: ObjectIdentifier, upstream: Int)?
+        var probeTimer: Scheduled<Void>?
+        var probeDelay = RelaySource.firstProbeDelay
         var retry: Scheduled<Void>?
         /// The local source, kept across reconnections while the hold lasts.
         var feed: SourceFeed?
@@ -41,8 +54,25 @@ final class RelaySource: Sendable {
         var idleSince: NIODeadline?
     }
 
+    /// The source id of the relay's feed while it feeds the mount (0: none), readable from any thread: a source
+    /// logging in checks it before taking the mount over.
+    private let feedingSourceID = Atomic<Int>(0)
+    /// The relay yielded its mount to a live source and waits for it to leave.
+    private let awaiting = Atomic<Bool>(false)
+
     /// How Floe names itself upstream, so an origin's operator can tell its edges from its listeners.
     static let userAgent = "Floe/\(FloeVersion.string) (relay)"
+    /// The first wait before a higher-priority upstream is probed; it doubles after each failed probe round.
+    static let firstProbeDelay = TimeAmount.seconds(5)
+    static let longestProbeDelay = TimeAmount.seconds(30)
+
+    /// Whether the relay's feed is source `id` of its mount.
+    func feeds(sourceID id: Int) -> Bool {
+        id != 0 && feedingSourceID.load(ordering: .acquiring) == id
+    }
+
+    /// Whether the relay yielded its mount to a live source and waits to take it back.
+    var awaitsMount: Bool { awaiting.load(ordering: .acquiring) }
 
     init(relay: ServerConfiguration.Relay, server: ServerContext, eventLoop: EventLoop) {
         self.relay = relay
@@ -72,7 +102,7 @@ final class RelaySource: Sendable {
         eventLoop.execute {
             guard !self.state.value.stopped else { return }
             self.state.value.idleSince = .now()
-            guard !self.state.value.active else { return }
+            guard !self.state.value.active, !self.awaitsMount else { return }
             self.state.value.active = true
             self.logger.info("On-demand relay connecting for a listener")
             self.connect()
@@ -104,9 +134,18 @@ final class RelaySource: Sendable {
     private func disconnect() {
         state.value.linger?.cancel()
         state.value.linger = nil
-        state.value.retry?.cancel()
-        state.value.request?.cancel()
+        dropConnections()
         endFeed()
+    }
+
+    /// Cancels the main connection, any probe and any pending retry; their ends are then ignored.
+    private func dropConnections() {
+        state.value.retry?.cancel()
+        state.value.retry = nil
+        state.value.mainStream = nil
+        state.value.request?.cancel()
+        state.value.request = nil
+        stopProbing()
     }
 
     /// Disconnects for good (a reload without this relay, or shutdown): the local source ends as a source's
@@ -120,14 +159,23 @@ final class RelaySource: Sendable {
 
     private func connect() {
         guard !state.value.stopped, !relay.upstreams.isEmpty else { return }
-        let upstream = relay.upstreams[state.value.schedule.current]
+        let index = state.value.schedule.current
         var logger = self.logger
-        guard let url = HTTPClientURL(upstream.url) else {
-            logger[metadataKey: "relay.upstream"] = "\(upstream.url)"
+        guard let (request, name) = request(for: index) else {
+            logger[metadataKey: "relay.upstream"] = "\(relay.upstreams[index].url)"
             attemptEnded(streamed: false, reason: "not an http:// or https:// URL", logger: logger)
             return
         }
-        logger[metadataKey: "relay.upstream"] = "\(url)"
+        logger[metadataKey: "relay.upstream"] = "\(name)"
+        let stream = RelayStream(source: self, upstreamURL: name, eventLoop: eventLoop, logger: logger)
+        state.value.mainStream = ObjectIdentifier(stream)
+        state.value.request = HTTPClient.stream(request, on: eventLoop, to: stream)
+    }
+
+    /// The request for upstream `index`, and how logs and status name it; `nil` for a URL that is not http(s).
+    private func request(for index: Int) -> (HTTPClientRequest, String)? {
+        let upstream = relay.upstreams[index]
+        guard let url = HTTPClientURL(upstream.url) else { return nil }
         let configuration = server.configuration
         var request = HTTPClientRequest(url: url)
         request.user = upstream.username
@@ -136,18 +184,160 @@ final class RelaySource: Sendable {
         request.userAgent = Self.userAgent
         request.caFile = configuration.httpClientCAFile
         request.idleTimeout = .seconds(configured: configuration.mount(relay.localMount).sourceTimeout ?? configuration.limits.sourceTimeout)
-        let stream = RelayStream(source: self, upstreamURL: url.description, eventLoop: eventLoop, logger: logger)
-        state.value.request = HTTPClient.stream(request, on: eventLoop, to: stream)
+        return (request, url.description)
     }
 
-    /// The feed for a stream that just answered 200 with `descriptor`: the held one when its format is the same,
-    /// else a new claim of the local mount (`nil`, with the reason, when a source or the `<sources>` limit
-    /// stands in the way).
-    fileprivate func feed(for descriptor: SourceDescriptor) -> Result<SourceFeed, SourceLogin.Refusal> {
+    // MARK: Returning to a higher-priority upstream
+
+    /// While a lower-priority upstream plays, schedules the next probe of the higher ones.
+    private func scheduleProbe() {
+        guard state.value.schedule.current > 0, state.value.probe == nil, state.value.probeTimer == nil,
+            !state.value.stopped
+        else { return }
+        state.value.probeTimer = eventLoop.scheduleTask(in: state.value.probeDelay) {
+            self.state.value.probeTimer = nil
+            self.probe(upstream: 0)
+        }
+    }
+
+    /// Connects to upstream `index` (higher priority than the one playing) to see whether it is back.
+    private func probe(upstream index: Int) {
+        guard index < state.value.schedule.current, state.value.feed != nil, !state.value.stopped else { return }
+        guard let (request, name) = request(for: index) else {
+            probeFailed(upstream: index)
+            return
+        }
+        var logger = self.logger
+        logger[metadataKey: "relay.upstream"] = "\(name)"
+        let stream = RelayStream(source: self, upstreamURL: name, eventLoop: eventLoop, logger: logger)
+        let id = ObjectIdentifier(stream)
+        let task = HTTPClient.stream(request, on: eventLoop, to: stream)
+        state.value.probe = (task, id, index)
+    }
+
+    /// The probe of upstream `index` failed: the next higher-priority one is tried, or, after the last, the next
+    /// round waits twice as long as this one did.
+    private func probeFailed(upstream index: Int) {
+        state.value.probe = nil
+        if index + 1 < state.value.schedule.current {
+            probe(upstream: index + 1)
+            return
+        }
+        state.value.probeDelay = min(state.value.probeDelay * 2, Self.longestProbeDelay)
+        scheduleProbe()
+    }
+
+    private func stopProbing() {
+        state.value.probeTimer?.cancel()
+        state.value.probeTimer = nil
+        state.value.probe?.task.cancel()
+        state.value.probe = nil
+    }
+
+    // MARK: Yielding to a live source
+
+    /// A live source took the mount over from this relay's source `sourceID` (from any thread): the relay's feed
+    /// ends without touching the listeners, and the relay disconnects until that source leaves.
+    func yield(sourceID: Int) {
+        awaiting.store(true, ordering: .releasing)
+        _ = feedingSourceID.compareExchange(expected: sourceID, desired: 0, ordering: .acquiringAndReleasing)
+        eventLoop.execute {
+            self.dropConnections()
+            self.state.value.hold?.cancel()
+            self.state.value.hold = nil
+            if let feed = self.state.value.feed, feed.sourceID == sourceID {
+                feed.handOver(to: "a live source")
+            }
+            self.state.value.feed = nil
+            self.state.value.format = nil
+            self.logger.info("Relay yields the mount to a live source")
+        }
+    }
+
+    /// The live source that took the mount over left and handed it back as source `sourceID` (from any thread):
+    /// the relay feeds the mount again under that id, holding its listeners while it reconnects.
+    func resume(sourceID: Int, descriptor: SourceDescriptor) {
+        eventLoop.execute {
+            self.awaiting.store(false, ordering: .releasing)
+            guard let mount = self.server.mounts.mount(self.relay.localMount) else {
+                self.server.sources.release()
+                return
+            }
+            let feed = self.adopt(mount: mount, sourceID: sourceID, descriptor: descriptor)
+            guard !self.state.value.stopped else {
+                self.endFeed()
+                return
+            }
+            _ = feed
+            self.logger.info("Live source left; the relay takes the mount back")
+            self.state.value.active = true
+            self.dropConnections()
+            self.state.value.schedule = RelaySchedule(upstreamCount: max(self.relay.upstreams.count, 1))
+            self.holdFeed()
+            self.connect()
+        }
+    }
+
+    /// Makes `sourceID`, which already feeds `mount`, this relay's feed (its `<sources>` slot is taken).
+    private func adopt(mount: Mount, sourceID: Int, descriptor: SourceDescriptor) -> SourceFeed {
+        let login = SourceLogin(
+            server: server,
+            configuration: server.configuration,
+            path: relay.localMount,
+            sourceID: sourceID,
+            logger: logger
+        )
+        let feed = login.makeFeed(mount: mount, descriptor: descriptor, accessRecord: nil, logger: logger)
+        feed.started()
+        let task = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        // An admin's killsource (or a reload that removes the mount) ends the relayed source and its listeners
+        // now; the relay connects again as after any failure.
+        mount.attachSource {
+            loop.execute {
+                task.value.endFeed()
+                task.value.dropConnections()
+                task.value.attemptEnded(streamed: false, reason: "the source was removed", logger: task.value.logger)
+            }
+        }
+        state.value.feed = feed
+        state.value.format = descriptor.format
+        feedingSourceID.store(sourceID, ordering: .releasing)
+        return feed
+    }
+
+    /// A connection answered 200 with `descriptor`: the feed its audio goes to, or why it is refused.
+    ///
+    /// For the main connection that is the held feed when its format is the same, else a new claim of the local
+    /// mount. For a probe of a higher-priority upstream, a stream of the same format takes over from the one
+    /// playing at once (refused otherwise: the probe fails).
+    fileprivate func feed(for stream: RelayStream, descriptor: SourceDescriptor) -> Result<SourceFeed, StreamRefusal> {
+        let id = ObjectIdentifier(stream)
+        if let probe = state.value.probe, probe.stream == id {
+            state.value.probe = nil
+            guard let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format else {
+                probeFailed(upstream: probe.upstream)
+                return .failure(.probeNotUsable)
+            }
+            stream.logger.info("Higher-priority upstream is back; switching to it")
+            // The old connection's end is ignored from now on; its last partial frame is dropped.
+            state.value.request?.cancel()
+            state.value.request = probe.task
+            state.value.mainStream = id
+            state.value.schedule.switchTo(upstream: probe.upstream)
+            state.value.probeDelay = Self.firstProbeDelay
+            feed.startNewStream()
+            feed.mount.sourceDescriptorChanged(id: feed.sourceID, to: descriptor)
+            scheduleProbe()
+            return .success(feed)
+        }
+        guard state.value.mainStream == id else { return .failure(.superseded) }
         state.value.hold?.cancel()
         state.value.hold = nil
         if let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format {
+            feed.startNewStream()
             feed.mount.sourceDescriptorChanged(id: feed.sourceID, to: descriptor)
+            scheduleProbe()
             return .success(feed)
         }
         endFeed()
@@ -158,29 +348,36 @@ final class RelaySource: Sendable {
             sourceID: server.makeConnectionID(),
             logger: logger
         )
-        return login.claim(descriptor).map { mount in
-            let feed = login.makeFeed(mount: mount, descriptor: descriptor, accessRecord: nil, logger: logger)
-            feed.started()
-            let task = NIOLoopBound(self, eventLoop: eventLoop)
-            let loop = eventLoop
-            // An admin's killsource (or a reload that removes the mount) ends the relayed source and its listeners
-            // now; the relay connects again as after any failure.
-            mount.attachSource {
-                loop.execute {
-                    task.value.endFeed()
-                    task.value.state.value.request?.cancel()
-                }
-            }
-            state.value.feed = feed
-            state.value.format = descriptor.format
-            return feed
+        switch login.claim(descriptor) {
+        case .failure(let refusal):
+            return .failure(.mount(refusal))
+        case .success(let mount):
+            let feed = adopt(mount: mount, sourceID: login.sourceID, descriptor: descriptor)
+            scheduleProbe()
+            return .success(feed)
         }
+    }
+
+    /// Why a connection's stream is not used.
+    fileprivate enum StreamRefusal: Error {
+        case mount(SourceLogin.Refusal)
+        /// A probe's stream has another format than the one playing.
+        case probeNotUsable
+        /// The connection is no longer the relay's (cancelled meanwhile).
+        case superseded
+    }
+
+    /// Whether `stream` is the connection feeding the mount.
+    fileprivate func isMain(_ stream: RelayStream) -> Bool {
+        state.value.mainStream == ObjectIdentifier(stream)
     }
 
     /// Ends the local source now: its listeners go to the fallback or are closed.
     private func endFeed() {
         state.value.hold?.cancel()
         state.value.hold = nil
+        stopProbing()
+        feedingSourceID.store(0, ordering: .releasing)
         state.value.feed?.end()
         state.value.feed = nil
     }
@@ -201,10 +398,25 @@ final class RelaySource: Sendable {
         }
     }
 
+    /// A connection ended: `streamed` when its audio reached the mount. The end of the main connection schedules
+    /// the next attempt; a probe's moves the probing on; any other (cancelled) connection's is ignored.
+    fileprivate func streamEnded(_ stream: RelayStream, streamed: Bool, reason: String) {
+        let id = ObjectIdentifier(stream)
+        if let probe = state.value.probe, probe.stream == id {
+            stream.logger.debug("Higher-priority upstream still unavailable", metadata: ["reason": "\(reason)"])
+            probeFailed(upstream: probe.upstream)
+            return
+        }
+        guard state.value.mainStream == id else { return }
+        state.value.mainStream = nil
+        attemptEnded(streamed: streamed, reason: reason, logger: stream.logger)
+    }
+
     /// The attempt is over: `streamed` when the upstream's audio reached the mount. Schedules the next one.
-    fileprivate func attemptEnded(streamed: Bool, reason: String, logger: Logger) {
+    private func attemptEnded(streamed: Bool, reason: String, logger: Logger) {
         state.value.request = nil
-        guard !state.value.stopped, state.value.active else {
+        stopProbing()
+        guard !state.value.stopped, state.value.active, !awaitsMount else {
             endFeed()
             return
         }
@@ -219,20 +431,38 @@ final class RelaySource: Sendable {
         state.value.retry = eventLoop.scheduleTask(in: wait) { self.connect() }
     }
 
-    /// Drops the current connection (its head refused the relay); the attempt then ends as a failure.
-    fileprivate func abandonAttempt() {
-        state.value.request?.cancel()
+    /// A source feeds the mount and this relay yields to sources: wait for it to leave rather than retry. Should
+    /// it have left already, the relay tries again at once.
+    fileprivate func awaitLiveSource(_ stream: RelayStream) {
+        guard isMain(stream), relay.yieldsToSource else { return }
+        awaiting.store(true, ordering: .releasing)
+        dropConnections()
+        endFeed()
+        stream.logger.info("A live source feeds the mount; the relay waits for it to leave")
+        if server.mounts.mount(relay.localMount)?.isLive != true {
+            awaiting.store(false, ordering: .releasing)
+            connect()
+        }
+    }
+
+    /// Drops `stream`'s connection (its head refused the relay); its end then comes through `streamEnded`.
+    fileprivate func abandon(_ stream: RelayStream) {
+        if let probe = state.value.probe, probe.stream == ObjectIdentifier(stream) {
+            probe.task.cancel()
+        } else if isMain(stream) {
+            state.value.request?.cancel()
+        }
     }
 }
 
-/// One connection to the upstream: its response head claims the mount, its body feeds it. Confined to the
-/// relay's event loop (the client calls it there).
-private final class RelayStream: HTTPClientResponseDelegate {
+/// One connection to an upstream: its response head claims the mount (or, for a probe, takes over from the
+/// stream playing), its body feeds it. Confined to the relay's event loop (the client calls it there).
+fileprivate final class RelayStream: HTTPClientResponseDelegate {
     private let source: RelaySource
     /// The upstream's URL without credentials, as status shows it.
     private let upstreamURL: String
     private let eventLoop: EventLoop
-    private let logger: Logger
+    let logger: Logger
     private var feed: SourceFeed?
     private var deinterleaver: ICYDeinterleaver?
     private var failure: String?
@@ -259,13 +489,16 @@ private final class RelayStream: HTTPClientResponseDelegate {
             connectedAt: Date()
         )
         descriptor.relayUpstream = upstreamURL
-        switch source.feed(for: descriptor) {
-        case .failure(.tooManySources):
+        switch source.feed(for: self, descriptor: descriptor) {
+        case .failure(.mount(.tooManySources)):
             refuse("all <sources> are taken")
-            return
-        case .failure(.mountInUse):
+        case .failure(.mount(.mountInUse)):
             refuse("a source feeds \(relay.localMount)")
-            return
+            source.awaitLiveSource(self)
+        case .failure(.probeNotUsable):
+            refuse("its stream's format differs from the one playing")
+        case .failure(.superseded):
+            refuse("superseded")
         case .success(let feed):
             self.feed = feed
             if relay.relayMetadata, let interval = head.headers.first(name: "icy-metaint").flatMap(Int.init), interval > 0 {
@@ -278,11 +511,12 @@ private final class RelayStream: HTTPClientResponseDelegate {
     /// Nothing of this response will be used: say why, and close the connection.
     private func refuse(_ reason: String) {
         failure = reason
-        source.abandonAttempt()
+        source.abandon(self)
     }
 
     func didReceiveBodyPart(_ bytes: ByteBuffer) -> EventLoopFuture<Void> {
-        if let feed, !feed.ended {
+        // A connection that lost its place (a probe took over, the relay yielded) feeds nothing more.
+        if let feed, !feed.ended, source.isMain(self) {
             if deinterleaver == nil {
                 feed.receive(bytes)
             } else {
@@ -318,6 +552,6 @@ private final class RelayStream: HTTPClientResponseDelegate {
     private func end(reason: String) {
         guard !finished else { return }
         finished = true
-        source.attemptEnded(streamed: streamed, reason: reason, logger: logger)
+        source.streamEnded(self, streamed: streamed, reason: reason)
     }
 }

@@ -45,6 +45,11 @@ final class SourceFeed {
         hooks.connected()
     }
 
+    /// The bytes that follow come from another stream (see `SourceIngest.startNewStream`).
+    func startNewStream() {
+        ingest.startNewStream()
+    }
+
     /// Frames `bytes` and publishes every block they complete.
     func receive(_ bytes: ByteBuffer) {
         guard !ended else { return }
@@ -53,7 +58,7 @@ final class SourceFeed {
         let outputs = ingest.receive(bytes, at: now)
         mount.metrics?.bytesIn.increment(by: bytes.readableBytes)
         for output in outputs {
-            mount.publish(output)
+            mount.publish(output, from: sourceID)
             if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
         }
         reportPaceChange(at: now)
@@ -75,6 +80,23 @@ final class SourceFeed {
         }
     }
 
+    /// This source has handed the mount to another (a live source taking over a relay's mount, or back): it ends
+    /// without touching the mount or its listeners, and what it had not published yet is dropped, as the new
+    /// source's blocks already follow. With `keepingSourceSlot`, its `<sources>` slot passes to the new source.
+    func handOver(to taker: String) {
+        guard !ended else { return }
+        ended = true
+        leave(handingOverTo: taker, keepingSourceSlot: false)
+    }
+
+    private func leave(handingOverTo taker: String, keepingSourceSlot: Bool) {
+        mount.metrics?.sourceDisconnects.increment()
+        hooks.disconnected()
+        if let accessRecord { server.accessLog?.record(accessRecord) }
+        if !keepingSourceSlot { server.sources.release() }
+        logger.info("Source handed the mount over to \(taker)", metadata: ["source.bytes": "\(ingest.bytesReceived)"])
+    }
+
     /// Logs when the source starts or stops keeping real time: an operator's first clue to a misbehaving
     /// encoder (too fast: no pacing; too slow: an encoder or network that cannot keep up).
     private func reportPaceChange(at now: NIODeadline) {
@@ -94,7 +116,18 @@ final class SourceFeed {
         guard !ended else { return }
         ended = true
         for output in ingest.finish(at: .now()) {
-            mount.publish(output)
+            mount.publish(output, from: sourceID)
+        }
+        // A relay waiting for this live source to leave takes the mount back, listeners and all.
+        if let relay = server.relays.relayAwaitingMount(mount.path), case .live(let live) = mount.snapshot.source,
+            live.id == sourceID
+        {
+            let relayID = server.makeConnectionID()
+            if mount.handOverSource(from: sourceID, to: relayID, descriptor: live.descriptor) {
+                leave(handingOverTo: "the relay", keepingSourceSlot: true)
+                relay.resume(sourceID: relayID, descriptor: live.descriptor)
+                return
+            }
         }
         let fallback = server.mounts.liveFallback(of: mount.path, configuration: server.configuration)
         mount.sourceDisconnected(id: sourceID, fallback: fallback)

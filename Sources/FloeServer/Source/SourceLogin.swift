@@ -20,7 +20,8 @@ struct SourceLogin {
     let logger: Logger
 
     /// Claims a source slot and the mount for `descriptor`. On success the mount is live and its listeners
-    /// parked on fallbacks come back when `fallback-override` says so.
+    /// parked on fallbacks come back when `fallback-override` says so. A mount fed by a relay that yields to
+    /// sources (`yield-to-source`) is taken over: its listeners stay and hear this source from its first block.
     func claim(_ descriptor: SourceDescriptor) -> Result<Mount, Refusal> {
         let mountConfiguration = configuration.mount(path)
         guard server.sources.claim(limit: configuration.limits.sources) else {
@@ -35,6 +36,10 @@ struct SourceLogin {
             descriptor: descriptor
         )
         switch connected {
+        case .rejectMountInUse where takeOverFromRelay(mount, descriptor: descriptor):
+            mount.setQueueCapacity(queueSize)
+            mount.metrics?.sourceConnects.increment()
+            return .success(mount)
         case .rejectMountInUse:
             server.sources.release()
             logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
@@ -51,6 +56,17 @@ struct SourceLogin {
             mount.reclaimSpeakers(from: fallbacks)
             return .success(mount)
         }
+    }
+
+    /// Takes `mount` from the relay feeding it, when that relay yields to sources.
+    private func takeOverFromRelay(_ mount: Mount, descriptor: SourceDescriptor) -> Bool {
+        guard let relay = server.relays.relay(for: path), relay.relay.yieldsToSource,
+            case .live(let current) = mount.snapshot.source, current.descriptor.relayUpstream != nil,
+            mount.handOverSource(from: current.id, to: sourceID, descriptor: descriptor)
+        else { return false }
+        logger.info("Source takes the mount over from its relay", metadata: ["mount.path": "\(path)"])
+        relay.yield(sourceID: current.id)
+        return true
     }
 
     /// The feed that frames this source's bytes into `mount`'s blocks.
