@@ -116,6 +116,7 @@ public enum HTTPClient {
                             NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : url.host)
                         )
                     }
+                    try channel.pipeline.syncOperations.addHandler(ResponseHeadLimitHandler())
                     try channel.pipeline.syncOperations.addHandler(ICYStatusLineHandler())
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
                     try channel.pipeline.syncOperations.addHandler(handler.value)

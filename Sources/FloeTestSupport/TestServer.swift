@@ -19,6 +19,7 @@ public final class TestServer: Sendable {
     public init(
         threads: Int = 2,
         accessLog: AccessLog? = nil,
+        log: LogCapture? = nil,
         _ configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         var configuration = ServerConfiguration()
@@ -26,8 +27,8 @@ public final class TestServer: Sendable {
         configuration.authentication.sourcePassword = Self.sourcePassword
         configuration.authentication.adminPassword = Self.adminPassword
         configure(&configuration)
-        var logger = Logger(label: "floe.test")
-        logger.logLevel = .warning
+        var logger = log.map { capture in Logger(label: "floe.test") { _ in capture.handler } } ?? Logger(label: "floe.test")
+        logger.logLevel = log == nil ? .warning : .info
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server = FloeServer(configuration: configuration, eventLoopGroup: group, logger: logger, accessLog: accessLog)
         let addresses = try await server.start()

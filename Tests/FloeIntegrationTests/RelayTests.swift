@@ -262,6 +262,62 @@ extension IntegrationTests {
             await origin.stop()
         }
 
+        /// Upstreams that misbehave, one way each (Scripts/bad_upstream.py): an HTML page, random bytes as
+        /// audio/mpeg, a redirect loop, a head that never ends, a stream that stalls. Each is logged with its reason
+        /// and retried with growing waits, and a mount with a real source beside them plays on undisturbed.
+        @Test func badUpstreamsAreLoggedRetriedAndHarmNoListener() async throws {
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/bad_upstream.py").path
+            let upstream = try ExternalProcess("python3", [script])
+            var output = ""
+            #expect(await eventually(timeout: 10) {
+                output += String(decoding: upstream.availableOutput(), as: UTF8.self)
+                return output.contains("\n")
+            })
+            let port = try #require(Int(output.prefix { $0 != "\n" }))
+            let paths = ["/html", "/garbage", "/redirect", "/endless-header", "/stall"]
+            let log = LogCapture()
+            let server = try await TestServer(log: log) {
+                $0.limits.sourceTimeout = 2
+                $0.relay.relays = paths.map { path in
+                    .init(upstreams: [.init(url: "http://127.0.0.1:\(port)\(path)")], localMount: "/bad" + path, hold: 0)
+                }
+            }
+            let (_, feeding) = try await liveSource(port: server.port, mount: "/good")
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/good")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            let started = ContinuousClock.now
+            try await Task.sleep(for: .seconds(12))
+            let elapsed = ContinuousClock.now - started
+            feeding.cancel()
+            await server.stop()
+            upstream.terminate()
+            output += String(decoding: upstream.availableOutput(), as: UTF8.self)
+            let heard = await stream.value
+
+            // The good mount's listener heard the whole time, at the stream's pace (38.3 frames a second).
+            let frames = frameCount(in: heard, from: Fixture.mp3)
+            #expect(Double(frames) >= 38.3 * (elapsed / .seconds(1) - 1), "the good listener heard \(frames) frames")
+            #expect(isWholeFrames(heard))
+            let reasons = [
+                "/html": "not an audio stream (Content-Type: text/html)",
+                "/garbage": "no MPEG audio frame in the first 128 KiB",
+                "/redirect": "too many redirects",
+                "/endless-header": "response head larger than 64 KiB",
+                "/stall": "sent nothing for 2 s",
+            ]
+            for path in paths {
+                let times = output.split(separator: "\n").filter { $0.hasPrefix("REQUEST \(path) ") }.compactMap { Double($0.split(separator: " ")[2]) }
+                // The redirect loop counts one attempt per six requests (the first and five redirects).
+                let attempts = path == "/redirect" ? times.count / 6 : times.count
+                #expect(attempts >= 2, "\(path) was retried: \(times)")
+                #expect(attempts <= 6, "\(path) was retried with waits, not hammered: \(times)")
+                let failures = log.lines(containing: "Relay upstream failed; retrying", "mount.path=/bad\(path)")
+                #expect(!failures.isEmpty, "\(path) failures are logged")
+                #expect(failures.allSatisfy { $0.contains(reasons[path]!) }, "\(path): \(failures.first ?? "")")
+            }
+        }
+
         /// Floe relays Floe: origin → edge → leaf. The leaf's listener gets the origin's bytes, whole frames, and a
         /// title set at the origin reaches the leaf.
         @Test func aChainOfFloeServersCarriesFramesAndTitles() async throws {

@@ -25,6 +25,14 @@ public enum StreamFormat: Sendable, Equatable {
         }
     }
 
+    /// Whether a response of this content type is a document rather than a stream (an error page, a status page,
+    /// a login form): text, HTML, XML or JSON. A relay does not put such bytes on the air.
+    public static func isDocument(contentType: String?) -> Bool {
+        guard let type = contentType?.lowercased() else { return false }
+        let essence = type.split(separator: ";").first.map { String($0.trimmingSpaces()) } ?? type
+        return essence.hasPrefix("text/") || essence.hasSuffix("html") || essence.hasSuffix("xml") || essence.hasSuffix("json")
+    }
+
     /// Whether listeners of this format may ask for ICY metadata.
     public var allowsICYMetadata: Bool {
         switch self {

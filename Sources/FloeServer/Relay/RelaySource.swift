@@ -183,7 +183,10 @@ final class RelaySource: Sendable {
         request.wantsICYMetadata = relay.relayMetadata
         request.userAgent = Self.userAgent
         request.caFile = configuration.httpClientCAFile
-        request.idleTimeout = .seconds(configured: configuration.mount(relay.localMount).sourceTimeout ?? configuration.limits.sourceTimeout)
+        // An upstream that goes quiet, before its head or in the stream, is given up like a silent source.
+        let sourceTimeout = TimeAmount.seconds(configured: configuration.mount(relay.localMount).sourceTimeout ?? configuration.limits.sourceTimeout)
+        request.timeout = sourceTimeout
+        request.idleTimeout = sourceTimeout
         return (request, url.description)
     }
 
@@ -468,6 +471,11 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
     private var failure: String?
     private var streamed = false
     private var finished = false
+    /// Body bytes received, and the feed's frame count when this connection began feeding it.
+    private var received = 0
+    private var framesAtStart = 0
+    /// An MPEG stream without a single frame in this many bytes is not audio: the connection is dropped.
+    static let garbageLimit = 128 * 1024
 
     init(source: RelaySource, upstreamURL: String, eventLoop: EventLoop, logger: Logger) {
         self.source = source
@@ -481,9 +489,14 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
             refuse("the upstream answered \(head.status.code) \(head.status.reasonPhrase)")
             return
         }
+        let contentType = head.headers.first(name: "content-type")
+        guard !StreamFormat.isDocument(contentType: contentType) else {
+            refuse("not an audio stream (Content-Type: \(contentType ?? "-"))")
+            return
+        }
         let relay = source.relay
         var descriptor = SourceDescriptor(
-            contentType: head.headers.first(name: "content-type"),
+            contentType: contentType,
             headers: head.headers.map { (name: $0.name, value: $0.value) },
             peerAddress: upstreamURL,
             connectedAt: Date()
@@ -501,6 +514,7 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
             refuse("superseded")
         case .success(let feed):
             self.feed = feed
+            framesAtStart = feed.framesReceived
             if relay.relayMetadata, let interval = head.headers.first(name: "icy-metaint").flatMap(Int.init), interval > 0 {
                 deinterleaver = ICYDeinterleaver(interval: interval)
             }
@@ -510,7 +524,8 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
 
     /// Nothing of this response will be used: say why, and close the connection.
     private func refuse(_ reason: String) {
-        failure = reason
+        if failure == nil { failure = reason }
+        feed = nil
         source.abandon(self)
     }
 
@@ -527,7 +542,16 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
                     }
                 }
             }
-            streamed = streamed || bytes.readableBytes > 0
+            received += bytes.readableBytes
+            // Audio reached the mount: for MPEG, a frame (random bytes are not a stream that played).
+            if case .mpeg = feed.format {
+                streamed = streamed || feed.framesReceived > framesAtStart
+                if received >= Self.garbageLimit, !streamed {
+                    refuse("no MPEG audio frame in the first \(Self.garbageLimit / 1024) KiB")
+                }
+            } else {
+                streamed = streamed || bytes.readableBytes > 0
+            }
         }
         return eventLoop.makeSucceededVoidFuture()
     }

@@ -45,6 +45,11 @@ final class SourceFeed {
         hooks.connected()
     }
 
+    /// Frames framed so far (MPEG).
+    var framesReceived: Int { ingest.framing.frames }
+
+    var format: StreamFormat { ingest.format }
+
     /// The bytes that follow come from another stream (see `SourceIngest.startNewStream`).
     func startNewStream() {
         ingest.startNewStream()
