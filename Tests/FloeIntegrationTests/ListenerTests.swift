@@ -224,6 +224,32 @@ extension IntegrationTests {
             await edge.stop()
         }
 
+        /// A server at `clients` with `redirect-when-full`: a new listener is sent to the other edge (curl follows
+        /// and plays there); a source beyond the limit is still refused.
+        @Test func fullServerRedirectsListenersToAnotherEdge() async throws {
+            let edge = try await TestServer()
+            let feeding = streamUntilCancelled(try rawSource(port: edge.port, mount: "/live"))
+            #expect(await edge.waitUntil { edge.isLive("/live") })
+            let server = try await TestServer {
+                $0.limits.clients = 2
+                $0.limits.redirectWhenFull = "http://127.0.0.1:\(edge.port)"
+            }
+            let a = try RawSocket(port: server.port)
+            let b = try RawSocket(port: server.port)
+            #expect(await server.waitUntil { server.server.connectionCount == 2 })
+            let followed = try await ExternalProcess.run(
+                "curl", ["-s", "-L", "--max-time", "2", "-o", "/dev/null", "-w", "%{http_code} %{url_effective}",
+                         "http://127.0.0.1:\(server.port)/live?x=1"])
+            #expect(String(decoding: followed.stdout, as: UTF8.self) == "200 http://127.0.0.1:\(edge.port)/live?x=1")
+            let source = try RawSocket(port: server.port)
+            try source.send(requestHead("SOURCE /other HTTP/1.0", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))
+            #expect(String(decoding: source.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 403 Forbidden\r\n"))
+            _ = (a, b)
+            feeding.cancel()
+            await server.stop()
+            await edge.stop()
+        }
+
         @Test func clientLimitRefusesExtraConnections() async throws {
             let server = try await TestServer { $0.limits.clients = 2 }
             let a = try RawSocket(port: server.port)

@@ -71,6 +71,8 @@ public enum EmbeddedConfiguration {
           #                               # monitoring or talk-back, where every fraction of a second counts
           # max-listeners-per-ip:          # listeners at once from one address; not set: unlimited
           # max-pending-per-ip: 64         # connections from one address still sending their request head (0: no limit)
+          # redirect-when-full:           # a URL: at `clients`, listeners get a 302 to it plus their path (another
+          #                               # edge); not set: 403
 
         # Reverse proxies and CDN nodes (addresses or CIDR ranges) whose Forwarded or X-Forwarded-For header
         # names the real client; that address is then the one listed, logged, limited, banned and sent to URL

@@ -141,7 +141,17 @@ enum NativeConfigurationKeys {
         "block-duration": { limits, value in limits.blockDuration = try value.seconds(atMost: 10) },
         "max-listeners-per-ip": { limits, value in limits.maxListenersPerIP = try perAddressLimit(value) },
         "max-pending-per-ip": { limits, value in limits.maxPendingPerIP = try value.integer() },
+        "redirect-when-full": { limits, value in limits.redirectWhenFull = try redirectURL(value) },
     ]
+
+    /// `redirect-when-full`: an http(s) URL that a listener's path and query are appended to.
+    private static func redirectURL(_ value: YAMLValue) throws(ConfigurationError) -> String? {
+        let url = try value.optionalText()
+        if let url, !(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://")) {
+            throw value.error("redirect-when-full is an http:// or https:// URL, not \"\(url)\"")
+        }
+        return url.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+    }
 
     static let paths: [String: YAMLKeyRule<Configuration.Paths>] = [
         "webroot": { paths, value in paths.webroot = try value.text() },
@@ -317,13 +327,7 @@ enum NativeConfigurationKeys {
         "fallback-mount": { mount, value in mount.fallbackMount = value.isNull ? nil : try value.mountPath() },
         "fallback-override": { mount, value in mount.fallbackOverride = try value.bool() },
         "fallback-when-full": { mount, value in mount.fallbackWhenFull = try value.bool() },
-        "redirect-when-full": { mount, value in
-            let url = try value.optionalText()
-            if let url, !(url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://")) {
-                throw value.error("redirect-when-full is an http:// or https:// URL, not \"\(url)\"")
-            }
-            mount.redirectWhenFull = url.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        },
+        "redirect-when-full": { mount, value in mount.redirectWhenFull = try redirectURL(value) },
         "max-listener-duration": { mount, value in mount.maxListenerDuration = try value.secondsOrUnlimited() },
         "intro": { mount, value in mount.intro = try value.optionalText() },
         "dump-file": { mount, value in mount.dumpFile = try value.optionalText() },

@@ -61,6 +61,7 @@ private struct ConfigurationJSON {
                 "block-duration": .number(limits.blockDuration),
                 "max-listeners-per-ip": .integer(limits.maxListenersPerIP),
                 "max-pending-per-ip": .integer(limits.maxPendingPerIP),
+                "redirect-when-full": .text(limits.redirectWhenFull),
             ]),
             "trusted-proxies": .array(configuration.trustedProxies.patterns.map { .text($0.description) }),
             "hostname": .text(configuration.hostname),

@@ -200,6 +200,9 @@ extension ServerConfiguration {
         /// Connections from one address still sending their request head (`0`: unlimited): a slow-loris flood
         /// from one address cannot hold the server's connections while listeners wait.
         public var maxPendingPerIP: Int
+        /// A URL: when the server is at `clients`, new listeners get a 302 to it plus their path and query (another
+        /// edge) instead of a 403. `nil`: 403.
+        public var redirectWhenFull: String?
 
         public init(
             clients: Int = 10_000,
@@ -210,7 +213,8 @@ extension ServerConfiguration {
             sourceTimeout: Double = 10,
             blockDuration: Double = 0.5,
             maxListenersPerIP: Int? = nil,
-            maxPendingPerIP: Int = 64
+            maxPendingPerIP: Int = 64,
+            redirectWhenFull: String? = nil
         ) {
             self.clients = clients
             self.sources = sources
@@ -221,6 +225,7 @@ extension ServerConfiguration {
             self.blockDuration = blockDuration
             self.maxListenersPerIP = maxListenersPerIP
             self.maxPendingPerIP = maxPendingPerIP
+            self.redirectWhenFull = redirectWhenFull
         }
     }
 

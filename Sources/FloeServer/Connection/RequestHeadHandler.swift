@@ -44,6 +44,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var pendingPeer: String?
     /// The client's address once the head is read: the socket's, or the one a trusted proxy names.
     private var clientAddress: String?
+    /// Accepted beyond `clients` only to be redirected (`limits.redirect-when-full`) once its head says where to.
+    private var beyondClientLimit = false
     /// Plain or TLS; set by `TLSSniffer` on sockets that take TLS, before the first byte arrives here.
     var transport = Transport.plain
     /// The client switched this connection to TLS with an upgrade request (RFC 2817), as libshout does.
@@ -71,8 +73,11 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         let configuration = snapshot.configuration
         if server.connections.count.load(ordering: .relaxed) > configuration.limits.clients {
             logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
-            respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
-            return
+            guard configuration.limits.redirectWhenFull != nil else {
+                respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
+                return
+            }
+            beyondClientLimit = true
         }
         let socketPeer = context.channel.remoteAddress?.ipAddress ?? "unknown"
         let rules = snapshot.addressRules
@@ -252,6 +257,15 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         let peer = rules.clientAddress(peer: socketPeer, head: head)
         clientAddress = peer
         logger[metadataKey: "peer"] = "\(peer)"
+        if beyondClientLimit, let edge = snapshot.configuration.limits.redirectWhenFull {
+            // Listeners go to another server; anything else (a source, the admin) is refused as Icecast does.
+            if head.method == "GET" || head.method == "HEAD", !head.path.hasPrefix("/admin") {
+                respondAndClose(context: context, .redirect(302, to: edge + head.uri, because: "This server is full; listen at"))
+            } else {
+                respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
+            }
+            return
+        }
         if peer != socketPeer {
             logger[metadataKey: "proxy"] = "\(socketPeer)"
             guard rules.admits(peer) else {
