@@ -127,6 +127,71 @@ extension IntegrationTests {
             #expect(result.stderr.contains("directory"), "the unsupported option is named: \(result.stderr)")
         }
 
+        /// Three `floe` processes in a chain: origin (YAML) → edge (icecast.xml `<relay>`) → leaf (YAML `relays`).
+        /// A leaf listener gets the origin's very bytes, whole frames, and a title set at the origin reaches it.
+        @Test func aChainOfThreeFloeProcessesCarriesBytesAndTitles() async throws {
+            let directory = try TemporaryDirectory()
+            func yaml(_ name: String, _ extra: String) throws -> String {
+                let file = directory.path(name)
+                try """
+                    listen: [{ port: 0, bind-address: 127.0.0.1 }]
+                    authentication: { source-password: chainpw, admin-password: chainadm }
+                    mounts-directory: ~
+                    \(extra)
+                    """.write(toFile: file, atomically: true, encoding: .utf8)
+                return file
+            }
+            let (origin, originPort, _) = try await launch(["--config", try yaml("origin.yaml", "")])
+            let source = try rawSource(port: originPort, mount: "/live", password: "chainpw")
+            let feeding = streamUntilCancelled(source)
+            let xml = """
+                <icecast>
+                  <authentication><source-password>chainpw</source-password><admin-password>chainadm</admin-password></authentication>
+                  <listen-socket><port>0</port><bind-address>127.0.0.1</bind-address></listen-socket>
+                  <relay><server>127.0.0.1</server><port>\(originPort)</port><mount>/live</mount><local-mount>/live</local-mount></relay>
+                </icecast>
+                """
+            try xml.write(toFile: directory.path("edge.xml"), atomically: true, encoding: .utf8)
+            let (edge, edgePort, _) = try await launch(["--icecast-config", directory.path("edge.xml")])
+            let (leaf, leafPort, _) = try await launch([
+                "--config", try yaml("leaf.yaml", "relay: { relays: [{ local-mount: /radio, upstreams: [http://127.0.0.1:\(edgePort)/live] }] }"),
+            ])
+            let (originListener, _, originRest) = try rawListener(port: originPort, mount: "/live")
+            let originStream = originListener.receiveAllInBackground(prefix: originRest)
+            var leafHead = ""
+            var leafConnection: (RawSocket, [UInt8])?
+            #expect(try await eventually(timeout: 15) {
+                let (socket, head, rest) = try rawListener(port: leafPort, mount: "/radio", headers: ["Icy-MetaData: 1"])
+                leafHead = head
+                leafConnection = (socket, rest)
+                return head.hasPrefix("HTTP/1.0 200 OK")
+            }, "the leaf serves the chain's stream: \(leafHead)")
+            let (leafListener, leafRest) = try #require(leafConnection)
+            let leafStream = leafListener.receiveAllInBackground(prefix: leafRest)
+
+            let update = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:chainadm", "http://127.0.0.1:\(originPort)/admin/metadata?mount=/live&mode=updinfo&song=Three%20hops"])
+            #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
+            var status = ""
+            #expect(try await eventually(timeout: 5) {
+                let reply = try await ExternalProcess.run("curl", ["-s", "http://127.0.0.1:\(leafPort)/status-json.xsl"])
+                status = String(decoding: reply.stdout, as: UTF8.self)
+                return status.contains("\"title\":\"Three hops\"")
+            }, "the title reached the leaf: \(status)")
+            try await Task.sleep(for: .seconds(2))
+            feeding.cancel()
+            for process in [leaf, edge, origin] { kill(process.process.processIdentifier, SIGTERM) }
+            for process in [leaf, edge, origin] { _ = await process.finish(timeout: 10) }
+            let originBytes = await originStream.value
+            let leafICY = ICYStream(await leafStream.value, interval: 16_000)
+            let leafBytes = leafICY.audio
+            #expect(leafICY.isWellFormed)
+            #expect(leafICY.blocks.contains("Three hops"), "the title in the leaf listener's stream")
+            #expect(leafBytes.count > 3 * 16_000, "the leaf listener got \(leafBytes.count) bytes")
+            #expect(originBytes.firstRange(of: Array(leafBytes.prefix(16_000))) != nil, "the leaf's bytes are the origin's")
+            #expect(frameCount(in: leafBytes, from: Fixture.mp3) >= leafBytes.count / 418 - 2, "whole frames")
+        }
+
         @Test func brokenIcecastXMLFailsWithFileAndLine() async throws {
             let directory = try TemporaryDirectory()
             try "<icecast>\n<limits><clients>abc</clients></limits>\n</icecast>\n".write(
