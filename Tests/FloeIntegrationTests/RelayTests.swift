@@ -318,6 +318,46 @@ extension IntegrationTests {
             }
         }
 
+        /// Two relays of the same upstream mount share one connection: the origin has one listener, and both
+        /// local mounts play its bytes and titles.
+        @Test func relaysOfOneUpstreamMountShareItsConnection() async throws {
+            let origin = try await TestServer()
+            let (_, feeding) = try await liveSource(port: origin.port, mount: "/origin")
+            let (originListener, _, originRest) = try rawListener(port: origin.port, mount: "/origin")
+            let originStream = originListener.receiveAllInBackground(prefix: originRest)
+            let url = "http://127.0.0.1:\(origin.port)/origin"
+            let server = try await TestServer {
+                $0.relay.relays = [
+                    .init(upstreams: [.init(url: url)], localMount: "/a"),
+                    .init(upstreams: [.init(url: url)], localMount: "/b"),
+                ]
+            }
+            #expect(await server.waitUntil { server.isLive("/a") && server.isLive("/b") })
+            #expect(origin.listeners("/origin") == 2, "one relay connection besides the test's listener")
+            let (a, _, aRest) = try rawListener(port: server.port, mount: "/a")
+            let (b, _, bRest) = try rawListener(port: server.port, mount: "/b")
+            let aStream = a.receiveAllInBackground(prefix: aRest)
+            let bStream = b.receiveAllInBackground(prefix: bRest)
+            let update = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(origin.port)/admin/metadata?mount=/origin&mode=updinfo&song=Shared"])
+            #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
+            #expect(await server.waitUntil(timeout: 5) {
+                server.server.mountState("/a")?.metadata.title == "Shared" && server.server.mountState("/b")?.metadata.title == "Shared"
+            })
+            try await Task.sleep(for: .seconds(2))
+            #expect(origin.listeners("/origin") == 2)
+            feeding.cancel()
+            await server.stop()
+            await origin.stop()
+            let originBytes = await originStream.value
+            for (mount, heard) in [("/a", await aStream.value), ("/b", await bStream.value)] {
+                #expect(heard.count > 2 * 16_000, "\(mount) got \(heard.count) bytes")
+                #expect(originBytes.firstRange(of: Array(heard.prefix(16_384))) != nil, "\(mount) plays the origin's bytes")
+                #expect(isWholeFrames(heard))
+            }
+        }
+
         /// Floe relays Floe: origin → edge → leaf. The leaf's listener gets the origin's bytes, whole frames, and a
         /// title set at the origin reaches the leaf.
         @Test func aChainOfFloeServersCarriesFramesAndTitles() async throws {

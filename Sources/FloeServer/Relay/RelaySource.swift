@@ -27,6 +27,9 @@ import Synchronization
 /// Everything runs on one event loop: the client's callbacks, the timers and the source's feed.
 final class RelaySource: Sendable {
     let relay: ServerConfiguration.Relay
+    /// Other local mounts relaying the same upstream stream: fed from this relay's one connection (see
+    /// `RelayDirectory`).
+    let mirrorPaths: [String]
     private let server: ServerContext
     private let eventLoop: EventLoop
     private let state: NIOLoopBoundBox<State>
@@ -74,8 +77,9 @@ final class RelaySource: Sendable {
     /// Whether the relay yielded its mount to a live source and waits to take it back.
     var awaitsMount: Bool { awaiting.load(ordering: .acquiring) }
 
-    init(relay: ServerConfiguration.Relay, server: ServerContext, eventLoop: EventLoop) {
+    init(relay: ServerConfiguration.Relay, mirrorPaths: [String] = [], server: ServerContext, eventLoop: EventLoop) {
         self.relay = relay
+        self.mirrorPaths = mirrorPaths
         self.server = server
         self.eventLoop = eventLoop
         self.state = NIOLoopBoundBox.makeBoxSendingValue(
@@ -114,7 +118,9 @@ final class RelaySource: Sendable {
 
     /// On demand: disconnects once the mount has had no listener for the linger time.
     private func checkLinger() {
-        let listeners = server.mounts.mount(relay.localMount)?.snapshot.listeners ?? 0
+        let listeners = ([relay.localMount] + mirrorPaths).reduce(0) { sum, path in
+            sum + (server.mounts.mount(path)?.snapshot.listeners ?? 0)
+        }
         guard listeners == 0 else {
             state.value.idleSince = nil
             return
@@ -281,6 +287,20 @@ final class RelaySource: Sendable {
         }
     }
 
+    /// What an admin's killsource (or a reload that removes the mount) does to the relayed source: it ends, with its
+    /// listeners (and its mirrors'), now; the relay connects again as after any failure.
+    private func feedCloser() -> @Sendable () -> Void {
+        let task = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        return {
+            loop.execute {
+                task.value.endFeed()
+                task.value.dropConnections()
+                task.value.attemptEnded(streamed: false, reason: "the source was removed", logger: task.value.logger)
+            }
+        }
+    }
+
     /// Makes `sourceID`, which already feeds `mount`, this relay's feed (its `<sources>` slot is taken).
     private func adopt(mount: Mount, sourceID: Int, descriptor: SourceDescriptor) -> SourceFeed {
         let login = SourceLogin(
@@ -292,17 +312,7 @@ final class RelaySource: Sendable {
         )
         let feed = login.makeFeed(mount: mount, descriptor: descriptor, accessRecord: nil, logger: logger)
         feed.started()
-        let task = NIOLoopBound(self, eventLoop: eventLoop)
-        let loop = eventLoop
-        // An admin's killsource (or a reload that removes the mount) ends the relayed source and its listeners
-        // now; the relay connects again as after any failure.
-        mount.attachSource {
-            loop.execute {
-                task.value.endFeed()
-                task.value.dropConnections()
-                task.value.attemptEnded(streamed: false, reason: "the source was removed", logger: task.value.logger)
-            }
-        }
+        mount.attachSource(closer: feedCloser())
         state.value.feed = feed
         state.value.format = descriptor.format
         feedingSourceID.store(sourceID, ordering: .releasing)
@@ -330,7 +340,7 @@ final class RelaySource: Sendable {
             state.value.schedule.switchTo(upstream: probe.upstream)
             state.value.probeDelay = Self.firstProbeDelay
             feed.startNewStream()
-            feed.mount.sourceDescriptorChanged(id: feed.sourceID, to: descriptor)
+            feed.descriptorChanged(to: descriptor)
             scheduleProbe()
             return .success(feed)
         }
@@ -339,7 +349,7 @@ final class RelaySource: Sendable {
         state.value.hold = nil
         if let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format {
             feed.startNewStream()
-            feed.mount.sourceDescriptorChanged(id: feed.sourceID, to: descriptor)
+            feed.descriptorChanged(to: descriptor)
             scheduleProbe()
             return .success(feed)
         }
@@ -356,8 +366,30 @@ final class RelaySource: Sendable {
             return .failure(.mount(refusal))
         case .success(let mount):
             let feed = adopt(mount: mount, sourceID: login.sourceID, descriptor: descriptor)
+            attachMirrors(to: feed, descriptor: descriptor)
             scheduleProbe()
             return .success(feed)
+        }
+    }
+
+    /// Claims the mirror mounts for `feed`'s blocks. A mirror that a source of its own feeds is skipped (logged).
+    private func attachMirrors(to feed: SourceFeed, descriptor: SourceDescriptor) {
+        let closer = feedCloser()
+        for path in mirrorPaths {
+            let login = SourceLogin(
+                server: server,
+                configuration: server.configuration,
+                path: path,
+                sourceID: server.makeConnectionID(),
+                logger: logger
+            )
+            switch login.claim(descriptor, takesSourceSlot: false) {
+            case .success(let mount):
+                mount.attachSource(closer: closer)
+                feed.addMirror(mount, sourceID: login.sourceID)
+            case .failure:
+                logger.warning("A source feeds a mount this relay also serves; not relayed there", metadata: ["mirror.path": "\(path)"])
+            }
         }
     }
 
@@ -538,7 +570,7 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
                 for part in deinterleaver!.receive(bytes) {
                     switch part {
                     case .audio(let audio): feed.receive(audio)
-                    case .title(let title): updateTitle(title, on: feed.mount)
+                    case .title(let title): updateTitle(title, on: feed.mounts)
                     }
                 }
             }
@@ -556,12 +588,13 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
         return eventLoop.makeSucceededVoidFuture()
     }
 
-    private func updateTitle(_ title: String, on mount: Mount) {
-        guard mount.snapshot.metadata.title != title else { return }
-        switch mount.metadataUpdated(MetadataUpdate(title: title)) {
-        case .updated: logger.info("Metadata on mountpoint \(mount.path) changed to \"\(title)\" (relayed)")
-        case .rejectTooLong: logger.warning("Relayed metadata too long")
-        case .rejectNoSource: break
+    private func updateTitle(_ title: String, on mounts: [Mount]) {
+        for mount in mounts where mount.snapshot.metadata.title != title {
+            switch mount.metadataUpdated(MetadataUpdate(title: title)) {
+            case .updated: logger.info("Metadata on mountpoint \(mount.path) changed to \"\(title)\" (relayed)")
+            case .rejectTooLong: logger.warning("Relayed metadata too long")
+            case .rejectNoSource: break
+            }
         }
     }
 

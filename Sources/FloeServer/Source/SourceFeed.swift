@@ -8,6 +8,9 @@ import NIOCore
 ///
 /// Framing and clocking happen here, on the caller's event loop (one loop for the feed's whole life); listeners'
 /// loops only ever see whole blocks. `end()` publishes what is left and frees the mount, exactly once.
+///
+/// A feed may also feed mirrors: other mounts that get the same blocks (the same buffers, framed once), as
+/// relays of one upstream mount sharing its connection do. They end with the feed.
 final class SourceFeed {
     private let server: ServerContext
     let mount: Mount
@@ -19,6 +22,8 @@ final class SourceFeed {
     private let accessRecord: AccessRecord?
     private let logger: Logger
     private(set) var ended = false
+    /// Other mounts fed the same blocks, each under its own source id.
+    private(set) var mirrors: [(mount: Mount, sourceID: Int)] = []
     /// The pace last reported in the log, so a change is logged once, not per read.
     private var reportedPace = FrameClock.Pace.realTime
 
@@ -45,6 +50,20 @@ final class SourceFeed {
         hooks.connected()
     }
 
+    /// Feeds `mount` too, from the next block on; it is already live under `sourceID`.
+    func addMirror(_ mount: Mount, sourceID: Int) {
+        mirrors.append((mount, sourceID))
+    }
+
+    /// The stream goes on from another upstream (a relay): listeners admitted from now on get its headers.
+    func descriptorChanged(to descriptor: SourceDescriptor) {
+        mount.sourceDescriptorChanged(id: sourceID, to: descriptor)
+        for mirror in mirrors { mirror.mount.sourceDescriptorChanged(id: mirror.sourceID, to: descriptor) }
+    }
+
+    /// Every mount this feed publishes to: its own, then its mirrors.
+    var mounts: [Mount] { [mount] + mirrors.map(\.mount) }
+
     /// Frames framed so far (MPEG).
     var framesReceived: Int { ingest.framing.frames }
 
@@ -64,6 +83,7 @@ final class SourceFeed {
         mount.metrics?.bytesIn.increment(by: bytes.readableBytes)
         for output in outputs {
             mount.publish(output, from: sourceID)
+            for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
             if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
         }
         reportPaceChange(at: now)
@@ -122,7 +142,13 @@ final class SourceFeed {
         ended = true
         for output in ingest.finish(at: .now()) {
             mount.publish(output, from: sourceID)
+            for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
         }
+        for mirror in mirrors {
+            let fallback = server.mounts.liveFallback(of: mirror.mount.path, configuration: server.configuration)
+            mirror.mount.sourceDisconnected(id: mirror.sourceID, fallback: fallback)
+        }
+        mirrors = []
         // A relay waiting for this live source to leave takes the mount back, listeners and all.
         if let relay = server.relays.relayAwaitingMount(mount.path), case .live(let live) = mount.snapshot.source,
             live.id == sourceID

@@ -22,9 +22,12 @@ struct SourceLogin {
     /// Claims a source slot and the mount for `descriptor`. On success the mount is live and its listeners
     /// parked on fallbacks come back when `fallback-override` says so. A mount fed by a relay that yields to
     /// sources (`yield-to-source`) is taken over: its listeners stay and hear this source from its first block.
-    func claim(_ descriptor: SourceDescriptor) -> Result<Mount, Refusal> {
+    ///
+    /// A mirror (a relay's second mount of the same upstream stream, fed by the first's feed) passes
+    /// `takesSourceSlot: false`: it is no connection of its own, and takes over no relay.
+    func claim(_ descriptor: SourceDescriptor, takesSourceSlot: Bool = true) -> Result<Mount, Refusal> {
         let mountConfiguration = configuration.mount(path)
-        guard server.sources.claim(limit: configuration.limits.sources) else {
+        guard !takesSourceSlot || server.sources.claim(limit: configuration.limits.sources) else {
             logger.warning("Source refused: too many sources", metadata: ["mount.path": "\(path)"])
             return .failure(.tooManySources)
         }
@@ -36,12 +39,12 @@ struct SourceLogin {
             descriptor: descriptor
         )
         switch connected {
-        case .rejectMountInUse where takeOverFromRelay(mount, descriptor: descriptor):
+        case .rejectMountInUse where takesSourceSlot && takeOverFromRelay(mount, descriptor: descriptor):
             mount.setQueueCapacity(queueSize)
             mount.metrics?.sourceConnects.increment()
             return .success(mount)
         case .rejectMountInUse:
-            server.sources.release()
+            if takesSourceSlot { server.sources.release() }
             logger.warning("Source refused: mountpoint in use", metadata: ["mount.path": "\(path)"])
             return .failure(.mountInUse)
         case .accept:
@@ -61,7 +64,7 @@ struct SourceLogin {
     /// Takes `mount` from the relay feeding it, when that relay yields to sources.
     private func takeOverFromRelay(_ mount: Mount, descriptor: SourceDescriptor) -> Bool {
         guard let relay = server.relays.relay(for: path), relay.relay.yieldsToSource,
-            case .live(let current) = mount.snapshot.source, current.descriptor.relayUpstream != nil,
+            case .live(let current) = mount.snapshot.source, relay.feeds(sourceID: current.id),
             mount.handOverSource(from: current.id, to: sourceID, descriptor: descriptor)
         else { return false }
         logger.info("Source takes the mount over from its relay", metadata: ["mount.path": "\(path)"])
