@@ -89,9 +89,12 @@ def live_mounts_from_listmounts(xml):
 class FloeServer:
     """One floe process on a native configuration in a temp dir, and the ffmpeg sources started through it."""
 
-    def __init__(self, binary, name, clients, mounts=None, limits=None, web_files=None, keep_tmp=False):
+    def __init__(self, binary, name, clients, mounts=None, limits=None, web_files=None, keep_tmp=False,
+                 extra_config=""):
         """`mounts`: {mount path: {option: YAML text}}, one mount file each. `web_files`: {name: source path},
-        copied into the web root. `limits`: extra options under `limits:`."""
+        copied into the web root. `limits`: extra options under `limits:`. `extra_config`: YAML text appended
+        to floe.yaml (a `relay:` section)."""
+        self.extra_config = extra_config
         self.binary = Path(binary)
         self.name = name
         self.keep_tmp = keep_tmp
@@ -110,7 +113,7 @@ class FloeServer:
         (self.tmpdir / "mounts").mkdir()
         for name, src in web_files.items():
             shutil.copyfile(src, self.tmpdir / "web" / name)
-        self.config.write_text(main_config(self.port, clients, self.pw, self.tmpdir, limits))
+        self.config.write_text(main_config(self.port, clients, self.pw, self.tmpdir, limits) + self.extra_config)
         for path, options in mounts.items():
             (self.tmpdir / "mounts" / f"{path.lstrip('/')}.yaml").write_text(mount_config(options))
 
