@@ -755,6 +755,38 @@ struct NativeConfigurationLoaderTests {
         }
     }
 
+    /// A mount file's `relay:` section relays that mount: it joins the configuration's relays, with the main
+    /// file's `relays-on-demand` unless it says otherwise; a mount relayed twice is an error.
+    @Test func aMountFileRelaysItsMount() throws {
+        try withDirectory { directory in
+            let main = directory.appendingPathComponent("floe.yaml")
+            try write("relay:\n  relays-on-demand: true\n", to: main)
+            try write(
+                "stream-name: Edge\nrelay:\n  upstreams: [http://origin.example:8000/live]\n  metadata: false\n",
+                to: directory.appendingPathComponent("mounts/live.yaml")
+            )
+            try write(
+                "relay: { upstreams: [http://origin.example:8000/jazz], on-demand: false, yield-to-source: true }\n",
+                to: directory.appendingPathComponent("mounts/jazz.yaml")
+            )
+            let configuration = try ConfigurationDirectoryLoader.load(mainFile: main.path).configuration
+            #expect(
+                configuration.relay.relays.sorted { $0.localMount < $1.localMount } == [
+                    .init(upstreams: [.init(url: "http://origin.example:8000/jazz")], localMount: "/jazz", yieldsToSource: true),
+                    .init(upstreams: [.init(url: "http://origin.example:8000/live")], localMount: "/live", onDemand: true, relayMetadata: false),
+                ]
+            )
+            #expect(configuration.mounts["/live"]?.streamName == "Edge")
+            #expect(configuration.mounts.values.allSatisfy { $0.relay == nil })
+
+            try write("relay:\n  relays: [{ local-mount: /live, upstreams: [http://other.example/live] }]\n", to: main)
+            #expect(throws: ConfigurationError.self) { try ConfigurationDirectoryLoader.load(mainFile: main.path) }
+            try write("relay: { local-mount: /x, upstreams: [http://a.example/x] }\n", to: directory.appendingPathComponent("mounts/jazz.yaml"))
+            try write("", to: main)
+            #expect(throws: ConfigurationError.self) { try ConfigurationDirectoryLoader.load(mainFile: main.path) }
+        }
+    }
+
     @Test func mountFileErrorsNameTheFile() throws {
         try withDirectory { directory in
             let main = directory.appendingPathComponent("floe.yaml")

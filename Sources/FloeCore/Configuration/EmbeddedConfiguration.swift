@@ -201,6 +201,11 @@ public enum EmbeddedConfiguration {
         #       interface:                # not set: the routing table picks the multicast interface
         #       fec: 8:12:1400            # k:n:max-slice-bytes: 1400 + 32 header bytes fit a 1500-byte MTU; any 4 of
         #                                 #   12 slices may be lost; about 0.7 s groups at 128 kbit/s
+        #   relay:                        # not set: sources send this mount; else it is pulled (not in default-mount)
+        #     upstreams: [http://origin.example:8000/live]   # in priority order; or server, port, mount
+        #     on-demand:                  # not set: relay/relays-on-demand
+        #     metadata: true              # carry the upstream's titles over
+        #     hold: 10                    # and on-demand-linger, yield-to-source: as in relay/relays above
 
         # Mounts can also be written here instead of in files (not both for the same mount):
         # mounts:

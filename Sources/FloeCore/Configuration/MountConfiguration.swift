@@ -64,6 +64,23 @@ public struct MountConfiguration: Sendable, Equatable {
     /// Speaker outputs: RTP senders and local playback fed from this mount by the speaker's clock. Never inherited
     /// from the default mount (every mount would send to the same address).
     public var outputs: [SpeakerOutputConfiguration]
+    /// A mount file's `relay:` section: this mount is pulled from upstreams. Never inherited. The native loader
+    /// moves it into `ServerConfiguration.relay.relays` (with this mount as the local mount) when it finishes, so
+    /// a loaded configuration has every relay in one list and this field empty.
+    public var relay: PulledRelay? = nil
+
+    /// A relay written in its mount's file, before it joins the configuration's list.
+    public struct PulledRelay: Sendable, Equatable {
+        /// The relay, its local mount not yet set.
+        public var relay: ServerConfiguration.Relay
+        /// `nil`: the main file's `relays-on-demand` decides.
+        public var onDemand: Bool?
+
+        public init(relay: ServerConfiguration.Relay, onDemand: Bool?) {
+            self.relay = relay
+            self.onDemand = onDemand
+        }
+    }
 
     public init(
         username: String? = nil,

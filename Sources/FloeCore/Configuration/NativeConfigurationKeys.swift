@@ -64,6 +64,9 @@ enum NativeConfigurationKeys {
             if !draft.configuration.defaultMount.outputs.isEmpty {
                 throw value.error("outputs belong to a mount, not default-mount (every mount would send to one address)")
             }
+            if draft.configuration.defaultMount.relay != nil {
+                throw value.error("a relay belongs to a mount, not default-mount (every mount would pull the same stream)")
+            }
             draft.defaultMountOrigin = MountOrigin(value)
         },
         "mounts": { draft, value in
@@ -218,34 +221,46 @@ enum NativeConfigurationKeys {
         "relays-on-demand": { draft, value in draft.settings.relaysOnDemand = try value.bool() },
         "relays": { draft, value in
             draft.relays = try value.elements().map { element throws(ConfigurationError) in
-                var entry = RelayDraft()
-                try element.apply(relayEntry, to: &entry)
-                let upstreams: [Configuration.RelayUpstream]
-                switch (entry.server, entry.upstreams.isEmpty) {
-                case (let server?, true):
-                    upstreams = [.init(server: server, port: entry.port, mount: entry.mount, username: entry.username, password: entry.password)]
-                case (nil, false):
-                    upstreams = entry.upstreams
-                case (nil, true):
-                    throw element.error("a relay needs a server, or upstreams")
-                case (_?, false):
-                    throw element.error("a relay names its upstream by server or by upstreams, not both")
-                }
-                guard let localMount = entry.localMount ?? (entry.server != nil ? entry.mount : nil) else {
-                    throw element.error("a relay with upstreams needs a local-mount")
-                }
-                let relay = Configuration.Relay(
-                    upstreams: upstreams,
-                    localMount: localMount,
-                    relayMetadata: entry.relayMetadata,
-                    hold: entry.hold,
-                    onDemandLinger: entry.onDemandLinger,
-                    yieldsToSource: entry.yieldsToSource
-                )
-                return (relay, entry.onDemand)
+                try relayEntry(element, localMountFromFile: nil)
             }
         },
     ]
+
+    /// One relay as YAML writes it: by `server`/`port`/`mount` (Icecast's fields) or by `upstreams`, and the
+    /// `on-demand` it states, if any. In a mount file (`localMountFromFile`) the local mount is that file's.
+    static func relayEntry(
+        _ element: YAMLValue,
+        localMountFromFile: String?
+    ) throws(ConfigurationError) -> (relay: Configuration.Relay, onDemand: Bool?) {
+        var entry = RelayDraft()
+        try element.apply(relayEntry, to: &entry)
+        let upstreams: [Configuration.RelayUpstream]
+        switch (entry.server, entry.upstreams.isEmpty) {
+        case (let server?, true):
+            upstreams = [.init(server: server, port: entry.port, mount: entry.mount, username: entry.username, password: entry.password)]
+        case (nil, false):
+            upstreams = entry.upstreams
+        case (nil, true):
+            throw element.error("a relay needs a server, or upstreams")
+        case (_?, false):
+            throw element.error("a relay names its upstream by server or by upstreams, not both")
+        }
+        if localMountFromFile != nil, entry.localMount != nil {
+            throw element.error("a mount file's relay serves that mount; local-mount belongs in the main file's relays")
+        }
+        guard let localMount = localMountFromFile ?? entry.localMount ?? (entry.server != nil ? entry.mount : nil) else {
+            throw element.error("a relay with upstreams needs a local-mount")
+        }
+        let relay = Configuration.Relay(
+            upstreams: upstreams,
+            localMount: localMount,
+            relayMetadata: entry.relayMetadata,
+            hold: entry.hold,
+            onDemandLinger: entry.onDemandLinger,
+            yieldsToSource: entry.yieldsToSource
+        )
+        return (relay, entry.onDemand)
+    }
 
     private struct RelayDraft {
         var server: String?
@@ -271,6 +286,7 @@ enum NativeConfigurationKeys {
         "username": { entry, value in entry.username = try value.optionalText() },
         "password": { entry, value in entry.password = try value.optionalText() },
         "relay-metadata": { entry, value in entry.relayMetadata = try value.bool() },
+        "metadata": { entry, value in entry.relayMetadata = try value.bool() },
         "hold": { entry, value in entry.hold = try value.seconds(allowingZero: true) },
         "on-demand-linger": { entry, value in entry.onDemandLinger = try value.seconds(allowingZero: true) },
         "yield-to-source": { entry, value in entry.yieldsToSource = try value.bool() },
@@ -353,6 +369,11 @@ enum NativeConfigurationKeys {
             mount.listenerAuthentication = value.isNull ? nil : try listenerAuthentication(value)
         },
         "outputs": { mount, value in mount.outputs = try speakerOutputs(value) },
+        "relay": { mount, value in
+            // The local mount is the mount's own; the loader sets it when the configuration is finished.
+            let (relay, onDemand) = try relayEntry(value, localMountFromFile: "")
+            mount.relay = .init(relay: relay, onDemand: onDemand)
+        },
     ]
 
     /// A mount's speaker outputs: a list of mappings, each read by ``SpeakerOutputConfiguration/init(options:defaultName:)``.

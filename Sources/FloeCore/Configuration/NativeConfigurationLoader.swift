@@ -216,6 +216,24 @@ struct NativeConfigurationDraft {
         for (path, mount) in configuration.mounts {
             configuration.mounts[path] = mount.filled(from: configuration.defaultMount, mountPath: path)
         }
+        // A mount file's `relay:` joins the main file's relays, as the relay of that mount.
+        for (path, mount) in configuration.mounts.sorted(by: { $0.key < $1.key }) {
+            guard let pulled = mount.relay else { continue }
+            if configuration.relay.relays.contains(where: { $0.localMount == path }) {
+                let origin = origins[path] ?? defaultMountOrigin
+                throw ConfigurationError(
+                    file: origin.file,
+                    line: origin.keyLines["relay"] ?? origin.line,
+                    option: origin.prefix + "relay",
+                    message: "the relay section in the main file already relays \(path); relay each mount once"
+                )
+            }
+            var relay = pulled.relay
+            relay.localMount = path
+            relay.onDemand = pulled.onDemand ?? configuration.relay.relaysOnDemand
+            configuration.relay.relays.append(relay)
+            configuration.mounts[path]?.relay = nil
+        }
         if configuration.tls == nil, let socket = configuration.listenSockets.first(where: { $0.tls != .off }) {
             throw ConfigurationError(
                 file: fileName,
