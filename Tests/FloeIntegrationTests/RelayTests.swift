@@ -180,6 +180,47 @@ extension IntegrationTests {
             return live.descriptor.relayUpstream
         }
 
+        /// The relay's connection drops (the origin kicks it) and it reconnects to the same origin: the origin's
+        /// burst repeats seconds the listener already heard, and the relay skips them. The edge listener's stream
+        /// is one unbroken piece of the origin's: nothing twice, nothing missing.
+        @Test func aReconnectedRelayDoesNotReplayTheBurst() async throws {
+            let origin = try await TestServer()
+            let (_, feeding) = try await liveSource(port: origin.port, mount: "/origin")
+            let (originListener, _, originRest) = try rawListener(port: origin.port, mount: "/origin")
+            let originStream = originListener.receiveAllInBackground(prefix: originRest)
+            let log = LogCapture()
+            let server = try await TestServer(log: log) {
+                $0.relay.relays = [.init(upstreams: [.init(url: "http://127.0.0.1:\(origin.port)/origin")], localMount: "/edge")]
+            }
+            #expect(await server.waitUntil { server.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            try await Task.sleep(for: .seconds(2))
+
+            let clients = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "http://127.0.0.1:\(origin.port)/admin/listclients?mount=/origin"])
+            let xml = String(decoding: clients.stdout, as: UTF8.self)
+            let relayEntry = try #require(xml.components(separatedBy: "<listener>").first { $0.contains("(relay)") })
+            let id = try #require(relayEntry.components(separatedBy: "<ID>").dropFirst().first?.prefix { $0.isNumber })
+            let kicked = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "http://127.0.0.1:\(origin.port)/admin/killclient?mount=/origin&id=\(id)"])
+            #expect(String(decoding: kicked.stdout, as: UTF8.self).contains("removed"))
+            #expect(await server.waitUntil { !log.lines(containing: "takes up where the last one left off").isEmpty },
+                    "the relay reconnected and aligned: \(log.all.suffix(8))")
+            try await Task.sleep(for: .seconds(2))
+            #expect(server.listeners("/edge") == 1)
+            await server.stop()
+            feeding.cancel()
+            await origin.stop()
+            let originBytes = await originStream.value
+            let heard = await stream.value
+            #expect(heard.count > 5 * 16_000, "the edge listener got \(heard.count) bytes")
+            #expect(isWholeFrames(heard))
+            let whole = Array(heard.prefix(heard.count - 2_000))
+            #expect(originBytes.firstRange(of: whole) != nil, "one unbroken piece of the origin's stream")
+        }
+
         /// While the second upstream plays, the first comes back: the relay returns to it (it probes the higher
         /// ones every few seconds) on a frame boundary, and the listener hears both streams, frame after frame.
         @Test func theFirstUpstreamIsTakenBackWhenItReturns() async throws {

@@ -508,6 +508,12 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
     private var framesAtStart = 0
     /// An MPEG stream without a single frame in this many bytes is not audio: the connection is dropped.
     static let garbageLimit = 128 * 1024
+    /// Set while this stream's first bytes are matched against what the feed already published (a stream that
+    /// continues a held feed, or takes over from another upstream); see `StreamAligner`.
+    private var aligner: StreamAligner?
+    private var alignmentDeadline: Scheduled<Void>?
+    /// How long the stream's first bytes are held at most while aligning.
+    static let alignmentWait = TimeAmount.seconds(1)
 
     init(source: RelaySource, upstreamURL: String, eventLoop: EventLoop, logger: Logger) {
         self.source = source
@@ -547,6 +553,11 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
         case .success(let feed):
             self.feed = feed
             framesAtStart = feed.framesReceived
+            if case .mpeg = feed.format, !feed.publishedTail.isEmpty {
+                aligner = StreamAligner(tail: feed.publishedTail)
+                let stream = NIOLoopBound(self, eventLoop: eventLoop)
+                alignmentDeadline = eventLoop.scheduleTask(in: Self.alignmentWait) { stream.value.stopAligning() }
+            }
             if relay.relayMetadata, let interval = head.headers.first(name: "icy-metaint").flatMap(Int.init), interval > 0 {
                 deinterleaver = ICYDeinterleaver(interval: interval)
             }
@@ -565,11 +576,11 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
         // A connection that lost its place (a probe took over, the relay yielded) feeds nothing more.
         if let feed, !feed.ended, source.isMain(self) {
             if deinterleaver == nil {
-                feed.receive(bytes)
+                deliver(bytes, to: feed)
             } else {
                 for part in deinterleaver!.receive(bytes) {
                     switch part {
-                    case .audio(let audio): feed.receive(audio)
+                    case .audio(let audio): deliver(audio, to: feed)
                     case .title(let title): updateTitle(title, on: feed.mounts)
                     }
                 }
@@ -586,6 +597,39 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
             }
         }
         return eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Audio on its way to the feed, through the aligner while it still looks for where to take up.
+    private func deliver(_ audio: ByteBuffer, to feed: SourceFeed) {
+        guard var aligner else {
+            feed.receive(audio)
+            return
+        }
+        let outcome = aligner.receive(audio)
+        self.aligner = aligner
+        settle(outcome, feed: feed)
+    }
+
+    /// Stops holding the stream's first bytes: what is held goes on as it is.
+    private func stopAligning() {
+        guard var aligner, let feed, !feed.ended, source.isMain(self) else { return }
+        let outcome = aligner.release()
+        settle(outcome, feed: feed)
+    }
+
+    private func settle(_ outcome: StreamAligner.Outcome, feed: SourceFeed) {
+        switch outcome {
+        case .holding:
+            return
+        case .aligned(let rest, let skipped):
+            logger.info("Relay stream takes up where the last one left off", metadata: ["relay.skipped_bytes": "\(skipped)"])
+            feed.receive(rest)
+        case .gaveUp(let held):
+            feed.receive(held)
+        }
+        aligner = nil
+        alignmentDeadline?.cancel()
+        alignmentDeadline = nil
     }
 
     private func updateTitle(_ title: String, on mounts: [Mount]) {

@@ -22,6 +22,10 @@ final class SourceFeed {
     private let accessRecord: AccessRecord?
     private let logger: Logger
     private(set) var ended = false
+    /// The last bytes published (up to `tailLength`, ending on a frame boundary): what a relay's next stream is
+    /// aligned on, so a burst that repeats what listeners already heard is skipped.
+    private(set) var publishedTail: [UInt8] = []
+    static let tailLength = 1024
     /// Other mounts fed the same blocks, each under its own source id.
     private(set) var mirrors: [(mount: Mount, sourceID: Int)] = []
     /// The pace last reported in the log, so a change is logged once, not per read.
@@ -69,6 +73,14 @@ final class SourceFeed {
 
     var format: StreamFormat { ingest.format }
 
+    private func rememberTail(of bytes: ByteBuffer) {
+        let count = min(bytes.readableBytes, Self.tailLength)
+        guard count > 0, let last = bytes.getBytes(at: bytes.readerIndex + bytes.readableBytes - count, length: count) else {
+            return
+        }
+        publishedTail = count == Self.tailLength ? last : Array((publishedTail + last).suffix(Self.tailLength))
+    }
+
     /// The bytes that follow come from another stream (see `SourceIngest.startNewStream`).
     func startNewStream() {
         ingest.startNewStream()
@@ -85,6 +97,7 @@ final class SourceFeed {
             mount.publish(output, from: sourceID)
             for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
             if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
+            rememberTail(of: output.bytes)
         }
         reportPaceChange(at: now)
         if !outputs.isEmpty {
