@@ -221,6 +221,40 @@ extension IntegrationTests {
             #expect(originBytes.firstRange(of: whole) != nil, "one unbroken piece of the origin's stream")
         }
 
+        /// An https upstream (a Floe origin on a TLS-only socket): the edge relays it, trusting the origin's
+        /// private CA through `http-client: ca-file`; without that CA it refuses the certificate and says so.
+        @Test func relaysAnHTTPSUpstream() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let origin = try await TestServer { configuration in
+                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: .auto)]
+                configuration.tls = TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
+            }
+            let (_, feeding) = try await liveSource(port: origin.port, mount: "/origin")
+            let upstream = "https://127.0.0.1:\(origin.port)/origin"
+            let edge = try await TestServer {
+                $0.httpClientCAFile = certificate.caFile
+                $0.relay.relays = [.init(upstreams: [.init(url: upstream)], localMount: "/edge")]
+            }
+            #expect(await edge.waitUntil { edge.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: edge.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let audio = try receiveAudio(listener, after: rest, atLeast: 32_000)
+            #expect(frameCount(in: audio, from: Fixture.mp3) > 50, "the origin's frames, over TLS")
+            #expect(upstreamInUse(edge, "/edge") == upstream)
+
+            let log = LogCapture()
+            let untrusting = try await TestServer(log: log) {
+                $0.relay.relays = [.init(upstreams: [.init(url: upstream)], localMount: "/edge")]
+            }
+            #expect(await untrusting.waitUntil { !log.lines(containing: "Relay upstream failed", "mount.path=/edge").isEmpty })
+            #expect(!untrusting.isLive("/edge"), "an unverified certificate is refused")
+            feeding.cancel()
+            await untrusting.stop()
+            await edge.stop()
+            await origin.stop()
+        }
+
         /// While the second upstream plays, the first comes back: the relay returns to it (it probes the higher
         /// ones every few seconds) on a frame boundary, and the listener hears both streams, frame after frame.
         @Test func theFirstUpstreamIsTakenBackWhenItReturns() async throws {
