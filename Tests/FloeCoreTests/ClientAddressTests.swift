@@ -46,11 +46,12 @@ struct ClientAddressTests {
 
     private let proxies = AddressList(["127.0.0.1", "10.0.0.0/8"].compactMap(AddressPattern.init))
 
-    private func resolve(_ peer: String, _ headers: [(String, String)]) -> String {
+    private func resolve(_ peer: String, _ headers: [(String, String)], header: ForwardedClientAddress.Header = .xForwardedFor) -> String {
         ForwardedClientAddress.resolve(
             peer: peer,
             head: RequestHead(method: "GET", uri: "/live", headers: headers.map { (name: $0.0, value: $0.1) }),
-            trustedProxies: proxies
+            trustedProxies: proxies,
+            header: header
         )
     }
 
@@ -67,15 +68,24 @@ struct ClientAddressTests {
         #expect(resolve("127.0.0.1", [("X-Forwarded-For", "[2001:db8::7]:443")]) == "2001:db8::7")
     }
 
-    @Test func forwardedIsPreferredAndItsSyntaxRead() {
-        #expect(resolve("127.0.0.1", [("Forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")]) == "192.0.2.60")
-        #expect(resolve("127.0.0.1", [("Forwarded", "for=\"[2001:db8:cafe::17]:4711\"")]) == "2001:db8:cafe::17")
-        #expect(resolve("127.0.0.1", [("Forwarded", "for=1.1.1.1, For=\"192.0.2.43:47011\""), ("X-Forwarded-For", "9.9.9.9")])
-            == "192.0.2.43")
+    /// With proxies that write `Forwarded`, its syntax is read and `X-Forwarded-For` is ignored.
+    @Test func forwardedIsReadWhenTheProxiesWriteIt() {
+        func forwarded(_ headers: [(String, String)]) -> String { resolve("127.0.0.1", headers, header: .forwarded) }
+        #expect(forwarded([("Forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")]) == "192.0.2.60")
+        #expect(forwarded([("Forwarded", "for=\"[2001:db8:cafe::17]:4711\"")]) == "2001:db8:cafe::17")
+        #expect(forwarded([("Forwarded", "for=1.1.1.1, For=\"192.0.2.43:47011\""), ("X-Forwarded-For", "9.9.9.9")]) == "192.0.2.43")
+        #expect(forwarded([("X-Forwarded-For", "9.9.9.9")]) == "127.0.0.1")
         // A hop with no address ends the walk at the proxy that passed it on.
-        #expect(resolve("127.0.0.1", [("Forwarded", "for=unknown")]) == "127.0.0.1")
-        #expect(resolve("127.0.0.1", [("Forwarded", "for=_hidden, for=10.0.0.3")]) == "10.0.0.3")
+        #expect(forwarded([("Forwarded", "for=unknown")]) == "127.0.0.1")
+        #expect(forwarded([("Forwarded", "for=_hidden, for=10.0.0.3")]) == "10.0.0.3")
         #expect(resolve("127.0.0.1", [("X-Forwarded-For", "203.0.113.9, <script>")]) == "127.0.0.1")
+    }
+
+    /// nginx appends to `X-Forwarded-For` and passes a client's own `Forwarded` on untouched: by default that one
+    /// is ignored, or any client could name its own address.
+    @Test func theHeaderTheProxiesDoNotWriteIsIgnored() {
+        #expect(resolve("127.0.0.1", [("Forwarded", "for=198.51.100.1"), ("X-Forwarded-For", "203.0.113.9")]) == "203.0.113.9")
+        #expect(resolve("127.0.0.1", [("Forwarded", "for=198.51.100.1")]) == "127.0.0.1")
     }
 
     @Test func headersFromUntrustedPeersAreIgnored() {

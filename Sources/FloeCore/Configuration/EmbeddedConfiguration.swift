@@ -78,6 +78,8 @@ public enum EmbeddedConfiguration {
         # names the real client; that address is then the one listed, logged, limited, banned and sent to URL
         # authentication. The headers are ignored from everyone else.
         # trusted-proxies: []             # e.g. [127.0.0.1, 10.0.0.0/8]
+        # client-address-header: x-forwarded-for   # the header those proxies write: x-forwarded-for or
+        #                                 # forwarded (RFC 7239); the other is ignored, as a client could write it
 
         # hostname: localhost             # used in listen URLs and playlists
         # location: Earth                 # shown in status

@@ -443,6 +443,10 @@ private enum IcecastXMLRules {
             mapping.configuration.trustedProxies.patterns.append(pattern)
         },
         // Beyond Icecast, named like the native options.
+        "floe-client-address-header": .apply { mapping, value in
+            mapping.configuration.clientAddressHeader =
+                .init(rawValue: try value.choice(ForwardedClientAddress.Header.allCases.map(\.rawValue)))!
+        },
         "floe-metrics-access": .apply { mapping, value in
             mapping.configuration.metricsAccess =
                 .init(rawValue: try value.choice(ServerConfiguration.MetricsAccess.allCases.map(\.rawValue)))!

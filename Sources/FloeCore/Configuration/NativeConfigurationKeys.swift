@@ -25,6 +25,10 @@ enum NativeConfigurationKeys {
             }
         },
         "http-client": { draft, value in try value.apply(httpClient, to: &draft.configuration) },
+        "client-address-header": { draft, value in
+            draft.configuration.clientAddressHeader =
+                .init(rawValue: try value.choice(ForwardedClientAddress.Header.allCases.map(\.rawValue)))!
+        },
         "trusted-proxies": { draft, value in
             draft.configuration.trustedProxies = AddressList(
                 try value.elements().map { element throws(ConfigurationError) in

@@ -64,6 +64,7 @@ private struct ConfigurationJSON {
                 "redirect-when-full": .text(limits.redirectWhenFull),
             ]),
             "trusted-proxies": .array(configuration.trustedProxies.patterns.map { .text($0.description) }),
+            "client-address-header": .text(configuration.clientAddressHeader.rawValue),
             "hostname": .text(configuration.hostname),
             "location": .text(configuration.location),
             "fileserve": .bool(configuration.fileserve),

@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Reverse proxies and CDN nodes whose `Forwarded` or `X-Forwarded-For` names the real client (addresses and
     /// CIDR ranges). Requests from anyone else are taken to come from their socket's address, whatever they say.
     public var trustedProxies: AddressList
+    /// The header the trusted proxies name the client in; the other one is ignored (a proxy passes it on as the
+    /// client wrote it).
+    public var clientAddressHeader: ForwardedClientAddress.Header
 
     /// Who may read `/metrics` (it names every mount and counts every byte).
     public enum MetricsAccess: String, Sendable, Equatable, CaseIterable {
@@ -83,7 +86,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         sourceCredentials: SourceCredentialsScope = .mountAdmin,
         tls: TLSCertificateSettings? = nil,
         httpClientCAFile: String? = nil,
-        trustedProxies: AddressList = AddressList()
+        trustedProxies: AddressList = AddressList(),
+        clientAddressHeader: ForwardedClientAddress.Header = .xForwardedFor
     ) {
         self.listenSockets = listenSockets
         self.authentication = authentication
@@ -104,6 +108,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.tls = tls
         self.httpClientCAFile = httpClientCAFile
         self.trustedProxies = trustedProxies
+        self.clientAddressHeader = clientAddressHeader
     }
 
     /// The default mount's settings and every configured mount's.

@@ -7,20 +7,34 @@ import Foundation
 /// entries added by trusted proxies can be believed: the client may send either header itself with anything in
 /// it. So the walk starts at the socket's peer and goes right to left, through the header's entries, for as long as
 /// the address at hand is a trusted proxy; the first untrusted address is the client. A request whose socket peer is
-/// not trusted keeps that peer, whatever it says. `Forwarded` is read when present, else `X-Forwarded-For`; every
-/// line of the header counts, in order. An entry that is not an address (`unknown`, an obfuscated name, garbage)
-/// ends the walk at the proxy that passed it on.
+/// not trusted keeps that peer, whatever it says. Only the header the proxies are configured to write is read
+/// (`X-Forwarded-For` by default, as nginx, HAProxy and most CDNs write it): a proxy passes the other one on as
+/// the client sent it, so reading it would let any client name its own address. Every line of the header counts,
+/// in order. An entry that is not an address (`unknown`, an obfuscated name, garbage) ends the walk at the proxy
+/// that passed it on.
 public enum ForwardedClientAddress {
+    /// Which header the trusted proxies write.
+    public enum Header: String, Sendable, Equatable, CaseIterable {
+        case xForwardedFor = "x-forwarded-for"
+        /// RFC 7239 `Forwarded: for=…`.
+        case forwarded
+    }
+
     /// Entries past this many, counted from the right, are not looked at: no real chain of proxies is this long.
     public static let maximumHops = 32
 
     /// The client's address for a request received from `peer` with `head`.
-    public static func resolve(peer: String, head: RequestHead, trustedProxies: AddressList) -> String {
+    public static func resolve(
+        peer: String,
+        head: RequestHead,
+        trustedProxies: AddressList,
+        header: Header = .xForwardedFor
+    ) -> String {
         guard !trustedProxies.isEmpty, let peerAddress = IPAddress(peer), trustedProxies.contains(peerAddress) else {
             return peer
         }
         var client = peer
-        for hop in hops(in: head).reversed().prefix(maximumHops) {
+        for hop in hops(in: head, header: header).reversed().prefix(maximumHops) {
             guard let address = hop else { break }
             client = address.unmapped.description
             if !trustedProxies.contains(address) { break }
@@ -28,12 +42,12 @@ public enum ForwardedClientAddress {
         return client
     }
 
-    /// The entries of `Forwarded` (its `for=` parameters), or else of `X-Forwarded-For`, left to right; `nil` for an
-    /// entry that is not an address.
-    static func hops(in head: RequestHead) -> [IPAddress?] {
-        let forwarded = head.headers.filter { $0.name.lowercased() == "forwarded" }.map(\.value)
-        if !forwarded.isEmpty {
-            return forwarded.flatMap { $0.split(separator: ",") }.map { element in
+    /// The entries of `header` (for `Forwarded`, its `for=` parameters), left to right; `nil` for an entry that is
+    /// not an address.
+    static func hops(in head: RequestHead, header: Header) -> [IPAddress?] {
+        if header == .forwarded {
+            let elements = head.headers.filter { $0.name.lowercased() == "forwarded" }.flatMap { $0.value.split(separator: ",") }
+            return elements.map { element in
                 let parameters = element.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
                 guard let value = parameters.first(where: { $0.lowercased().hasPrefix("for=") })?.dropFirst(4) else {
                     return nil

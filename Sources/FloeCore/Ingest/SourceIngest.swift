@@ -88,11 +88,13 @@ public struct SourceIngest: Sendable {
     }
 
     /// The bytes that follow come from another stream of the same format (a relay's next upstream): the old
-    /// stream's partial frame or page is dropped, so the block goes on from the last whole frame to the new
-    /// stream's first. The clock and the block being gathered carry on.
-    public mutating func startNewStream() {
+    /// stream's partial frame or page is dropped, and the frames gathered so far are returned as a block of their
+    /// own, so that everything framed from the old stream is published before the new one starts (a relay aligns
+    /// the new stream on the last bytes published). The clock carries on.
+    public mutating func startNewStream() -> [Output] {
         pending.clear()
         synchronizer.startNewStream()
+        return block.readableBytes > 0 ? [takeBlock()] : []
     }
 
     /// Called when the source has ended: returns whatever whole frames (or bytes) remain as a final block.

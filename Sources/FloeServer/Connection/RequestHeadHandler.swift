@@ -71,9 +71,15 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let configuration = snapshot.configuration
-        if server.connections.count.load(ordering: .relaxed) > configuration.limits.clients {
+        let connections = server.connections.count.load(ordering: .relaxed)
+        if connections > configuration.limits.clients {
             logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
-            guard configuration.limits.redirectWhenFull != nil else {
+            // Redirecting costs a head read; past a margin above `clients` even that is refused, so a flood of
+            // idle connections cannot hold descriptors beyond it.
+            let redirectMargin = max(64, configuration.limits.clients / 10)
+            guard configuration.limits.redirectWhenFull != nil,
+                connections <= configuration.limits.clients + redirectMargin
+            else {
                 respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
                 return
             }

@@ -44,6 +44,8 @@ final class RelaySource: Sendable {
         var probe: (task: HTTPClientTask, stream: ObjectIdentifier, upstream: Int)?
         var probeTimer: Scheduled<Void>?
         var probeDelay = RelaySource.firstProbeDelay
+        /// While the relay waits for a live source to leave: the watch that checks the mount is still live.
+        var awaitWatch: RepeatedTask?
         var retry: Scheduled<Void>?
         /// The local source, kept across reconnections while the hold lasts.
         var feed: SourceFeed?
@@ -110,9 +112,15 @@ final class RelaySource: Sendable {
             self.state.value.active = true
             self.logger.info("On-demand relay connecting for a listener")
             self.connect()
-            self.state.value.linger = self.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                self.checkLinger()
-            }
+            self.watchLinger()
+        }
+    }
+
+    /// On demand: from now on, checks every second whether the mount has been without listeners long enough.
+    private func watchLinger() {
+        guard relay.onDemand, state.value.linger == nil else { return }
+        state.value.linger = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            self.checkLinger()
         }
     }
 
@@ -159,6 +167,7 @@ final class RelaySource: Sendable {
     func stop() {
         eventLoop.execute {
             self.state.value.stopped = true
+            self.stopAwaiting()
             self.disconnect()
         }
     }
@@ -251,6 +260,7 @@ final class RelaySource: Sendable {
         awaiting.store(true, ordering: .releasing)
         _ = feedingSourceID.compareExchange(expected: sourceID, desired: 0, ordering: .acquiringAndReleasing)
         eventLoop.execute {
+            self.startAwaiting()
             self.dropConnections()
             self.state.value.hold?.cancel()
             self.state.value.hold = nil
@@ -267,19 +277,20 @@ final class RelaySource: Sendable {
     /// the relay feeds the mount again under that id, holding its listeners while it reconnects.
     func resume(sourceID: Int, descriptor: SourceDescriptor) {
         eventLoop.execute {
-            self.awaiting.store(false, ordering: .releasing)
+            self.stopAwaiting()
             guard let mount = self.server.mounts.mount(self.relay.localMount) else {
                 self.server.sources.release()
                 return
             }
-            let feed = self.adopt(mount: mount, sourceID: sourceID, descriptor: descriptor)
+            self.adopt(mount: mount, sourceID: sourceID, descriptor: descriptor)
             guard !self.state.value.stopped else {
                 self.endFeed()
                 return
             }
-            _ = feed
             self.logger.info("Live source left; the relay takes the mount back")
             self.state.value.active = true
+            self.state.value.idleSince = nil
+            self.watchLinger()
             self.dropConnections()
             self.state.value.schedule = RelaySchedule(upstreamCount: max(self.relay.upstreams.count, 1))
             self.holdFeed()
@@ -302,6 +313,7 @@ final class RelaySource: Sendable {
     }
 
     /// Makes `sourceID`, which already feeds `mount`, this relay's feed (its `<sources>` slot is taken).
+    @discardableResult
     private func adopt(mount: Mount, sourceID: Int, descriptor: SourceDescriptor) -> SourceFeed {
         let login = SourceLogin(
             server: server,
@@ -329,6 +341,7 @@ final class RelaySource: Sendable {
         if let probe = state.value.probe, probe.stream == id {
             state.value.probe = nil
             guard let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format else {
+                probe.task.cancel()
                 probeFailed(upstream: probe.upstream)
                 return .failure(.probeNotUsable)
             }
@@ -470,14 +483,32 @@ final class RelaySource: Sendable {
     /// it have left already, the relay tries again at once.
     fileprivate func awaitLiveSource(_ stream: RelayStream) {
         guard isMain(stream), relay.yieldsToSource else { return }
-        awaiting.store(true, ordering: .releasing)
         dropConnections()
         endFeed()
         stream.logger.info("A live source feeds the mount; the relay waits for it to leave")
-        if server.mounts.mount(relay.localMount)?.isLive != true {
-            awaiting.store(false, ordering: .releasing)
-            connect()
+        startAwaiting()
+    }
+
+    /// Waits for the live source to hand the mount back. A watch checks every two seconds that the mount is
+    /// still live: should the source have left without handing it back (it ended while the relay was still
+    /// deciding to wait, or its pipeline failed before it fed the mount), the relay connects again by itself.
+    private func startAwaiting() {
+        awaiting.store(true, ordering: .releasing)
+        state.value.awaitWatch?.cancel()
+        state.value.awaitWatch = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
+            guard self.awaitsMount, self.server.mounts.mount(self.relay.localMount)?.isLive != true else { return }
+            self.logger.info("The mount has no source any more; the relay connects again")
+            self.stopAwaiting()
+            guard self.state.value.active, !self.state.value.stopped else { return }
+            self.state.value.schedule = RelaySchedule(upstreamCount: max(self.relay.upstreams.count, 1))
+            self.connect()
         }
+    }
+
+    private func stopAwaiting() {
+        awaiting.store(false, ordering: .releasing)
+        state.value.awaitWatch?.cancel()
+        state.value.awaitWatch = nil
     }
 
     /// Drops `stream`'s connection (its head refused the relay); its end then comes through `streamEnded`.

@@ -10,14 +10,19 @@ import Logging
 /// (`ForwardedClientAddress`), that client's address.
 struct AddressRules: Sendable {
     let trustedProxies: AddressList
+    let clientAddressHeader: ForwardedClientAddress.Header
     /// `nil`: everyone is allowed.
     let allowed: AddressList?
     let denied: AddressList
 
-    static let none = AddressRules(trustedProxies: AddressList(), allowed: nil, denied: AddressList())
-
-    init(trustedProxies: AddressList, allowed: AddressList?, denied: AddressList) {
+    init(
+        trustedProxies: AddressList,
+        clientAddressHeader: ForwardedClientAddress.Header = .xForwardedFor,
+        allowed: AddressList?,
+        denied: AddressList
+    ) {
         self.trustedProxies = trustedProxies
+        self.clientAddressHeader = clientAddressHeader
         self.allowed = allowed
         self.denied = denied
     }
@@ -42,6 +47,7 @@ struct AddressRules: Sendable {
         }
         self.init(
             trustedProxies: configuration.trustedProxies,
+            clientAddressHeader: configuration.clientAddressHeader,
             allowed: read(configuration.paths.allowIPFile, role: "allow-ip"),
             denied: read(configuration.paths.denyIPFile, role: "deny-ip") ?? AddressList()
         )
@@ -62,6 +68,6 @@ struct AddressRules: Sendable {
 
     /// The client's address for a request from `peer` (see `ForwardedClientAddress`).
     func clientAddress(peer: String, head: RequestHead) -> String {
-        ForwardedClientAddress.resolve(peer: peer, head: head, trustedProxies: trustedProxies)
+        ForwardedClientAddress.resolve(peer: peer, head: head, trustedProxies: trustedProxies, header: clientAddressHeader)
     }
 }

@@ -73,6 +73,14 @@ final class SourceFeed {
 
     var format: StreamFormat { ingest.format }
 
+    /// Hands a block to the mount and its mirrors.
+    private func publish(_ output: SourceIngest.Output) {
+        mount.publish(output, from: sourceID)
+        for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
+        if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
+        rememberTail(of: output.bytes)
+    }
+
     private func rememberTail(of bytes: ByteBuffer) {
         let count = min(bytes.readableBytes, Self.tailLength)
         guard count > 0, let last = bytes.getBytes(at: bytes.readerIndex + bytes.readableBytes - count, length: count) else {
@@ -83,7 +91,9 @@ final class SourceFeed {
 
     /// The bytes that follow come from another stream (see `SourceIngest.startNewStream`).
     func startNewStream() {
-        ingest.startNewStream()
+        for output in ingest.startNewStream() {
+            publish(output)
+        }
     }
 
     /// Frames `bytes` and publishes every block they complete.
@@ -94,10 +104,7 @@ final class SourceFeed {
         let outputs = ingest.receive(bytes, at: now)
         mount.metrics?.bytesIn.increment(by: bytes.readableBytes)
         for output in outputs {
-            mount.publish(output, from: sourceID)
-            for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
-            if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
-            rememberTail(of: output.bytes)
+            publish(output)
         }
         reportPaceChange(at: now)
         if !outputs.isEmpty {
@@ -118,9 +125,9 @@ final class SourceFeed {
         }
     }
 
-    /// This source has handed the mount to another (a live source taking over a relay's mount, or back): it ends
-    /// without touching the mount or its listeners, and what it had not published yet is dropped, as the new
-    /// source's blocks already follow. With `keepingSourceSlot`, its `<sources>` slot passes to the new source.
+    /// This source has handed the mount to another (a live source taking over a relay's mount): it ends without
+    /// touching the mount or its listeners, and what it had not published yet is dropped, as the new source's
+    /// blocks already follow. Its `<sources>` slot is released (the taker claimed its own).
     func handOver(to taker: String) {
         guard !ended else { return }
         ended = true
@@ -154,17 +161,17 @@ final class SourceFeed {
         guard !ended else { return }
         ended = true
         for output in ingest.finish(at: .now()) {
-            mount.publish(output, from: sourceID)
-            for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
+            publish(output)
         }
         for mirror in mirrors {
             let fallback = server.mounts.liveFallback(of: mirror.mount.path, configuration: server.configuration)
             mirror.mount.sourceDisconnected(id: mirror.sourceID, fallback: fallback)
         }
         mirrors = []
-        // A relay waiting for this live source to leave takes the mount back, listeners and all.
+        // A relay waiting for this live source to leave takes the mount back, listeners and all (MPEG only, as
+        // for the takeover; otherwise the relay notices the mount is free and connects anew).
         if let relay = server.relays.relayAwaitingMount(mount.path), case .live(let live) = mount.snapshot.source,
-            live.id == sourceID
+            live.id == sourceID, case .mpeg = live.descriptor.format
         {
             let relayID = server.makeConnectionID()
             if mount.handOverSource(from: sourceID, to: relayID, descriptor: live.descriptor) {

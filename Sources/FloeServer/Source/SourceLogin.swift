@@ -61,10 +61,13 @@ struct SourceLogin {
         }
     }
 
-    /// Takes `mount` from the relay feeding it, when that relay yields to sources.
+    /// Takes `mount` from the relay feeding it, when that relay yields to sources. Only MPEG to MPEG: listeners
+    /// keep the headers they were sent, and an Ogg stream's header pages would have to be sent again.
     private func takeOverFromRelay(_ mount: Mount, descriptor: SourceDescriptor) -> Bool {
-        guard let relay = server.relays.relay(for: path), relay.relay.yieldsToSource,
-            case .live(let current) = mount.snapshot.source, relay.feeds(sourceID: current.id),
+        guard case .mpeg = descriptor.format,
+            let relay = server.relays.relay(for: path), relay.relay.yieldsToSource,
+            case .live(let current) = mount.snapshot.source, current.descriptor.format == descriptor.format,
+            relay.feeds(sourceID: current.id),
             mount.handOverSource(from: current.id, to: sourceID, descriptor: descriptor)
         else { return false }
         logger.info("Source takes the mount over from its relay", metadata: ["mount.path": "\(path)"])
