@@ -337,6 +337,41 @@ extension IntegrationTests {
             await origin.stop()
         }
 
+        /// `yield-to-source` when the live source came first: the relay finds the mount in use, waits rather than
+        /// retrying, and takes the mount over, listener and all, the moment the source leaves.
+        @Test func aRelayWaitsForALiveSourceThatWasThereFirst() async throws {
+            let origin = try await TestServer()
+            let log = LogCapture()
+            let server = try await TestServer(log: log) {
+                $0.relay.relays = [
+                    .init(upstreams: [.init(url: "http://127.0.0.1:\(origin.port)/origin")], localMount: "/edge", yieldsToSource: true)
+                ]
+            }
+            let live = try rawSource(port: server.port, mount: "/edge")
+            let feedingLive = streamUntilCancelled(live, Fixture.otherMP3)
+            #expect(await server.waitUntil { server.isLive("/edge") })
+            let (listener, head, rest) = try rawListener(port: server.port, mount: "/edge")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            let stream = listener.receiveAllInBackground(prefix: rest)
+            // The origin goes live: the relay connects, finds /edge in use and waits (it leaves the origin).
+            let (_, feedingOrigin) = try await liveSource(port: origin.port, mount: "/origin")
+            #expect(await origin.waitUntil(timeout: 15) { origin.listeners("/origin") == 1 }, "the relay tried the origin")
+            #expect(await origin.waitUntil { origin.listeners("/origin") == 0 }, "and left it to wait")
+            #expect(await server.waitUntil { !log.lines(containing: "the relay waits for it to leave").isEmpty })
+            feedingLive.cancel()
+            live.shutdownWrite()
+            #expect(await server.waitUntil { upstreamInUse(server, "/edge") != nil }, "the relay took the mount when the source left")
+            try await Task.sleep(for: .seconds(3))
+            #expect(server.listeners("/edge") == 1, "the listener stayed")
+            await server.stop()
+            feedingOrigin.cancel()
+            await origin.stop()
+            let heard = await stream.value
+            #expect(frameCount(in: heard, from: Fixture.otherMP3) > 20, "the live source's frames")
+            #expect(frameCount(in: heard, from: Fixture.mp3) > 60, "then the relay's")
+            #expect(isWholeFrames(heard))
+        }
+
         /// Upstreams that misbehave, one way each (Scripts/bad_upstream.py): an HTML page, random bytes as
         /// audio/mpeg, a redirect loop, a head that never ends, a stream that stalls. Each is logged with its reason
         /// and retried with growing waits, and a mount with a real source beside them plays on undisturbed.

@@ -575,8 +575,9 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
         case .failure(.mount(.tooManySources)):
             refuse("all <sources> are taken")
         case .failure(.mount(.mountInUse)):
-            refuse("a source feeds \(relay.localMount)")
+            // Before refusing: cancelling the connection may end it at once, and its end would schedule a retry.
             source.awaitLiveSource(self)
+            refuse("a source feeds \(relay.localMount)")
         case .failure(.probeNotUsable):
             refuse("its stream's format differs from the one playing")
         case .failure(.superseded):
