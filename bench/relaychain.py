@@ -37,23 +37,12 @@ SIGNATURE = 64
 
 
 def ensure_noise_mp3():
-    if NOISE_MP3.exists() and NOISE_MP3.stat().st_size > 900_000:
-        return
-    bench.log(f"generating {NOISE_MP3}")
-    tmp = NOISE_MP3.with_suffix(".tmp.mp3")
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "anoisesrc=color=pink:sample_rate=44100:duration=60:amplitude=0.3",
-         "-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "128k",
-         "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3", str(tmp)],
-        check=True, timeout=180)
-    tmp.rename(NOISE_MP3)
+    bench.ensure_mp3(NOISE_MP3, "anoisesrc=color=pink:sample_rate=44100:duration=60:amplitude=0.3", 900_000)
 
 
 def noise_source(server, mount):
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-stream_loop", "-1",
-           "-i", str(NOISE_MP3), "-c", "copy", "-f", "mp3", "-write_xing", "0", "-id3v2_version", "0",
-           "-content_type", "audio/mpeg", f"icecast://source:{server.pw['source']}@{bench.HOST}:{server.port}{mount}"]
+    """A paced ffmpeg source of NOISE_MP3 on `mount` of `server` (stopped with the server)."""
+    cmd = bench.source_cmd(server.port, server.pw["source"], mount, mp3=NOISE_MP3)
     proc = harness.spawn(cmd, server.tmpdir, server._source_log)
     server.sources.append(proc)
     return proc

@@ -213,19 +213,24 @@ def ensure_built(src, binary):
     subprocess.run(["cc", "-O2", "-Wall", "-o", str(binary), str(src)] + libs, check=True, timeout=120)
 
 
-def ensure_test_mp3():
+def ensure_mp3(path, lavfi_source, minimum_bytes):
+    """A 128 kbps stereo MP3 of ffmpeg's lavfi `lavfi_source` at `path` (made once; kept in bench/out)."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    if TEST_MP3.exists() and TEST_MP3.stat().st_size > 400_000:
+    if path.exists() and path.stat().st_size > minimum_bytes:
         return
-    log(f"generating {TEST_MP3}")
-    tmp = TEST_MP3.with_suffix(".tmp.mp3")
+    log(f"generating {path}")
+    tmp = path.with_suffix(".tmp.mp3")
     subprocess.run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=30",
+         "-f", "lavfi", "-i", lavfi_source,
          "-ac", "2", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "128k",
          "-write_xing", "0", "-id3v2_version", "0", "-f", "mp3", str(tmp)],
-        check=True, timeout=120)
-    tmp.rename(TEST_MP3)
+        check=True, timeout=180)
+    tmp.rename(path)
+
+
+def ensure_test_mp3():
+    ensure_mp3(TEST_MP3, "sine=frequency=440:sample_rate=44100:duration=30", 400_000)
 
 
 def write_config(tmpdir, port, listeners, pw, tls_port=None, certificate=None):
@@ -350,10 +355,10 @@ def wait_mount(port, procs, timeout, mount=MOUNT):
     raise BenchError(f"mount {mount} did not serve audio within {timeout}s (last probe: {last})")
 
 
-def source_cmd(port, source_password, mount=MOUNT):
-    """ffmpeg sending TEST_MP3 in a loop, paced in real time (-re), to `mount` as an Icecast source."""
+def source_cmd(port, source_password, mount=MOUNT, mp3=TEST_MP3):
+    """ffmpeg sending `mp3` in a loop, paced in real time (-re), to `mount` as an Icecast source."""
     return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning",
-            "-re", "-stream_loop", "-1", "-i", str(TEST_MP3),
+            "-re", "-stream_loop", "-1", "-i", str(mp3),
             "-c", "copy", "-f", "mp3", "-write_xing", "0", "-id3v2_version", "0",
             "-content_type", "audio/mpeg",
             f"icecast://source:{source_password}@{HOST}:{port}{mount}"]
