@@ -17,6 +17,19 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(throws: ConfigurationError.self, sourceLocation: sourceLocation) { try load(body) }
     }
 
+    /// A processing instruction without data (`<?foo?>`) crashed Foundation's XMLParser, and Floe with it (found
+    /// by fuzzing). Such instructions are blanked out; lines keep their numbers, comments and CDATA their text.
+    @Test func processingInstructionsWithoutDataAreHarmless() throws {
+        let loaded = try load("<?foo?>\n<hostname>pi.example</hostname><?bar\n?><location><![CDATA[<?x?>]]></location>")
+        #expect(loaded.configuration.hostname == "pi.example")
+        #expect(loaded.configuration.location == "<?x?>")
+        #expect(loadError("<?foo?>\n\n<limits><clients>many</clients></limits>")?.line == 4)
+        let blanked = XMLProcessingInstructions.blankingEmpty(Array("<?xml version=\"1.0\"?><a><?p?><!-- <?q?> --><?r data?></a>".utf8))
+        #expect(String(decoding: blanked, as: UTF8.self) == "<?xml version=\"1.0\"?><a>     <!-- <?q?> --><?r data?></a>")
+        // The fuzzer's input: a target with a byte that is not UTF-8, and no data.
+        _ = try? IcecastXMLConfigurationLoader().load(xml: String(decoding: [0x01, 0x3C, 0x3F, 0x78, 0x78, 0x2D, 0x78, 0x2D, 0xFF, 0x6E, 0x3F, 0x3E], as: UTF8.self), fileName: "x.xml")
+    }
+
     // MARK: - The Debian stock file
 
     /// The file Debian's icecast2 package installs must load as it is: a drop-in replacement starts there.

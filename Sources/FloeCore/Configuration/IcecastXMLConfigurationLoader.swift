@@ -107,7 +107,7 @@ private final class XMLElementTreeBuilder: NSObject, XMLParserDelegate {
     /// Parses `xml` into a tree, or throws the first syntax error with its line and open elements.
     static func parse(_ xml: String, fileName: String) throws(ConfigurationError) -> XMLElementNode {
         let builder = XMLElementTreeBuilder()
-        let parser = XMLParser(data: Data(declaringUTF8(xml).utf8))
+        let parser = XMLParser(data: Data(XMLProcessingInstructions.blankingEmpty(Array(declaringUTF8(xml).utf8))))
         parser.shouldResolveExternalEntities = false
         parser.delegate = builder
         let finished = parser.parse()
