@@ -80,7 +80,9 @@ final class RelayDirectory: Sendable {
             var starting: [RelaySource] = []
             for group in groups {
                 let path = group.relay.localMount
-                if let source = state.running[path], source.relay == group.relay, source.mirrorPaths == group.mirrors {
+                if let source = state.running[path], source.relay == group.relay {
+                    // The same relay: it keeps streaming; only the mounts sharing its stream may change.
+                    if source.mirrorPaths != group.mirrors { source.setMirrors(group.mirrors) }
                     kept[path] = source
                 } else {
                     // Spread relays over the loops by mount, as file fallbacks are.

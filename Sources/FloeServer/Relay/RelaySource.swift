@@ -28,8 +28,9 @@ import Synchronization
 final class RelaySource: Sendable {
     let relay: ServerConfiguration.Relay
     /// Other local mounts relaying the same upstream stream: fed from this relay's one connection (see
-    /// `RelayDirectory`).
-    let mirrorPaths: [String]
+    /// `RelayDirectory`, which changes them with `setMirrors` when a reload adds or removes such a relay).
+    var mirrorPaths: [String] { mirrorList.withLock { $0 } }
+    private let mirrorList: Mutex<[String]>
     private let server: ServerContext
     private let eventLoop: EventLoop
     private let state: NIOLoopBoundBox<State>
@@ -81,7 +82,7 @@ final class RelaySource: Sendable {
 
     init(relay: ServerConfiguration.Relay, mirrorPaths: [String] = [], server: ServerContext, eventLoop: EventLoop) {
         self.relay = relay
-        self.mirrorPaths = mirrorPaths
+        self.mirrorList = Mutex(mirrorPaths)
         self.server = server
         self.eventLoop = eventLoop
         self.state = NIOLoopBoundBox.makeBoxSendingValue(
@@ -363,6 +364,7 @@ final class RelaySource: Sendable {
         if let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format {
             feed.startNewStream()
             feed.descriptorChanged(to: descriptor)
+            attachMirrors(to: feed, descriptor: descriptor)
             scheduleProbe()
             return .success(feed)
         }
@@ -386,9 +388,13 @@ final class RelaySource: Sendable {
     }
 
     /// Claims the mirror mounts for `feed`'s blocks. A mirror that a source of its own feeds is skipped (logged).
+    ///
+    /// Called for each new stream, so a mirror that could not be claimed before (a source was there) is tried
+    /// again; mirrors the feed already has are left as they are.
     private func attachMirrors(to feed: SourceFeed, descriptor: SourceDescriptor) {
         let closer = feedCloser()
-        for path in mirrorPaths {
+        let present = Set(feed.mirrors.map(\.mount.path))
+        for path in mirrorPaths where !present.contains(path) {
             let login = SourceLogin(
                 server: server,
                 configuration: server.configuration,
@@ -402,6 +408,22 @@ final class RelaySource: Sendable {
                 feed.addMirror(mount, sourceID: login.sourceID)
             case .failure:
                 logger.warning("A source feeds a mount this relay also serves; not relayed there", metadata: ["mirror.path": "\(path)"])
+            }
+        }
+    }
+
+    /// A reload changed which other mounts share this relay's stream (from any thread): mirrors no longer wanted
+    /// end (their listeners go to their fallbacks, or are closed); new ones are fed from the next block on.
+    /// The relay's own mount and connection carry on untouched.
+    func setMirrors(_ paths: [String]) {
+        mirrorList.withLock { $0 = paths }
+        eventLoop.execute {
+            guard let feed = self.state.value.feed, !feed.ended else { return }
+            for mirror in feed.mirrors where !paths.contains(mirror.mount.path) {
+                feed.removeMirror(mirror.mount)
+            }
+            if case .live(let live) = feed.mount.snapshot.source {
+                self.attachMirrors(to: feed, descriptor: live.descriptor)
             }
         }
     }

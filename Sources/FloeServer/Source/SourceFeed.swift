@@ -65,6 +65,14 @@ final class SourceFeed {
         for mirror in mirrors { mirror.mount.sourceDescriptorChanged(id: mirror.sourceID, to: descriptor) }
     }
 
+    /// Stops feeding the mirror `mount`: its source ends there as a source's end would (fallback, or closed).
+    func removeMirror(_ mount: Mount) {
+        guard let index = mirrors.firstIndex(where: { $0.mount === mount }) else { return }
+        let mirror = mirrors.remove(at: index)
+        let fallback = server.mounts.liveFallback(of: mount.path, configuration: server.configuration)
+        mount.sourceDisconnected(id: mirror.sourceID, fallback: fallback)
+    }
+
     /// Every mount this feed publishes to: its own, then its mirrors.
     var mounts: [Mount] { [mount] + mirrors.map(\.mount) }
 
