@@ -50,7 +50,6 @@ final class RelaySource: Sendable {
         var retry: Scheduled<Void>?
         /// The local source, kept across reconnections while the hold lasts.
         var feed: SourceFeed?
-        var format: StreamFormat?
         var hold: Scheduled<Void>?
         var stopped = false
         /// Connecting or connected. Always, for a relay that is not on demand.
@@ -269,7 +268,6 @@ final class RelaySource: Sendable {
                 feed.handOver(to: "a live source")
             }
             self.state.value.feed = nil
-            self.state.value.format = nil
             self.logger.info("Relay yields the mount to a live source")
         }
     }
@@ -327,7 +325,6 @@ final class RelaySource: Sendable {
         feed.started()
         mount.attachSource(closer: feedCloser())
         state.value.feed = feed
-        state.value.format = descriptor.format
         feedingSourceID.store(sourceID, ordering: .releasing)
         return feed
     }
@@ -341,7 +338,7 @@ final class RelaySource: Sendable {
         let id = ObjectIdentifier(stream)
         if let probe = state.value.probe, probe.stream == id {
             state.value.probe = nil
-            guard let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format else {
+            guard let feed = state.value.feed, !feed.ended, feed.format == descriptor.format else {
                 probe.task.cancel()
                 probeFailed(upstream: probe.upstream)
                 return .failure(.probeNotUsable)
@@ -361,7 +358,7 @@ final class RelaySource: Sendable {
         guard state.value.mainStream == id else { return .failure(.superseded) }
         state.value.hold?.cancel()
         state.value.hold = nil
-        if let feed = state.value.feed, !feed.ended, state.value.format == descriptor.format {
+        if let feed = state.value.feed, !feed.ended, feed.format == descriptor.format {
             feed.startNewStream()
             feed.descriptorChanged(to: descriptor)
             attachMirrors(to: feed, descriptor: descriptor)

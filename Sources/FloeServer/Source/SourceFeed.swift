@@ -172,10 +172,8 @@ final class SourceFeed {
             publish(output)
         }
         for mirror in mirrors {
-            let fallback = server.mounts.liveFallback(of: mirror.mount.path, configuration: server.configuration)
-            mirror.mount.sourceDisconnected(id: mirror.sourceID, fallback: fallback)
+            removeMirror(mirror.mount)
         }
-        mirrors = []
         // A relay waiting for this live source to leave takes the mount back, listeners and all (MPEG only, as
         // for the takeover; otherwise the relay notices the mount is free and connects anew).
         if let relay = server.relays.relayAwaitingMount(mount.path), case .live(let live) = mount.snapshot.source,
