@@ -41,6 +41,7 @@ extension MountConfiguration {
         merged.hidden = hidden || defaults.hidden
         merged.public = self.public ?? defaults.public
         merged.charset = charset ?? defaults.charset
+        merged.hls = hls ?? defaults.hls
         return merged
     }
 }

@@ -68,6 +68,11 @@ public struct MountConfiguration: Sendable, Equatable {
     /// moves it into `ServerConfiguration.relay.relays` (with this mount as the local mount) when it finishes, so
     /// a loaded configuration has every relay in one list and this field empty.
     public var relay: PulledRelay? = nil
+    /// HLS settings (`hls:`, `<floe-hls …/>`); `nil`: the defaults (`HLSConfiguration()`), HLS on.
+    public var hls: HLSConfiguration? = nil
+
+    /// The HLS settings in force: this mount's, or the defaults.
+    public var hlsSettings: HLSConfiguration { hls ?? HLSConfiguration() }
 
     /// A relay written in its mount's file, before it joins the configuration's list.
     public struct PulledRelay: Sendable, Equatable {

@@ -25,9 +25,37 @@ final class Mount: Sendable {
 
     /// Closes the current source's connection (set at login, cleared when it ends).
     private let sourceCloser = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
-    /// Speaker outputs playing this mount (its own, or those of mounts that fell back to it), and the block
-    /// published last, which a speaker arriving from another mount starts with.
-    private let speakers = NIOLockedValueBox<(attached: [Speaker], lastBlock: StreamBlock?)>(([], nil))
+    /// Outputs fed by this mount (its own speakers and HLS stream, or those of mounts that fell back to it), and
+    /// the block published last, which an output arriving from another mount starts with.
+    private let outputs = NIOLockedValueBox<(attached: [any MountOutput], lastBlock: StreamBlock?)>(([], nil))
+    /// The mount's HLS rendition; set once, just after the mount is made, and cleared when it is retired (the
+    /// stream refers to its mount).
+    private let hlsStream = NIOLockedValueBox<HLSStream?>(nil)
+
+    var hls: HLSStream? { hlsStream.withLockedValue { $0 } }
+
+    /// Gives the mount its HLS stream, which starts following it.
+    func startHLS(_ configuration: HLSConfiguration) {
+        let stream = HLSStream(home: self, configuration: configuration)
+        hlsStream.withLockedValue { $0 = stream }
+        stream.start()
+    }
+
+    /// The mount leaves the registry: its HLS stream stops following it.
+    func retire() {
+        hlsStream.withLockedValue { stream in
+            stream?.detachForGood()
+            stream = nil
+        }
+    }
+
+    /// Whether outputs keep the mount in use: a speaker, another mount's output following listeners here, or its
+    /// own HLS stream while players may still be reading its window.
+    var hasActiveOutputs: Bool {
+        let own = hls
+        return attachedOutputs.contains { $0 !== own } || own?.isRecent == true
+    }
+
     /// One broadcaster per event loop, each reachable only on its own loop.
     private let broadcasters: [(eventLoop: EventLoop, box: NIOLoopBoundBox<LoopBroadcaster>)]
 
@@ -146,52 +174,52 @@ final class Mount: Sendable {
             }
         }
         guard ended else { return }
-        // Outside this mount's state lock. Each move takes the speaker's own lock, then the mounts' speaker locks,
-        // and checks that the speaker is still here: a concurrent move (its source came back) or close wins.
-        let leaving = speakers.withLockedValue { speakers in
-            speakers.lastBlock = nil
-            return speakers.attached
+        // Outside this mount's state lock. Each move takes the output's own lock, then the mounts' output locks,
+        // and checks that the output is still here: a concurrent move (its source came back) or close wins.
+        let leaving = outputs.withLockedValue { outputs in
+            outputs.lastBlock = nil
+            return outputs.attached
         }
         if let fallback, fallback !== self, fallback.isLive {
-            for speaker in leaving where speaker.move(from: self, to: fallback, withLastBlock: true) {
-                speaker.settle(after: fallback)
+            for output in leaving where output.move(from: self, to: fallback, withLastBlock: true) {
+                output.settle(after: fallback)
             }
         } else {
-            for speaker in leaving where speaker.move(from: self, to: speaker.home, withLastBlock: false) {
+            for output in leaving where output.move(from: self, to: output.home, withLastBlock: false) {
                 // A new source may have logged in meanwhile; then nothing ended.
-                if !speaker.home.isLive { speaker.endOfSource() }
+                if !output.home.isLive { output.endOfSource() }
             }
         }
     }
 
-    // MARK: Speakers
+    // MARK: Outputs
 
-    /// Starts feeding `speaker` this mount's blocks; called by the speaker (`Speaker.move`), under its own lock,
-    /// so a speaker is attached to one mount at a time. With `withLastBlock` (a speaker taking over from a mount
-    /// whose source ended), it starts with the block published last: its buffer holds the old mount's final
-    /// frames, and this one bridges the wait for this mount's next block, so the handover needs no gap.
-    func attach(_ speaker: Speaker, withLastBlock: Bool = false) {
-        speakers.withLockedValue { speakers in
-            guard !speakers.attached.contains(where: { $0 === speaker }) else { return }
-            speakers.attached.append(speaker)
+    /// Starts feeding `output` this mount's blocks; called by the output (`MountOutput.move`), under its own lock,
+    /// so an output is attached to one mount at a time. With `withLastBlock` (an output taking over from a mount
+    /// whose source ended), it starts with the block published last: a speaker's buffer holds the old mount's
+    /// final frames, and this one bridges the wait for this mount's next block, so the handover needs no gap.
+    func attach(_ output: any MountOutput, withLastBlock: Bool = false) {
+        outputs.withLockedValue { outputs in
+            guard !outputs.attached.contains(where: { $0 === output }) else { return }
+            outputs.attached.append(output)
             // Under the lock, so that the next published block cannot overtake this one.
-            if withLastBlock, let block = speakers.lastBlock { speaker.receive(block) }
+            if withLastBlock, let block = outputs.lastBlock { output.receive(block) }
         }
     }
 
-    /// Stops feeding `speaker` (called by the speaker, under its own lock).
-    func detach(_ speaker: Speaker) {
-        speakers.withLockedValue { $0.attached.removeAll { $0 === speaker } }
+    /// Stops feeding `output` (called by the output, under its own lock).
+    func detach(_ output: any MountOutput) {
+        outputs.withLockedValue { $0.attached.removeAll { $0 === output } }
     }
 
-    /// Speakers fed by this mount now.
-    var attachedSpeakers: [Speaker] { speakers.withLockedValue { $0.attached } }
+    /// Outputs fed by this mount now.
+    var attachedOutputs: [any MountOutput] { outputs.withLockedValue { $0.attached } }
 
-    /// Brings this mount's speakers back from the fallbacks they followed listeners to (its source is back).
-    func reclaimSpeakers(from fallbacks: [Mount]) {
+    /// Brings this mount's outputs back from the fallbacks they followed listeners to (its source is back).
+    func reclaimOutputs(from fallbacks: [Mount]) {
         for fallback in fallbacks where fallback !== self {
-            for speaker in fallback.attachedSpeakers where speaker.home === self {
-                speaker.move(from: fallback, to: self, withLastBlock: false)
+            for output in fallback.attachedOutputs where output.home === self {
+                output.move(from: fallback, to: self, withLastBlock: false)
             }
         }
     }
@@ -238,11 +266,11 @@ final class Mount: Sendable {
         for bound in broadcasters {
             bound.eventLoop.execute { bound.box.value.publish(block) }
         }
-        // Handing a block to a speaker is one `execute`; done under the lock so an arriving speaker's first block
-        // (see `attach`) and this one reach it in order.
-        speakers.withLockedValue { speakers in
-            speakers.lastBlock = block
-            for speaker in speakers.attached { speaker.receive(block) }
+        // Handing a block to an output is one `execute` (a speaker) or one segmenter step (HLS); done under the
+        // lock so an arriving output's first block (see `attach`) and this one reach it in order.
+        outputs.withLockedValue { outputs in
+            outputs.lastBlock = block
+            for output in outputs.attached { output.receive(block) }
         }
     }
 

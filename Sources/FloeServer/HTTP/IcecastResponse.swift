@@ -11,7 +11,7 @@ import NIOCore
 ///  Date: <RFC 1123>
 ///  Content-Type: <type>
 ///  [WWW-Authenticate: Basic realm="Icecast2 Server"]     only on 401
-///  Cache-Control: no-cache, no-store
+///  Cache-Control: no-cache, no-store                       (or one Cache-Control line of the caller's)
 ///  Expires: Mon, 26 Jul 1997 05:00:00 GMT
 ///  Pragma: no-cache
 ///  <configured http-headers>
@@ -24,6 +24,9 @@ struct IcecastResponse {
     /// Lines added after the standard ones, already formatted (`name: value` or Icecast's `icy-name:value`).
     var extraHeaders: [String] = []
     var body: [UInt8]? = nil
+    /// Replaces Icecast's three no-cache headers with one `Cache-Control` (HLS playlists and segments are made for
+    /// caches).
+    var cacheControl: String? = nil
 
     /// The exact 19 bytes a source gets when it may start streaming. No other header: clients such as
     /// Liquidsoap break on anything else (savonet/liquidsoap#792).
@@ -37,6 +40,7 @@ struct IcecastResponse {
         case 204: return "No Content"
         case 301: return "Moved Permanently"
         case 302: return "Found"
+        case 304: return "Not Modified"
         case 400: return "Bad Request"
         case 401: return "Authentication Required"
         case 403: return "Forbidden"
@@ -86,7 +90,11 @@ struct IcecastResponse {
         text += "Server: \(serverID)\r\n\(keepAlive ? "Connection: Keep-Alive\r\n" : "Connection: Close\r\n")Date: \(HTTPDate.now())\r\n"
         if let contentType { text += "Content-Type: \(contentType)\r\n" }
         if status == 401 { text += "WWW-Authenticate: Basic realm=\"Icecast2 Server\"\r\n" }
-        text += "Cache-Control: no-cache, no-store\r\nExpires: Mon, 26 Jul 1997 05:00:00 GMT\r\nPragma: no-cache\r\n"
+        if let cacheControl {
+            text += "Cache-Control: \(cacheControl)\r\n"
+        } else {
+            text += "Cache-Control: no-cache, no-store\r\nExpires: Mon, 26 Jul 1997 05:00:00 GMT\r\nPragma: no-cache\r\n"
+        }
         for rule in httpHeaders where rule.status == nil || rule.status == status {
             text += "\(rule.name): \(rule.value)\r\n"
         }

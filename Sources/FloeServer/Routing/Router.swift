@@ -9,6 +9,7 @@ import NIOCore
 ///  SOURCE, PUT     any                                    SourceResponder       (source login, then ingest)
 ///  GET, HEAD       /admin, /admin/…, /admin.cgi           AdminResponder        (Icecast's admin API, the admin page)
 ///  GET, HEAD       /status-json.xsl, /metrics, X.m3u …    PublicStatusResponder (unless a live mount has that name)
+///  GET, HEAD       X.m3u8, X.hls/<id>-<n>[.<part>].ts     HLSResponder          (unless a live mount has that name)
 ///  GET, HEAD       any                                    ListenerResponder     (a mount; else a web-root file)
 ///  OPTIONS         any                                    OptionsResponder      (CORS preflight, libshout's probe)
 ///  other           any                                    405
@@ -36,6 +37,11 @@ struct Router: Sendable {
                 // A live mount called `/metrics` or `/x.m3u` is a mount first, as in Icecast.
                 matches: { PublicStatusResponder.handles($0.path) && server.mounts.mount($0.path)?.isLive != true },
                 responder: PublicStatusResponder(server: server)
+            ),
+            Route(
+                methods: listening,
+                matches: { HLSResponder.handles($0.path) && server.mounts.mount($0.path)?.isLive != true },
+                responder: HLSResponder(server: server)
             ),
             Route(methods: listening, matches: { _ in true }, responder: ListenerResponder(server: server)),
             Route(methods: ["OPTIONS"], matches: { _ in true }, responder: OptionsResponder()),

@@ -112,7 +112,11 @@ public final class FloeServer: Service, Sendable {
             guard fileSources.withLock({ $0[path] == nil }) else { continue }
             let file = configuration.paths.webroot + path
             guard let data = FileManager.default.contents(atPath: file) else { continue }
-            let mount = context.mounts.mountCreatingIfNeeded(path, queueCapacity: configuration.limits.queueSize)
+            let mount = context.mounts.mountCreatingIfNeeded(
+                path,
+                queueCapacity: configuration.limits.queueSize,
+                hls: configuration.mount(path).hlsSettings
+            )
             let blockDuration = Duration.seconds(configured: configuration.limits.blockDuration)
             let loop = loops[Int(UInt(bitPattern: path.hashValue) % UInt(loops.count))]
             guard let source = FileSource(bytes: Array(data), mount: mount, eventLoop: loop, blockDuration: blockDuration)

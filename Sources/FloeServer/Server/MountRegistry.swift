@@ -24,11 +24,11 @@ final class MountRegistry: Sendable {
         mounts.withLock { $0[path] }
     }
 
-    /// The mount at `path`, created with `queueCapacity` when new.
-    func mountCreatingIfNeeded(_ path: String, queueCapacity: Int) -> Mount {
+    /// The mount at `path`, created with `queueCapacity` and HLS settings `hls` when new.
+    func mountCreatingIfNeeded(_ path: String, queueCapacity: Int, hls: HLSConfiguration) -> Mount {
         mounts.withLock { mounts in
             if let mount = mounts[path] { return mount }
-            let mount = makeMount(path, queueCapacity: queueCapacity)
+            let mount = makeMount(path, queueCapacity: queueCapacity, hls: hls)
             mounts[path] = mount
             return mount
         }
@@ -39,11 +39,12 @@ final class MountRegistry: Sendable {
     func connectSource(
         _ path: String,
         queueCapacity: Int,
+        hls: HLSConfiguration,
         id: Int,
         descriptor: SourceDescriptor
     ) -> (Mount, MountStateMachine.ConnectSourceAction) {
         mounts.withLock { mounts in
-            let mount = mounts[path] ?? makeMount(path, queueCapacity: queueCapacity)
+            let mount = mounts[path] ?? makeMount(path, queueCapacity: queueCapacity, hls: hls)
             mounts[path] = mount
             return (mount, mount.sourceConnected(id: id, descriptor: descriptor))
         }
@@ -57,7 +58,7 @@ final class MountRegistry: Sendable {
         let fallbacks = configuration.fallbackTargets
         let retired = mounts.withLock { mounts -> [Mount] in
             let unused = mounts.values.filter { mount in
-                guard configuration.mounts[mount.path] == nil, !fallbacks.contains(mount.path), mount.attachedSpeakers.isEmpty
+                guard configuration.mounts[mount.path] == nil, !fallbacks.contains(mount.path), !mount.hasActiveOutputs
                 else { return false }
                 let state = mount.snapshot
                 guard case .idle = state.source else { return false }
@@ -65,6 +66,7 @@ final class MountRegistry: Sendable {
             }
             for mount in unused {
                 mounts[mount.path] = nil
+                mount.retire()
                 // Under the lock: a new mount of the same path (same series labels) cannot be created meanwhile.
                 mount.metrics?.remove()
             }
@@ -73,14 +75,16 @@ final class MountRegistry: Sendable {
         return retired.map(\.path)
     }
 
-    private func makeMount(_ path: String, queueCapacity: Int) -> Mount {
-        Mount(
+    private func makeMount(_ path: String, queueCapacity: Int, hls: HLSConfiguration) -> Mount {
+        let mount = Mount(
             path: path,
             eventLoops: eventLoops,
             queueCapacity: queueCapacity,
             metrics: metrics?.mountMetrics(path),
             logger: logger
         )
+        mount.startHLS(hls)
+        return mount
     }
 
     /// A loop for the registry's own timers.

@@ -35,6 +35,7 @@ struct SourceLogin {
         let (mount, connected) = server.mounts.connectSource(
             path,
             queueCapacity: queueSize,
+            hls: mountConfiguration.hlsSettings,
             id: sourceID,
             descriptor: descriptor
         )
@@ -55,8 +56,8 @@ struct SourceLogin {
             if mountConfiguration.fallbackOverride {
                 mount.reclaimListeners(from: fallbacks)
             }
-            // Speakers always come home: an output configured on this mount plays this mount's source.
-            mount.reclaimSpeakers(from: fallbacks)
+            // Outputs always come home: a speaker or HLS stream of this mount plays this mount's source.
+            mount.reclaimOutputs(from: fallbacks)
             return .success(mount)
         }
     }

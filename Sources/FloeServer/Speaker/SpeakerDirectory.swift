@@ -39,7 +39,8 @@ final class SpeakerDirectory: Sendable {
                     }
                     let mount = context.mounts.mountCreatingIfNeeded(
                         path,
-                        queueCapacity: configuration.mount(path).queueSize ?? configuration.limits.queueSize
+                        queueCapacity: configuration.mount(path).queueSize ?? configuration.limits.queueSize,
+                        hls: configuration.mount(path).hlsSettings
                     )
                     let loop = eventLoops[nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % eventLoops.count]
                     let speaker = Speaker(

@@ -1,0 +1,133 @@
+import Foundation
+
+/// Writes a mount's live media playlist (RFC 8216, with the Low-Latency HLS tags of its second edition).
+///
+/// ```
+///  #EXTM3U
+///  #EXT-X-VERSION:6
+///  #EXT-X-TARGETDURATION:2
+///  #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500      (with parts)
+///  #EXT-X-PART-INF:PART-TARGET=0.500
+///  #EXT-X-MEDIA-SEQUENCE:40
+///  #EXT-X-DISCONTINUITY-SEQUENCE:1
+///  #EXT-X-PROGRAM-DATE-TIME:2026-12-03T10:00:00.000Z                     (first segment, and after each discontinuity)
+///  #EXT-X-PART:DURATION=0.49633,URI="live.hls/k3x-45.0.ts",INDEPENDENT=YES   (parts of the last three segments)
+///  #EXTINF:1.98531,
+///  live.hls/k3x-45.ts
+///  …                                                                    (parts of the segment being built)
+///  #EXT-X-PRELOAD-HINT:TYPE=PART,URI="live.hls/k3x-46.2.ts"
+/// ```
+/// No `EXT-X-ENDLIST`: the playlist is live for as long as the mount exists.
+public enum HLSPlaylist {
+    /// Segments whose parts stay listed (RFC 8216bis: parts older than three target durations may go).
+    static let segmentsWithParts = 3
+
+    /// The playlist of `segmenter`'s window. `names` gives segment and part URIs.
+    public static func render(_ segmenter: HLSSegmenter, names: HLSNames) -> String {
+        let configuration = segmenter.configuration
+        let window = segmenter.windowSegments
+        var text = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:\(configuration.targetDurationSeconds)\n"
+        if let part = configuration.partDuration {
+            text += "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=\(decimal(part * 3, places: 3))\n"
+            text += "#EXT-X-PART-INF:PART-TARGET=\(decimal(part, places: 3))\n"
+        }
+        let first = window.first
+        text += "#EXT-X-MEDIA-SEQUENCE:\(first?.sequence ?? segmenter.nextSequence)\n"
+        let discontinuities = first.map { $0.discontinuityCount - ($0.discontinuity ? 1 : 0) } ?? 0
+        text += "#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuities)\n"
+        let partsFrom = (window.last?.sequence ?? 0) - Self.segmentsWithParts + 1
+        for (position, segment) in window.enumerated() {
+            if segment.discontinuity && position > 0 { text += "#EXT-X-DISCONTINUITY\n" }
+            if position == 0 || segment.discontinuity {
+                text += "#EXT-X-PROGRAM-DATE-TIME:\(dateTime(segment.programDateTime))\n"
+            }
+            if configuration.partDuration != nil, segment.sequence >= partsFrom {
+                for part in segment.parts { text += partLine(part, names: names) }
+            }
+            text += "#EXTINF:\(decimal(segment.duration, places: 5)),\n\(names.segment(segment.sequence))\n"
+        }
+        if configuration.partDuration != nil {
+            for part in segmenter.openParts { text += partLine(part, names: names) }
+            let next = segmenter.nextPart
+            text += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(names.part(next.segment, next.index))\"\n"
+        }
+        return text
+    }
+
+    private static func partLine(_ part: HLSPart, names: HLSNames) -> String {
+        "#EXT-X-PART:DURATION=\(decimal(part.duration, places: 5)),URI=\"\(names.part(part.segment, part.index))\",INDEPENDENT=YES\n"
+    }
+
+    /// A duration in seconds with a fixed number of decimals (no exponent, whatever the locale).
+    static func decimal(_ duration: Duration, places: Int) -> String {
+        var scale: Int64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let units = (duration.nanoseconds * scale + 500_000_000) / 1_000_000_000
+        let whole = units / scale
+        let fraction = String(units % scale)
+        return "\(whole)." + String(repeating: "0", count: places - fraction.count) + fraction
+    }
+
+    /// ISO 8601 in UTC with milliseconds.
+    static func dateTime(_ date: Date) -> String {
+        let milliseconds = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = Date(timeIntervalSince1970: Double(milliseconds / 1000))
+        let fraction = String(milliseconds % 1000)
+        return TimeFormat.utc(seconds, "%Y-%m-%dT%H:%M:%S") + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+}
+
+/// How a mount's HLS resources are named. Names carry the stream's id (`k3x`), which changes when the server
+/// restarts, so that a cache never serves an old run's segment for a reused sequence number:
+///
+/// ```
+///  /live.m3u8                      playlist
+///  /live.hls/k3x-45.ts             segment 45
+///  /live.hls/k3x-45.2.ts           part 2 of segment 45
+/// ```
+/// Playlists refer to them relative to the playlist's own URI (`live.hls/k3x-45.ts`), so they work under any
+/// prefix a proxy puts in front.
+public struct HLSNames: Sendable, Equatable {
+    /// The mount's path (`/live`).
+    public var mount: String
+    /// The stream's id.
+    public var streamID: String
+
+    public static let playlistSuffix = ".m3u8"
+    public static let directorySuffix = ".hls"
+
+    public init(mount: String, streamID: String) {
+        self.mount = mount
+        self.streamID = streamID
+    }
+
+    /// The last path component of the mount, percent-encoded: what the playlist's relative URIs start with.
+    private var base: String {
+        let name = mount.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        var encoded = ""
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.append(Character(Unicode.Scalar(byte)))
+            default:
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return encoded
+    }
+
+    public func segment(_ sequence: Int) -> String {
+        "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).ts"
+    }
+
+    public func part(_ sequence: Int, _ index: Int) -> String {
+        "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(index).ts"
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

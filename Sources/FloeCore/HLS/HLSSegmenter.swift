@@ -1,0 +1,272 @@
+import Foundation
+import MPEGAudio
+import NIOCore
+
+/// One part of a segment (a Low-Latency HLS `EXT-X-PART`): whole frames as transport stream packets, starting
+/// with the PAT and PMT so that a player can begin with it.
+public struct HLSPart: Sendable {
+    /// Media sequence number of the segment it belongs to.
+    public var segment: Int
+    /// Its place in that segment, from 0.
+    public var index: Int
+    public var duration: Duration
+    /// The muxed bytes, made once and shared by every request.
+    public var bytes: ByteBuffer
+}
+
+/// A finished segment: its parts in order; the segment's bytes are theirs, concatenated.
+public struct HLSSegment: Sendable {
+    /// Media sequence number.
+    public var sequence: Int
+    public var parts: [HLSPart]
+    public var duration: Duration
+    /// Wall time of its first sample (`EXT-X-PROGRAM-DATE-TIME`).
+    public var programDateTime: Date
+    /// Whether it follows a change of source (`EXT-X-DISCONTINUITY` before it).
+    public var discontinuity: Bool
+    /// Discontinuities up to and including this segment's (`EXT-X-DISCONTINUITY-SEQUENCE` arithmetic).
+    public var discontinuityCount: Int
+
+    public var byteCount: Int { parts.reduce(0) { $0 + $1.bytes.readableBytes } }
+}
+
+/// Cuts a mount's published blocks into HLS segments and parts on frame boundaries, with timestamps from the
+/// frame clock, and keeps the live window.
+///
+/// Pure: blocks and wall time in, segments out. The timeline is the frame clock's media time mapped to 90 kHz
+/// ticks; it runs on without a jump when a source's media time restarts (a relay's next upstream stream) and is
+/// marked with a discontinuity when `discontinuity()` says the audio changed (another source, a fallback).
+/// Frames that carry no audio (Xing/Info headers) are left out: a decoder would play them as silence.
+///
+/// ```
+///   frames ──► part (≤ part target) ──► segment (parts up to the segment target) ──► window
+///              PAT PMT [ID3] PES PES …      part 0 │ part 1 │ part 2 │ part 3          oldest released
+/// ```
+public struct HLSSegmenter: Sendable {
+    public let configuration: HLSConfiguration
+    /// Segments kept beyond the window, for players that fetch a segment just after it left the playlist.
+    public static let retainedBeyondWindow = 3
+    /// Audio is written in PES packets of about this many bytes (whole frames), as ffmpeg does.
+    static let pesPayloadBytes = 2_930
+    /// The timeline's first PTS, so that the PCR (a little earlier) is never negative.
+    static let initialPTS: Int64 = 90_000
+
+    /// Finished segments, oldest first: the window and the few retained beyond it.
+    public private(set) var segments: [HLSSegment] = []
+    /// Parts of the segment being built.
+    public private(set) var openParts: [HLSPart] = []
+    /// Media sequence number of the segment being built.
+    public private(set) var nextSequence = 0
+    /// Discontinuities so far.
+    private var discontinuityCount = 0
+
+    private var muxer: TransportStreamMuxer?
+    private var timeline: (pts: Int64, mediaTime: Duration, date: Date)?
+    private var expectedMediaTime: Duration?
+    private var discontinuityPending = false
+
+    // The segment and part being built.
+    private var segmentStart: (pts: Int64, date: Date, discontinuity: Bool)?
+    private var segmentDuration: Duration = .zero
+    private var part: ByteBuffer?
+    private var partDuration: Duration = .zero
+    private var pes = ByteBuffer()
+    private var pesPTS: Int64 = 0
+    /// The title written into the stream last, by its ICY version.
+    private var writtenTitleVersion: Int?
+
+    public init(configuration: HLSConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// A segmenter with new settings that goes on from `previous`: its sequence numbers, timeline and continuity
+    /// counters run on; its segments (and whatever it was gathering) are not carried over.
+    public init(configuration: HLSConfiguration, continuing previous: HLSSegmenter) {
+        self.configuration = configuration
+        nextSequence = previous.nextSequence + (previous.segmentStart == nil ? 0 : 1)
+        discontinuityCount = previous.discontinuityCount
+        muxer = previous.muxer
+        timeline = previous.timeline
+        expectedMediaTime = previous.expectedMediaTime
+        discontinuityPending = previous.timeline != nil
+    }
+
+    private var partTarget: Duration { configuration.partDuration ?? configuration.segmentDuration }
+
+    /// The audio changes here (another source or mount): the segment being built ends, and the next one is
+    /// marked as a discontinuity.
+    public mutating func discontinuity() {
+        finishSegment()
+        if !segments.isEmpty || timeline != nil { discontinuityPending = true }
+    }
+
+    /// The stream stops (the source left with nothing to take over): what is gathered becomes a last, shorter
+    /// segment, and whatever comes next starts after a discontinuity.
+    public mutating func endOfStream() {
+        discontinuity()
+    }
+
+    /// Takes a block's audio frames; `now` is when it arrived. Returns whether a part was finished (the playlist
+    /// changed).
+    @discardableResult
+    public mutating func append(_ block: StreamBlock, at now: Date) -> Bool {
+        var changed = false
+        let frames = block.frames.filter { $0.duration > .zero }
+        guard let last = frames.last else { return false }
+        let blockEnd = last.mediaTime + last.duration
+        for frame in frames {
+            let bytes = block.bytes.getSlice(at: block.bytes.readerIndex + frame.offset, length: frame.length)!
+            if muxer == nil {
+                let codec: TransportStreamMuxer.AudioCodec = bytes.withUnsafeReadableBytes { raw in
+                    raw.count >= 4 && MPEGFrameHeader(raw[0], raw[1], raw[2], raw[3])?.version != .mpeg1 ? .mpeg2Audio : .mpeg1Audio
+                }
+                muxer = TransportStreamMuxer(codec: codec)
+            }
+            if timeline == nil || discontinuityPending || !Self.continues(frame.mediaTime, expectedMediaTime) {
+                let pts = timeline.map { $0.pts + Self.ticks(expectedMediaTime! - $0.mediaTime) } ?? Self.initialPTS
+                // After a discontinuity the wall clock is read anew; a mere restart of media time keeps the dates
+                // running on.
+                let date: Date
+                if let timeline, !discontinuityPending {
+                    date = timeline.date.addingTimeInterval(Double(pts - timeline.pts) / 90_000)
+                } else {
+                    date = now.addingTimeInterval(-(blockEnd - frame.mediaTime).seconds)
+                }
+                timeline = (pts, frame.mediaTime, date)
+            }
+            let timeline = timeline!
+            let pts = timeline.pts + Self.ticks(frame.mediaTime - timeline.mediaTime)
+            expectedMediaTime = frame.mediaTime + frame.duration
+            changed = add(bytes, duration: frame.duration, pts: pts, title: block.metadata, timeline: timeline) || changed
+        }
+        return changed
+    }
+
+    /// Adds one frame to the part being built; finishes the part (and the segment) when the next frame would not fit.
+    private mutating func add(
+        _ frame: ByteBuffer,
+        duration: Duration,
+        pts: Int64,
+        title: ICYMetadata,
+        timeline: (pts: Int64, mediaTime: Duration, date: Date)
+    ) -> Bool {
+        if segmentStart == nil {
+            let date = timeline.date.addingTimeInterval(Double(pts - timeline.pts) / 90_000)
+            segmentStart = (pts, date, discontinuityPending)
+            discontinuityPending = false
+            writtenTitleVersion = nil
+        }
+        if part == nil {
+            var bytes = ByteBufferAllocator().buffer(capacity: 16 * 1024)
+            muxer!.writeTables(into: &bytes)
+            part = bytes
+        }
+        if writtenTitleVersion != title.version {
+            // At the start of each segment, and where the title changes.
+            flushPES()
+            let tag = ID3Tag.streamTitle(title.title).bytes
+            muxer!.writeMetadata(ByteBuffer(bytes: tag).readableBytesView, pts: pts, into: &part!)
+            writtenTitleVersion = title.version
+        }
+        if pes.readableBytes == 0 { pesPTS = pts }
+        var frame = frame
+        pes.writeBuffer(&frame)
+        if pes.readableBytes >= Self.pesPayloadBytes { flushPES() }
+        partDuration += duration
+        segmentDuration += duration
+        if partDuration + duration > partTarget {
+            finishPart()
+            if segmentDuration + openParts.last!.duration > configuration.segmentDuration {
+                finishSegment()
+            }
+            return true
+        }
+        return false
+    }
+
+    private mutating func flushPES() {
+        guard pes.readableBytes > 0 else { return }
+        muxer!.writeAudio(pes.readableBytesView, pts: pesPTS, into: &part!)
+        pes.clear()
+    }
+
+    private mutating func finishPart() {
+        guard part != nil else { return }
+        flushPES()
+        openParts.append(HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, bytes: part!))
+        part = nil
+        partDuration = .zero
+    }
+
+    private mutating func finishSegment() {
+        finishPart()
+        guard let start = segmentStart, !openParts.isEmpty else { return }
+        if start.discontinuity { discontinuityCount += 1 }
+        segments.append(
+            HLSSegment(
+                sequence: nextSequence,
+                parts: openParts,
+                duration: segmentDuration,
+                programDateTime: start.date,
+                discontinuity: start.discontinuity,
+                discontinuityCount: discontinuityCount
+            )
+        )
+        if segments.count > configuration.window + Self.retainedBeyondWindow {
+            segments.removeFirst(segments.count - configuration.window - Self.retainedBeyondWindow)
+        }
+        nextSequence += 1
+        openParts = []
+        segmentStart = nil
+        segmentDuration = .zero
+    }
+
+    /// Whether a frame at `mediaTime` follows on from a frame that ended at `expected` (frame durations are rounded
+    /// to the nanosecond, media times are exact).
+    static func continues(_ mediaTime: Duration, _ expected: Duration?) -> Bool {
+        guard let expected else { return false }
+        let gap = mediaTime - expected
+        return gap < .microseconds(1) && gap > .microseconds(-1)
+    }
+
+    /// Duration to 90 kHz ticks, rounded to the nearest tick.
+    static func ticks(_ duration: Duration) -> Int64 {
+        let nanoseconds = duration.nanoseconds
+        return (nanoseconds * 9 + (nanoseconds >= 0 ? 50_000 : -50_000)) / 100_000
+    }
+}
+
+// MARK: Lookups
+
+extension HLSSegmenter {
+    /// The segments the live playlist lists: the newest `window`.
+    public var windowSegments: ArraySlice<HLSSegment> {
+        segments.suffix(configuration.window)
+    }
+
+    /// A finished segment still kept.
+    public func segment(_ sequence: Int) -> HLSSegment? {
+        guard let first = segments.first, sequence >= first.sequence, sequence < nextSequence else { return nil }
+        return segments[sequence - first.sequence]
+    }
+
+    /// A part of a finished segment still kept, or of the segment being built.
+    public func part(segment sequence: Int, index: Int) -> HLSPart? {
+        let parts = sequence == nextSequence ? openParts[...] : (segment(sequence)?.parts ?? [])[...]
+        return parts.indices.contains(index) ? parts[index] : nil
+    }
+
+    /// Whether a blocking request for segment `sequence` (and part `part` of it) can be answered: that segment is
+    /// finished, or that part of the segment being built is.
+    public func satisfies(segment sequence: Int, part: Int?) -> Bool {
+        if sequence < nextSequence { return true }
+        guard sequence == nextSequence, let part else { return false }
+        return part < openParts.count
+    }
+
+    /// Media sequence number of the newest finished segment; `nil` before the first.
+    public var lastSequence: Int? { segments.last?.sequence }
+
+    /// The part a player should ask for next (`EXT-X-PRELOAD-HINT`): the next in the segment being built.
+    public var nextPart: (segment: Int, index: Int) { (nextSequence, openParts.count) }
+}

@@ -1,0 +1,198 @@
+import FloeCore
+import NIOCore
+
+/// HLS requests: a mount's playlist (`/live.m3u8`), its segments and parts (`/live.hls/<id>-<n>[.<part>].ts`).
+///
+/// ```
+///  playlist   200 application/vnd.apple.mpegurl    max-age ≤ half a part (or segment)
+///             ?_HLS_msn=N[&_HLS_part=P]            waits on the event loop until that segment or part exists,
+///                                                  at most three target durations (then 503); 400 when N is
+///                                                  more than two segments ahead, or not a number
+///  segment    200 video/mp2t, strong ETag          immutable: cached for a day; 304 for If-None-Match
+///  part       as a segment; the part the playlist hints at next (EXT-X-PRELOAD-HINT) waits like a playlist
+///  unknown    404 (another run's id, a segment out of the window, a mount without HLS)
+/// ```
+/// A mount with listener authentication serves no HLS (403): a playlist and its segments are plain files to any
+/// cache, and cannot carry a listener's login.
+struct HLSResponder: Responder {
+    let server: ServerContext
+
+    static let playlistType = "application/vnd.apple.mpegurl"
+    static let segmentType = "video/mp2t"
+    /// Immutable resources (segment names are never reused: they carry the stream's id).
+    static let segmentCacheControl = "public, max-age=86400, immutable"
+
+    /// Whether `path` is an HLS name (the mount it names may still not exist).
+    static func handles(_ path: String) -> Bool {
+        HLSResource(path: path) != nil
+    }
+
+    func respond(to request: Request, on connection: Connection) {
+        guard let resource = HLSResource(path: request.path) else {
+            connection.respondAndClose(StaticFileResponder.notFound)
+            return
+        }
+        let configuration = request.configuration.mount(resource.mount)
+        guard let mount = server.mounts.mount(resource.mount), let stream = mount.hls, stream.configuration.enabled,
+            stream.isServing || mount.isLive
+        else {
+            connection.respondAndClose(.error(404, "No HLS stream here"))
+            return
+        }
+        guard configuration.listenerAuthentication == nil else {
+            connection.respondAndClose(.error(403, "HLS is not offered for mounts with listener authentication"))
+            return
+        }
+        switch resource {
+        case .playlist:
+            stream.recordRequest(.playlist, client: request.peer)
+            playlist(stream, request: request, on: connection)
+        case .segment(_, let id, let sequence):
+            stream.recordRequest(.segment, client: request.peer)
+            guard let segment = stream.segment(sequence, streamID: id) else {
+                connection.respondAndClose(.error(404, "No such segment"))
+                return
+            }
+            send(segment.parts.map(\.bytes), etag: "\(id)-\(sequence)", request: request, on: connection)
+        case .part(_, let id, let sequence, let index):
+            stream.recordRequest(.part, client: request.peer)
+            if let part = stream.part(sequence, index: index, streamID: id) {
+                send([part.bytes], etag: "\(id)-\(sequence).\(index)", request: request, on: connection)
+            } else if stream.isNextPart(sequence, index: index, streamID: id) {
+                let timeout = Self.blockingTimeout(stream.configuration)
+                waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, on: connection.eventLoop), on: connection) { connection, _ in
+                    guard let part = stream.part(sequence, index: index, streamID: id) else {
+                        connection.respondAndClose(.error(404, "No such part"))
+                        return
+                    }
+                    send([part.bytes], etag: "\(id)-\(sequence).\(index)", request: request, on: connection)
+                }
+            } else {
+                connection.respondAndClose(.error(404, "No such part"))
+            }
+        }
+    }
+
+    /// The playlist now, or once the segment or part a blocking request names exists.
+    private func playlist(_ stream: HLSStream, request: Request, on connection: Connection) {
+        let msnText = request.head.queryValue("_HLS_msn")
+        let partText = request.head.queryValue("_HLS_part")
+        guard let msnText else {
+            guard partText == nil else {
+                connection.respondAndClose(.error(400, "_HLS_part needs _HLS_msn"))
+                return
+            }
+            guard stream.isServing else {
+                connection.respondAndClose(Self.starting)
+                return
+            }
+            sendPlaylist(stream, blocking: false, request: request, on: connection)
+            return
+        }
+        guard let msn = HLSResource.number(Substring(msnText)), partText.map({ HLSResource.number(Substring($0)) != nil }) ?? true else {
+            connection.respondAndClose(.error(400, "_HLS_msn and _HLS_part are whole numbers"))
+            return
+        }
+        let part = partText.flatMap { HLSResource.number(Substring($0)) }
+        switch stream.availability(segment: msn, part: part) {
+        case .tooFar:
+            connection.respondAndClose(.error(400, "_HLS_msn is more than two segments ahead of the playlist"))
+        case .ready:
+            sendPlaylist(stream, blocking: true, request: request, on: connection)
+        case .soon:
+            let timeout = Self.blockingTimeout(stream.configuration)
+            waitThen(stream.wait(forSegment: msn, part: part, timeout: timeout, on: connection.eventLoop), on: connection) { connection, ready in
+                guard ready else {
+                    connection.respondAndClose(.error(503, "The requested segment did not appear in time"))
+                    return
+                }
+                sendPlaylist(stream, blocking: true, request: request, on: connection)
+            }
+        }
+    }
+
+    static let starting: IcecastResponse = {
+        var response = IcecastResponse.error(503, "The stream is starting: no segment yet")
+        response.extraHeaders = ["Retry-After: 1"]
+        return response
+    }()
+
+    /// A blocking request waits at most three target durations (RFC 8216bis §6.2.5.2).
+    static func blockingTimeout(_ configuration: HLSConfiguration) -> TimeAmount {
+        .seconds(Int64(3 * configuration.targetDurationSeconds))
+    }
+
+    /// Continues on the connection's loop once `future` completes; input is ignored meanwhile.
+    private func waitThen(
+        _ future: EventLoopFuture<Bool>,
+        on connection: Connection,
+        _ body: @escaping (Connection, Bool) -> Void
+    ) {
+        connection.awaitAnswer()
+        let loopBound = NIOLoopBound((connection, body), eventLoop: connection.eventLoop)
+        future.whenSuccess { ready in
+            let (connection, body) = loopBound.value
+            guard connection.isActive else {
+                connection.finishResponse(status: 200, bytes: 0)
+                return
+            }
+            body(connection, ready)
+        }
+    }
+
+    private func sendPlaylist(_ stream: HLSStream, blocking: Bool, request: Request, on connection: Connection) {
+        let configuration = stream.configuration
+        // A plain reload may be cached for half a part (or segment); the answer to a blocking request names a
+        // state of the playlist that stays true, so a cache may keep it for the window's length.
+        let maxAge = blocking
+            ? configuration.targetDurationSeconds * configuration.window
+            : Int(((configuration.partDuration ?? configuration.segmentDuration).seconds / 2).rounded(.down))
+        var response = IcecastResponse(status: 200, contentType: Self.playlistType)
+        response.cacheControl = "public, max-age=\(maxAge)"
+        let body = stream.playlist()
+        write(response, body: [body], request: request, on: connection)
+    }
+
+    private func send(_ buffers: [ByteBuffer], etag: String, request: Request, on connection: Connection) {
+        let tag = "\"\(etag)\""
+        if let match = request.head["if-none-match"], match.split(separator: ",").contains(where: { $0.trimmingSpaces() == tag || $0.trimmingSpaces() == "*" }) {
+            var response = IcecastResponse(status: 304, contentType: nil)
+            response.cacheControl = Self.segmentCacheControl
+            response.extraHeaders = ["ETag: \(tag)"]
+            connection.respondAndClose(response)
+            return
+        }
+        var response = IcecastResponse(status: 200, contentType: Self.segmentType)
+        response.cacheControl = Self.segmentCacheControl
+        response.extraHeaders = ["ETag: \(tag)"]
+        write(response, body: buffers, request: request, on: connection)
+    }
+
+    /// The head (with CORS headers and the length), then the shared buffers as they are: no copy per request.
+    private func write(_ response: IcecastResponse, body: [ByteBuffer], request: Request, on connection: Connection) {
+        var response = response
+        let length = body.reduce(0) { $0 + $1.readableBytes }
+        response.extraHeaders += IcecastResponse.corsHeaders(alreadyConfigured: request.configuration.httpHeaders)
+        response.extraHeaders.append("Content-Length: \(length)")
+        let configuration = request.configuration
+        let head = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
+        guard request.method != "HEAD" else {
+            connection.respondAndClose(bytes: head, status: response.status)
+            return
+        }
+        connection.beginResponse()
+        let channel = connection.channel
+        let total = head.readableBytes + length
+        channel.write(head, promise: nil)
+        for buffer in body.dropLast() { channel.write(buffer, promise: nil) }
+        let loopBound = NIOLoopBound(connection, eventLoop: connection.eventLoop)
+        let status = response.status
+        // A client that does not read does not hold the connection.
+        let watchdog = connection.eventLoop.scheduleTask(in: StaticFileResponder.stallTimeout) { channel.close(promise: nil) }
+        channel.writeAndFlush(body.last ?? ByteBuffer()).whenComplete { result in
+            watchdog.cancel()
+            let connection = loopBound.value
+            connection.finishResponse(status: status, bytes: (try? result.get()).map { total } ?? 0)
+        }
+    }
+}
