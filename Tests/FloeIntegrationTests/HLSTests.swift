@@ -1,0 +1,229 @@
+import FloeCore
+import FloeTestSupport
+import Foundation
+import MPEGAudio
+import Testing
+
+extension IntegrationTests {
+    /// HLS from a live mount, checked with ffmpeg's demuxer and decoder against what an HTTP listener got.
+    @Suite("HLS", .serialized)
+    struct HLSTests {
+        /// One GET (or HEAD) over a fresh connection: the response head and body.
+        static func get(_ port: Int, _ path: String, method: String = "GET", headers: [String] = []) throws -> (head: String, body: [UInt8]) {
+            let socket = try RawSocket(port: port)
+            try socket.send(requestHead("\(method) \(path) HTTP/1.1", ["Host: 127.0.0.1"] + headers))
+            let (head, rest) = try socket.receiveHead()
+            return (head, rest + socket.receiveAll())
+        }
+
+        static func status(_ head: String) -> Int {
+            Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+
+        /// The segment URIs of a playlist, in order, and the preload hint's URI.
+        static func uris(_ playlist: String) -> (segments: [String], hint: String?) {
+            let lines = playlist.split(separator: "\n").map(String.init)
+            let segments = lines.filter { !$0.hasPrefix("#") && !$0.isEmpty }
+            let hint = lines.first { $0.hasPrefix("#EXT-X-PRELOAD-HINT:") }.flatMap { line in
+                line.split(separator: "\"").dropFirst().first.map(String.init)
+            }
+            return (segments, hint)
+        }
+
+        /// The playlist once it lists at least `count` segments.
+        static func playlist(_ port: Int, mount: String = "/live", atLeast count: Int) async throws -> String {
+            var text = ""
+            let listed = try await eventually(timeout: 30) {
+                let (head, body) = try await onThread { try get(port, mount + ".m3u8") }
+                text = String(decoding: body, as: UTF8.self)
+                return status(head) == 200 && uris(text).segments.count >= count
+            }
+            try #require(listed, "the playlist never listed \(count) segments: \(text)")
+            return text
+        }
+
+        /// Runs ffmpeg on `arguments` and returns its standard output.
+        static func ffmpeg(_ arguments: [String], timeout: Double = 60) async throws -> Data {
+            let result = try await ExternalProcess.run("ffmpeg", ["-nostdin", "-v", "error"] + arguments, timeout: timeout)
+            try #require(result.status == 0, "ffmpeg failed: \(result.stderr)")
+            return result.stdout
+        }
+
+        @Test func segmentsCarryAContiguousRunOfTheListenersFramesAndTheTitleFollows() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/live")
+            let streaming = streamUntilCancelled(source)
+            let (listener, _, first) = try rawListener(port: server.port, mount: "/live")
+            let heard = listener.receiveAllInBackground(prefix: first)
+            let directory = try TemporaryDirectory()
+
+            let playlist = try await Self.playlist(server.port, atLeast: 3)
+            #expect(playlist.hasPrefix("#EXTM3U\n"))
+            #expect(!playlist.contains("#EXT-X-ENDLIST"))
+            let (head, _) = try Self.get(server.port, "/live.m3u8", method: "HEAD")
+            #expect(head.contains("Content-Type: application/vnd.apple.mpegurl"))
+            #expect(head.contains("Cache-Control: public, max-age=0"))
+            #expect(head.contains("Access-Control-Allow-Origin: *"))
+
+            // The window's segments, fetched in order and joined: ffmpeg's demuxer finds the MP3 stream in them.
+            var joined: [UInt8] = []
+            for uri in Self.uris(playlist).segments {
+                let (segmentHead, body) = try Self.get(server.port, "/" + uri)
+                #expect(Self.status(segmentHead) == 200)
+                #expect(segmentHead.contains("Content-Type: video/mp2t"))
+                #expect(segmentHead.contains("Cache-Control: public, max-age=86400, immutable"))
+                let etag = try #require(segmentHead.split(separator: "\r\n").first { $0.hasPrefix("ETag: ") }?.dropFirst(6))
+                let (again, empty) = try Self.get(server.port, "/" + uri, headers: ["If-None-Match: \(etag)"])
+                #expect(Self.status(again) == 304 && empty.isEmpty)
+                #expect(body.count % 188 == 0 && body.first == 0x47)
+                joined += body
+            }
+            try Data(joined).write(to: URL(fileURLWithPath: directory.path("window.ts")))
+            let audio = [UInt8](try await Self.ffmpeg(["-i", directory.path("window.ts"), "-map", "0:a", "-c", "copy", "-f", "mp3", "-"]))
+            #expect(audio.count > 3 * 30_000, "three segments of 128 kb/s audio")
+
+            // A title set now is in the stream within two segments, as timed ID3.
+            let before = Self.uris(try await Self.playlist(server.port, atLeast: 3)).segments.last!
+            let title = "Floe Testers - HLS \(UInt32.random(in: 0...999_999))"
+            let updated = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(server.port)/admin/metadata?mount=/live&mode=updinfo&song=\(title.replacingOccurrences(of: " ", with: "%20"))"])
+            #expect(updated.status == 0)
+            let sequence = { (uri: String) in Int(uri.split(separator: "-").last!.dropLast(3))! }
+            var found: Int?
+            _ = try await eventually(timeout: 20) {
+                for uri in Self.uris(try await Self.playlist(server.port, atLeast: 3)).segments where sequence(uri) > sequence(before) {
+                    let (_, body) = try Self.get(server.port, "/" + uri)
+                    let file = directory.path("s\(sequence(uri)).ts")
+                    try Data(body).write(to: URL(fileURLWithPath: file))
+                    let tags = try await Self.ffmpeg(["-i", file, "-map", "0:d", "-c", "copy", "-f", "data", "-"])
+                    if String(decoding: tags, as: UTF8.self).contains(title) { found = sequence(uri); return true }
+                }
+                return false
+            }
+            let reached = try #require(found, "the title never reached the HLS stream")
+            #expect(reached <= sequence(before) + 2)
+
+            streaming.cancel()
+            source.shutdownWrite()
+            let bytes = await heard.value
+            // The demuxed audio is one unbroken run of the frames the HTTP listener received.
+            let frames = MPEGFrameSynchronizer.frames(in: audio)
+            #expect(frames.count > 200)
+            let run = Array(audio[frames[0].offset...])
+            #expect(Self.contains(bytes, run), "the HLS audio is not a contiguous run of the listener's bytes")
+            await server.stop()
+        }
+
+        @Test func ffmpegPlaysThePlaylistSampleForSampleLikeTheHTTPListener() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/live")
+            let streaming = streamUntilCancelled(source)
+            let (listener, _, first) = try rawListener(port: server.port, mount: "/live")
+            let heard = listener.receiveAllInBackground(prefix: first)
+            _ = try await Self.playlist(server.port, atLeast: 3)
+            // ffmpeg plays the live playlist (from three segments before the live edge) for 6 s.
+            let played = try await Self.ffmpeg(
+                ["-i", "http://127.0.0.1:\(server.port)/live.m3u8", "-t", "6", "-map", "0:a", "-f", "s16le", "-ac", "1", "-"],
+                timeout: 60
+            )
+            streaming.cancel()
+            source.shutdownWrite()
+            let directory = try TemporaryDirectory()
+            try Data(await heard.value).write(to: URL(fileURLWithPath: directory.path("http.mp3")))
+            let reference = try await Self.ffmpeg(["-i", directory.path("http.mp3"), "-f", "s16le", "-ac", "1", "-"])
+            let hls = Self.samples(played)
+            let http = Self.samples(reference)
+            #expect(hls.count >= 6 * 44_100 - 1152, "6 s decoded")
+            // Past the first frames (whose bit reservoir the HLS decode starts without), every sample equals the
+            // HTTP listener's decode at one offset: the segments join without a gap, repeat or click.
+            let skip = 4 * 1152
+            let compared = Array(hls[skip...])
+            let probe = Array(compared.prefix(256))
+            let offsets = (0...(http.count - compared.count)).filter { http[$0] == probe[0] && Array(http[$0..<($0 + 256)]) == probe }
+            #expect(offsets.contains { Array(http[$0..<($0 + compared.count)]) == compared }, "no sample-exact match among \(offsets.count) candidates")
+            await server.stop()
+        }
+
+        static func samples(_ data: Data) -> [Int16] {
+            data.withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
+        }
+
+        @Test func blockingReloadsWaitForTheirPartAndBadRequestsGetClearAnswers() async throws {
+            let server = try await TestServer { configuration in
+                var mount = MountConfiguration()
+                mount.hls = HLSConfiguration(segmentDuration: .seconds(1), partDuration: .milliseconds(250))
+                configuration.mounts["/live"] = mount
+            }
+            let source = try rawSource(port: server.port, mount: "/live")
+            let streaming = streamUntilCancelled(source)
+            let playlist = try await Self.playlist(server.port, atLeast: 3)
+            #expect(playlist.contains("#EXT-X-PART-INF:PART-TARGET=0.250"))
+            let hint = try #require(Self.uris(playlist).hint)
+            // live.hls/<id>-<msn>.<part>.ts
+            let name = hint.split(separator: "/").last!.dropLast(3)
+            let id = String(name.split(separator: "-")[0])
+            let numbers = name.split(separator: "-")[1].split(separator: ".").map { Int($0)! }
+            let (msn, part) = (numbers[0], numbers[1])
+
+            // A reload blocked on the hinted part returns once it exists, with it listed.
+            let started = ContinuousClock.now
+            let (head, body) = try await onThread { try Self.get(server.port, "/live.m3u8?_HLS_msn=\(msn)&_HLS_part=\(part)") }
+            #expect(Self.status(head) == 200)
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(String(decoding: body, as: UTF8.self).contains("URI=\"\(hint)\""))
+            #expect(head.contains("Cache-Control: public, max-age="))
+            // The part itself, and the next hinted part, which waits until it is there.
+            let (partHead, partBody) = try Self.get(server.port, "/" + hint)
+            #expect(Self.status(partHead) == 200 && partBody.first == 0x47)
+            let nextHint = try #require(Self.uris(String(decoding: body, as: UTF8.self)).hint)
+            let (nextHead, nextBody) = try await onThread { try Self.get(server.port, "/" + nextHint) }
+            #expect(Self.status(nextHead) == 200 && nextBody.count % 188 == 0 && !nextBody.isEmpty)
+
+            // Bad input: clear status codes at once.
+            for (path, expected) in [
+                ("/live.m3u8?_HLS_msn=\(msn + 50)", 400), ("/live.m3u8?_HLS_msn=-1", 400), ("/live.m3u8?_HLS_msn=x", 400),
+                ("/live.m3u8?_HLS_part=1", 400), ("/live.hls/\(id)-999999.ts", 404), ("/live.hls/zz9-\(msn).ts", 404),
+                ("/live.hls/\(id)-\(msn).99.ts", 404), ("/live.hls/../../../etc/passwd", 404), ("/live.hls/%2e%2e/x.ts", 404),
+                ("/nothing.m3u8", 404),
+            ] {
+                let (badHead, _) = try Self.get(server.port, path)
+                #expect(Self.status(badHead) == expected, "\(path)")
+            }
+
+            // A thousand blocking reloads at once for the next segment: each answered once it exists.
+            let next = msn + 2
+            let sockets = try (0..<1000).map { _ in try RawSocket(port: server.port) }
+            let sent = ContinuousClock.now
+            for socket in sockets { try socket.send(requestHead("GET /live.m3u8?_HLS_msn=\(next) HTTP/1.1", ["Host: x"])) }
+            let answers = try await onThread { try sockets.map { try $0.receiveHead().head } }
+            #expect(answers.allSatisfy { Self.status($0) == 200 }, "\(Set(answers.map { Self.status($0) }))")
+            #expect(ContinuousClock.now - sent < .seconds(3))
+
+            // Without a source, a reload blocked on a segment that never comes ends at the deadline with 503.
+            streaming.cancel()
+            source.shutdownWrite()
+            #expect(await server.waitUntil { !server.isLive("/live") })
+            let last = Self.uris(try await Self.playlist(server.port, atLeast: 3)).segments.last!
+            let lastSequence = Int(last.split(separator: "-").last!.dropLast(3))!
+            let waited = ContinuousClock.now
+            let (timedOut, _) = try await onThread { try Self.get(server.port, "/live.m3u8?_HLS_msn=\(lastSequence + 1)") }
+            #expect(Self.status(timedOut) == 503)
+            let elapsed = ContinuousClock.now - waited
+            #expect(elapsed >= .milliseconds(2_900) && elapsed < .seconds(5), "waited \(elapsed) for a 3 s deadline")
+            await server.stop()
+        }
+
+        static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+            guard needle.count >= 64, haystack.count >= needle.count else { return false }
+            let probe = Array(needle.prefix(64))
+            var start = 0
+            while start + needle.count <= haystack.count {
+                guard let index = (start...(haystack.count - needle.count)).first(where: { haystack[$0] == probe[0] && Array(haystack[$0..<($0 + 64)]) == probe }) else { return false }
+                if Array(haystack[index..<(index + needle.count)]) == needle { return true }
+                start = index + 1
+            }
+            return false
+        }
+    }
+}
