@@ -812,6 +812,24 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.warnings.isEmpty)
     }
 
+    @Test func floeHLSElementSetsAMountsHLSAndTheDefaultMountsIsInherited() throws {
+        let loaded = try load(
+            """
+            <mount type="default"><floe-hls part-duration="0"/></mount>
+            <mount><mount-name>/live</mount-name>
+              <floe-hls segment-duration="4" window="5" part-duration="1"/>
+            </mount>
+            <mount><mount-name>/off</mount-name><floe-hls enabled="0"/></mount>
+            <mount><mount-name>/plain</mount-name></mount>
+            """
+        ).configuration
+        #expect(loaded.mount("/live").hlsSettings == HLSConfiguration(segmentDuration: .seconds(4), window: 5, partDuration: .seconds(1)))
+        #expect(loaded.mount("/off").hlsSettings.enabled == false)
+        #expect(loaded.mount("/plain").hlsSettings == HLSConfiguration(partDuration: nil))
+        #expect(loadError("<mount><mount-name>/a</mount-name><floe-hls window=\"2\"/></mount>")?.message.contains("window") == true)
+        #expect(loadError("<mount><mount-name>/a</mount-name><floe-hls segment-duration=\"1\" part-duration=\"2\"/></mount>") != nil)
+    }
+
     @Test func aFloeOutputWithoutItsAddressIsAnErrorAtItsLine() {
         let error = loadError(
             """

@@ -49,6 +49,28 @@ struct NativeConfigurationLoaderTests {
         )
     }
 
+    @Test func hlsSettingsPerMount() throws {
+        let configuration = try load(
+            """
+            mounts:
+              /live:
+                hls:
+                  segment-duration: 4
+                  window: 5
+                  part-duration: ~
+              /off:
+                hls: false
+              /default: {}
+            """
+        ).configuration
+        #expect(configuration.mount("/live").hlsSettings == HLSConfiguration(segmentDuration: .seconds(4), window: 5, partDuration: nil))
+        #expect(configuration.mount("/off").hlsSettings.enabled == false)
+        #expect(configuration.mount("/default").hlsSettings == HLSConfiguration())
+        let error = try #require(loadError("mounts:\n  /a:\n    hls:\n      window: 2\n"))
+        #expect(error.option == "mounts[/a]/hls/window")
+        #expect(loadError("mounts:\n  /a:\n    hls:\n      segment-lenght: 2\n")?.message.contains("unknown option") == true)
+    }
+
     @Test func tlsSocketWithoutCertificateIsAnError() throws {
         let error = try #require(loadError("listen:\n  - port: 80\n  - port: 8443\n    tls: on\n"))
         #expect(error.option == "listen[1]/tls")

@@ -706,6 +706,42 @@ private enum IcecastXMLRules {
             }
             mount.outputs.append(output)
         },
+        // Floe's own: HLS settings as attributes with the native format's names
+        // (`<floe-hls enabled="1" segment-duration="2" window="6" part-duration="0.5"/>`; part-duration="0": no parts).
+        "floe-hls": .apply { mount, value in
+            var settings = HLSConfiguration()
+            for (name, text) in value.element.attributes.sorted(by: { $0.key < $1.key }) {
+                func seconds(atLeast minimum: Double) throws(ConfigurationError) -> Duration {
+                    guard let number = Double(text), number.isFinite, number >= minimum, number <= 60 else {
+                        throw value.error("\(name): expected seconds from \(minimum) to 60, got \"\(text)\"")
+                    }
+                    return .milliseconds(Int64((number * 1000).rounded()))
+                }
+                switch name {
+                case "enabled":
+                    switch text.lowercased() {
+                    case "1", "true", "yes", "on": settings.enabled = true
+                    case "0", "false", "no", "off": settings.enabled = false
+                    default: throw value.error("enabled: expected 1 or 0, got \"\(text)\"")
+                    }
+                case "segment-duration":
+                    settings.segmentDuration = try seconds(atLeast: 0.1)
+                case "window":
+                    guard let window = Int(text), window >= HLSConfiguration.minimumWindow, window <= 1000 else {
+                        throw value.error("window: expected \(HLSConfiguration.minimumWindow) to 1000 segments, got \"\(text)\"")
+                    }
+                    settings.window = window
+                case "part-duration":
+                    settings.partDuration = ["0", "off", "false", "no"].contains(text.lowercased()) ? nil : try seconds(atLeast: 0.05)
+                default:
+                    throw value.error("unknown attribute \"\(name)\" (enabled, segment-duration, window, part-duration)")
+                }
+            }
+            if let part = settings.partDuration, part > settings.segmentDuration {
+                throw value.error("part-duration is longer than segment-duration")
+            }
+            mount.hls = settings
+        },
         "no-mount": .unsupported(nil),
         "cluster-password": .unsupported(nil),
         "subtype": .unsupported(reportsSource),

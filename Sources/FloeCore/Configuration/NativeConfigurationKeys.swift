@@ -373,10 +373,42 @@ enum NativeConfigurationKeys {
             mount.listenerAuthentication = value.isNull ? nil : try listenerAuthentication(value)
         },
         "outputs": { mount, value in mount.outputs = try speakerOutputs(value) },
+        "hls": { mount, value in mount.hls = try hls(value) },
         "relay": { mount, value in
             // The local mount is the mount's own; the loader sets it when the configuration is finished.
             let (relay, onDemand) = try relayEntry(value, localMountFromFile: "")
             mount.relay = .init(relay: relay, onDemand: onDemand)
+        },
+    ]
+
+    /// A mount's HLS settings: a mapping of `hls` options, or `false` (`off`) for none, `~` for the defaults.
+    private static func hls(_ value: YAMLValue) throws(ConfigurationError) -> HLSConfiguration? {
+        if value.isNull { return nil }
+        if let enabled = try? value.bool() { return HLSConfiguration(enabled: enabled) }
+        var settings = HLSConfiguration()
+        try value.apply(hlsKeys, to: &settings)
+        if let part = settings.partDuration, part > settings.segmentDuration {
+            throw value.error("part-duration (\(part.seconds) s) is longer than segment-duration (\(settings.segmentDuration.seconds) s)")
+        }
+        return settings
+    }
+
+    static let hlsKeys: [String: YAMLKeyRule<HLSConfiguration>] = [
+        "enabled": { hls, value in hls.enabled = try value.bool() },
+        "segment-duration": { hls, value in
+            hls.segmentDuration = .milliseconds(Int64((try value.seconds(atMost: 60) * 1000).rounded()))
+            if hls.segmentDuration < .milliseconds(100) { throw value.error("a segment lasts at least 0.1 s") }
+        },
+        "window": { hls, value in hls.window = try value.integer(in: HLSConfiguration.minimumWindow...1000) },
+        // `~` or `false`: plain HLS, without Low-Latency parts.
+        "part-duration": { hls, value in
+            if value.isNull || (try? value.bool()) == false {
+                hls.partDuration = nil
+                return
+            }
+            let part = Duration.milliseconds(Int64((try value.seconds(atMost: 60) * 1000).rounded()))
+            if part < .milliseconds(50) { throw value.error("a part lasts at least 0.05 s") }
+            hls.partDuration = part
         },
     ]
 

@@ -181,6 +181,10 @@ public final class FloeServer: Service, Sendable {
             context.logger.info("Mount removed from the configuration; ending its source", metadata: ["mount.path": "\(path)"])
             mount.closeSource()
         }
+        // HLS settings apply at once; a changed one starts a new window after a discontinuity.
+        for mount in context.mounts.all {
+            mount.hls?.reconfigure(configuration.mount(mount.path).hlsSettings)
+        }
         if old.listenSockets != configuration.listenSockets {
             context.logger.warning("Listen sockets change only when Floe restarts")
         }
