@@ -104,6 +104,13 @@ extension IntegrationTests {
             let reached = try #require(found, "the title never reached the HLS stream")
             #expect(reached <= sequence(before) + 2)
 
+            // Counted in /metrics and status.
+            let metrics = try await prometheusMetrics(port: server.port)
+            #expect((metrics["floe_hls_requests_total{kind=\"segment\",mount=\"/live\"}"] ?? metrics["floe_hls_requests_total{mount=\"/live\",kind=\"segment\"}"] ?? 0) >= 3, "\(metrics.keys.filter { $0.contains("hls") })")
+            #expect(metrics["floe_hls_listeners{mount=\"/live\"}"] == 1)
+            let status = String(decoding: try Self.get(server.port, "/status-json.xsl").body, as: UTF8.self)
+            #expect(status.contains("\"floe_hls_listeners\":1") && status.contains("/live.m3u8"))
+
             streaming.cancel()
             source.shutdownWrite()
             let bytes = await heard.value

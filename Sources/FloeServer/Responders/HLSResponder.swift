@@ -14,6 +14,16 @@ import NIOCore
 /// ```
 /// A mount with listener authentication serves no HLS (403): a playlist and its segments are plain files to any
 /// cache, and cannot carry a listener's login.
+extension HLSResource {
+    var kind: HLSRequestCounts.Kind {
+        switch self {
+        case .playlist: return .playlist
+        case .segment: return .segment
+        case .part: return .part
+        }
+    }
+}
+
 struct HLSResponder: Responder {
     let server: ServerContext
 
@@ -39,10 +49,15 @@ struct HLSResponder: Responder {
             connection.respondAndClose(.error(404, "No HLS stream here"))
             return
         }
+        if case .live(let source) = mount.snapshot.source, source.descriptor.format != .mpeg, !stream.isServing {
+            connection.respondAndClose(.error(404, "HLS is offered for MP3 mounts"))
+            return
+        }
         guard configuration.listenerAuthentication == nil else {
             connection.respondAndClose(.error(403, "HLS is not offered for mounts with listener authentication"))
             return
         }
+        mount.metrics?.hlsRequests(resource.kind).increment()
         switch resource {
         case .playlist:
             stream.recordRequest(.playlist, client: request.peer)

@@ -37,6 +37,7 @@ final class ServerMetrics: Sendable {
             let state = mount.snapshot
             if case .live = state.source { live += 1 }
             mount.metrics?.listeners.record(state.listeners)
+            if let hls = mount.hls { mount.metrics?.hlsListeners.record(hls.estimatedListeners) }
         }
         sources.record(live)
         for speaker in speakers {
@@ -56,6 +57,20 @@ final class MountMetrics: Sendable {
     let sourceDisconnects: CoreMetrics.Counter
     /// Set from the mount's state when `/metrics` is read.
     let listeners: CoreMetrics.Gauge
+    /// HLS requests answered, by kind (`playlist`, `segment`, `part`).
+    let hlsPlaylistRequests: CoreMetrics.Counter
+    let hlsSegmentRequests: CoreMetrics.Counter
+    let hlsPartRequests: CoreMetrics.Counter
+    /// Distinct HLS clients within the live window, set when `/metrics` is read.
+    let hlsListeners: CoreMetrics.Gauge
+
+    func hlsRequests(_ kind: HLSRequestCounts.Kind) -> CoreMetrics.Counter {
+        switch kind {
+        case .playlist: return hlsPlaylistRequests
+        case .segment: return hlsSegmentRequests
+        case .part: return hlsPartRequests
+        }
+    }
 
     init(path: String, factory: PrometheusMetricsFactory) {
         let dimensions = [("mount", path)]
@@ -66,13 +81,24 @@ final class MountMetrics: Sendable {
         sourceConnects = CoreMetrics.Counter(label: "floe_source_connects_total", dimensions: dimensions, factory: factory)
         sourceDisconnects = CoreMetrics.Counter(label: "floe_source_disconnects_total", dimensions: dimensions, factory: factory)
         listeners = CoreMetrics.Gauge(label: "floe_listeners", dimensions: dimensions, factory: factory)
+        func hls(_ kind: String) -> CoreMetrics.Counter {
+            CoreMetrics.Counter(label: "floe_hls_requests_total", dimensions: dimensions + [("kind", kind)], factory: factory)
+        }
+        hlsPlaylistRequests = hls("playlist")
+        hlsSegmentRequests = hls("segment")
+        hlsPartRequests = hls("part")
+        hlsListeners = CoreMetrics.Gauge(label: "floe_hls_listeners", dimensions: dimensions, factory: factory)
     }
 
     /// Removes the mount's series from `/metrics` (the mount was retired).
     func remove() {
-        for counter in [bytesIn, bytesOut, frames, slowListenersDropped, sourceConnects, sourceDisconnects] {
+        for counter in [
+            bytesIn, bytesOut, frames, slowListenersDropped, sourceConnects, sourceDisconnects, hlsPlaylistRequests,
+            hlsSegmentRequests, hlsPartRequests,
+        ] {
             counter.destroy()
         }
         listeners.destroy()
+        hlsListeners.destroy()
     }
 }

@@ -93,6 +93,16 @@ struct StatusBuilder {
             }
         }
         values += outputValues(mount.path)
+        // Beyond Icecast: the mount's HLS playlist, and who reads it (distinct clients within the live window;
+        // behind a cache, the cache is one).
+        if let hls = mount.hls, hls.configuration.enabled, mountConfiguration.listenerAuthentication == nil, descriptor.format == .mpeg {
+            let requests = hls.requestCounts
+            values += [
+                StatusValue("floe_hls_url", listenURL(mount.path) + HLSNames.playlistSuffix),
+                StatusValue("floe_hls_listeners", "\(hls.estimatedListeners)"),
+                StatusValue("floe_hls_requests", "\(requests.total)"),
+            ]
+        }
         return SourceStatus(mount: mount.path, values: values, hidden: mountConfiguration.hidden)
     }
 
