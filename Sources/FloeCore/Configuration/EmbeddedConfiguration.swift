@@ -174,6 +174,11 @@ public enum EmbeddedConfiguration {
         #   bitrate:                      # not set: what the source sends
         #   http-headers: []              # extra headers on this mount's streams
         #   authentication:               # not set: anyone may listen
+        #   hls:                          # HLS at /MOUNT.m3u8 for MP3 mounts (false: none); segments of whole frames
+        #     enabled: true
+        #     segment-duration: 2         # seconds, the target (EXT-X-TARGETDURATION rounds it up)
+        #     window: 6                   # segments in the live playlist (at least 3)
+        #     part-duration: 0.5          # Low-Latency HLS parts and blocking reloads; ~ for plain HLS
         #   outputs: []                   # speaker and FEC outputs (not in default-mount), each one of:
         #     - type: rtp                 # RTP to a unicast address or multicast group; SDP at /MOUNT.sdp?output=NAME
         #       name: rtp1                # default: the type and a number (rtp1, rtp2, playback1)
