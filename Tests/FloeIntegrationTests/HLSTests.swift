@@ -161,6 +161,8 @@ extension IntegrationTests {
                 var mount = MountConfiguration()
                 mount.hls = HLSConfiguration(segmentDuration: .seconds(1), partDuration: .milliseconds(250))
                 configuration.mounts["/live"] = mount
+                // The thousand reloads below come from one address (in real life: many players, or a cache).
+                configuration.limits.maxPendingPerIP = 2_000
             }
             let source = try rawSource(port: server.port, mount: "/live")
             let streaming = streamUntilCancelled(source)
