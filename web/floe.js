@@ -14,6 +14,10 @@ function mountPath(source) {
   try { return new URL(source.listenurl).pathname; } catch (e) { return ""; }
 }
 
+// HLS where the browser plays it natively (Safari, Chromium): segments any HTTP cache can serve. Elsewhere the
+// stream itself.
+const playsHLS = document.createElement("audio").canPlayType("application/vnd.apple.mpegurl") !== "";
+
 function render(icestats) {
   document.getElementById("server").textContent =
     [icestats.server_id, icestats.location].filter(Boolean).join(" · ");
@@ -28,7 +32,10 @@ function render(icestats) {
     if (!card) {
       card = document.getElementById("mount-template").content.firstElementChild.cloneNode(true);
       card.dataset.mount = path;
-      card.querySelector("audio").src = path;
+      const hls = source.floe_hls_url ? path + ".m3u8" : null;
+      card.querySelector("audio").src = hls && playsHLS ? hls : path;
+      card.querySelector(".hls-link").hidden = !hls;
+      if (hls) card.querySelector(".hls").href = hls;
       card.querySelector(".m3u").href = path + ".m3u";
       card.querySelector(".pls").href = path + ".pls";
       card.querySelector(".xspf").href = path + ".xspf";

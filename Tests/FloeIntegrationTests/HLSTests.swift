@@ -236,3 +236,100 @@ extension IntegrationTests {
         }
     }
 }
+
+extension IntegrationTests.HLSTests {
+    /// Upward swings through zero per second, from below -1000 to above 1000 (so that the near-silence at the
+    /// joins of the looped test file counts for nothing): the frequency of a pure tone.
+    static func toneFrequency(_ samples: [Int16], sampleRate: Double = 44_100) -> Double {
+        var crossings = 0
+        var low = false
+        for sample in samples {
+            if sample < -1000 { low = true } else if sample > 1000, low { crossings += 1; low = false }
+        }
+        return Double(crossings) / (Double(samples.count) / sampleRate)
+    }
+
+    /// Any audio file ffmpeg reads, as 44.1 kHz mono samples.
+    static func decodedSamples(_ file: String) async throws -> [Int16] {
+        samples(try await ffmpeg(["-i", file, "-f", "s16le", "-ac", "1", "-ar", "44100", "-"]))
+    }
+
+    @Test func gstreamerMpvAndVLCPlayThePlaylist() async throws {
+        let server = try await TestServer()
+        let source = try rawSource(port: server.port, mount: "/live")
+        let streaming = streamUntilCancelled(source)
+        _ = try await Self.playlist(server.port, atLeast: 3)
+        let url = "http://127.0.0.1:\(server.port)/live.m3u8"
+        // VLC refuses to run as root: it runs as nobody, writing to a directory nobody may write.
+        let directory = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory.url.path)
+        // Raw samples, so that stopping it needs no end-of-stream handshake.
+        let gstreamer = try ExternalProcess(
+            "gst-launch-1.0",
+            ["-q", "souphttpsrc", "location=\(url)", "!", "hlsdemux", "!", "tsdemux", "!", "mpegaudioparse", "!",
+             "decodebin", "!", "audioconvert", "!", "audioresample", "!", "audio/x-raw,format=S16LE,channels=1,rate=44100", "!",
+             "filesink", "location=\(directory.path("gst.raw"))"],
+            unblockingSignals: true
+        )
+        let mpv = try ExternalProcess(
+            "mpv", ["--no-config", "--really-quiet", "--no-video", "--ao=pcm", "--ao-pcm-file=\(directory.path("mpv.wav"))", "--length=6", url]
+        )
+        let vlc = try ExternalProcess(
+            "runuser",
+            ["-u", "nobody", "--", "env", "HOME=\(directory.url.path)", "cvlc", "--play-and-exit", "--run-time=9",
+             "--sout", "#transcode{acodec=s16l,channels=1,samplerate=44100}:std{access=file,mux=wav,dst=\(directory.path("vlc.wav"))}",
+             url, "vlc://quit"]
+        )
+        try await Task.sleep(for: .seconds(9))
+        gstreamer.terminate()
+        let gstreamerResult = await gstreamer.finish(timeout: 20)
+        #expect(gstreamerResult.status == SIGTERM, "GStreamer: \(gstreamerResult.stderr)")
+        let gstreamerSamples = Self.samples(try Data(contentsOf: URL(fileURLWithPath: directory.path("gst.raw"))))
+        var results = [("GStreamer", gstreamerSamples)]
+        for (player, process, file) in [
+            ("mpv", mpv, "mpv.wav"),
+            ("VLC", vlc, "vlc.wav"),
+        ] {
+            let result = await process.finish(timeout: 30)
+            #expect(result.status == 0, "\(player): \(result.stderr)")
+            results.append((player, try await Self.decodedSamples(directory.path(file))))
+        }
+        for (player, samples) in results {
+            // At least 5.5 s of the source's 440 Hz tone (VLC's run time includes its start-up).
+            #expect(samples.count > 44_100 * 11 / 2, "\(player) decoded \(samples.count) samples")
+            let frequency = Self.toneFrequency(samples)
+            #expect(abs(frequency - 440) < 10, "\(player) heard \(frequency) Hz")
+        }
+        streaming.cancel()
+        await server.stop()
+    }
+}
+
+extension IntegrationTests.HLSTests {
+    @Test func chromiumPlaysHLSInTheStatusPagesAudioElement() async throws {
+        let server = try await TestServer { $0.paths.webroot = IntegrationTests.WebPageTests.webroot }
+        let source = try rawSource(port: server.port, mount: "/live", headers: ["ice-name: HLS Radio"])
+        let streaming = streamUntilCancelled(source)
+        _ = try await Self.playlist(server.port, atLeast: 3)
+        let browser = try await HeadlessChromium(
+            url: "http://127.0.0.1:\(server.port)/",
+            arguments: ["--autoplay-policy=no-user-gesture-required", "--mute-audio"]
+        )
+        #expect(try await browser.evaluate("document.createElement('audio').canPlayType('application/vnd.apple.mpegurl')") != "")
+        // The page offers HLS, since this browser plays it, in its audio element and as a link.
+        let audio = "document.querySelector('article.mount audio')"
+        #expect(try await browser.wait(for: "\(audio)?.getAttribute('src') ?? ''", toBe: "/live.m3u8") == "/live.m3u8")
+        #expect(try await browser.evaluate("document.querySelector('article.mount .hls-link').hidden ? 'hidden' : 'shown'") == "shown")
+        let played = try await browser.evaluate("\(audio).play().then(() => 'playing', error => String(error))")
+        #expect(played == "playing")
+        // Six seconds of media played, with no error.
+        let progress = "String(\(audio).currentTime >= 6 && \(audio).error === null)"
+        let done = try await browser.wait(for: progress, toBe: "true", timeout: 25)
+        let state = try await browser.evaluate("`currentTime ${\(audio).currentTime}, error ${\(audio).error?.message}`")
+        #expect(done == "true", "\(state)")
+        let metrics = try await prometheusMetrics(port: server.port)
+        #expect(metrics.contains { $0.key.hasPrefix("floe_hls_requests_total") && $0.key.contains("segment") && $0.value >= 3 })
+        streaming.cancel()
+        await server.stop()
+    }
+}
