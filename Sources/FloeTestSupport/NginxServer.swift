@@ -1,8 +1,8 @@
 import Foundation
 
-/// A real nginx (Debian's package) on a free loopback port, as a reverse proxy in front of one Floe server: it
-/// passes every request on with `X-Forwarded-For` (`$proxy_add_x_forwarded_for`, as most deployments do) and
-/// streams responses through unbuffered, as a proxy in front of a radio station must. Stopped when released.
+/// A real nginx (Debian's package) on a free loopback port in front of one Floe server: as a plain reverse proxy
+/// (every request passed on with `X-Forwarded-For`, responses streamed through unbuffered, as a proxy in front
+/// of a radio station must), or with a configuration file of the repository's. Stopped when released.
 public final class NginxServer: @unchecked Sendable {
     // @unchecked: immutable after init; the process handle is only terminated.
     public let port: Int
@@ -14,7 +14,44 @@ public final class NginxServer: @unchecked Sendable {
     }
 
     /// Starts nginx proxying to `127.0.0.1:upstreamPort` and waits until it listens.
-    public init(proxyingTo upstreamPort: Int) async throws {
+    public convenience init(proxyingTo upstreamPort: Int) async throws {
+        try await self.init { port, _ in
+            """
+            server {
+              listen 127.0.0.1:\(port);
+              location / {
+                proxy_pass http://127.0.0.1:\(upstreamPort);
+                proxy_set_header Host $host:$server_port;
+                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                proxy_buffering off;
+                proxy_read_timeout 60s;
+              }
+            }
+            """
+        }
+    }
+
+    /// Starts nginx with a configuration file written for an `http { }` block (such as the shipped
+    /// `deploy/nginx/floe-hls.conf`), its origin, listen port and cache directory changed to this test's:
+    /// `server 127.0.0.1:8000;` becomes the upstream port, `listen 8080;` a free loopback port, and
+    /// `/var/lib/nginx/` (Debian's nginx directory) a scratch directory.
+    public convenience init(configurationFile: String, upstreamPort: Int) async throws {
+        let text = try String(contentsOfFile: configurationFile, encoding: .utf8)
+        try await self.init { port, prefix in
+            let replaced = text
+                .replacingOccurrences(of: "server 127.0.0.1:8000;", with: "server 127.0.0.1:\(upstreamPort);")
+                .replacingOccurrences(of: "listen 8080;", with: "listen 127.0.0.1:\(port);")
+                .replacingOccurrences(of: "/var/lib/nginx/", with: "\(prefix)/")
+            guard replaced.contains("127.0.0.1:\(upstreamPort)"), replaced.contains("listen 127.0.0.1:\(port)") else {
+                throw Failure(description: "\(configurationFile) has no `server 127.0.0.1:8000;` or `listen 8080;` to adapt")
+            }
+            return replaced
+        }
+    }
+
+    /// Starts nginx with `http` (the body of its `http { }` block, given the port and the scratch directory) and
+    /// waits until it listens.
+    private init(http: (_ port: Int, _ prefix: String) throws -> String) async throws {
         directory = try TemporaryDirectory()
         port = try IcecastServer.freeTCPPort()
         let prefix = directory.url.path
@@ -24,7 +61,7 @@ public final class NginxServer: @unchecked Sendable {
             master_process off;
             pid \(prefix)/nginx.pid;
             error_log stderr warn;
-            events { worker_connections 256; }
+            events { worker_connections 4096; }
             http {
               access_log off;
               client_body_temp_path \(prefix)/body;
@@ -32,16 +69,7 @@ public final class NginxServer: @unchecked Sendable {
               fastcgi_temp_path \(prefix)/fastcgi;
               uwsgi_temp_path \(prefix)/uwsgi;
               scgi_temp_path \(prefix)/scgi;
-              server {
-                listen 127.0.0.1:\(port);
-                location / {
-                  proxy_pass http://127.0.0.1:\(upstreamPort);
-                  proxy_set_header Host $host:$server_port;
-                  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                  proxy_buffering off;
-                  proxy_read_timeout 60s;
-                }
-              }
+            \(try http(port, prefix))
             }
             """
         let file = directory.path("nginx.conf")

@@ -1,4 +1,5 @@
 import FloeCore
+import FloeServer
 import FloeTestSupport
 import Foundation
 import MPEGAudio
@@ -331,5 +332,52 @@ extension IntegrationTests.HLSTests {
         #expect(metrics.contains { $0.key.hasPrefix("floe_hls_requests_total") && $0.key.contains("segment") && $0.value >= 3 })
         streaming.cancel()
         await server.stop()
+    }
+}
+
+extension IntegrationTests.HLSTests {
+    /// The repository's nginx configuration for an HLS cache, as shipped.
+    static let shippedNginxConfiguration = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("deploy/nginx/floe-hls.conf").path
+
+    @Test func twoHundredPlayersThroughTheShippedNginxCostFloeOneRequestPerSegment() async throws {
+        let directory = try TemporaryDirectory()
+        let accessLogPath = directory.path("access.log")
+        let server = try await TestServer(accessLog: AccessLog(file: try LogFile(.file(accessLogPath)))) {
+            $0.trustedProxies = AddressList([AddressPattern("127.0.0.1")!])
+        }
+        let nginx = try await NginxServer(configurationFile: Self.shippedNginxConfiguration, upstreamPort: server.port)
+        let source = try rawSource(port: server.port, mount: "/live")
+        let streaming = streamUntilCancelled(source)
+        _ = try await Self.playlist(server.port, atLeast: 3)
+        // Requests logged so far were the test's own, waiting for the playlist.
+        #expect(await eventually { ((try? String(contentsOfFile: accessLogPath, encoding: .utf8)) ?? "").contains("GET /live.m3u8") })
+        let before = try String(contentsOfFile: accessLogPath, encoding: .utf8).split(separator: "\n").count
+
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/hls_clients.py").path
+        let run = try await ExternalProcess.run("python3", [script, "127.0.0.1", "\(nginx.port)", "/live.m3u8", "200", "8"], timeout: 60)
+        let parsed = try? JSONSerialization.jsonObject(with: run.stdout) as? [String: Any]
+        let report = try #require(parsed, "\(run.stderr)")
+        #expect(report["failures"] as? Int == 0, "\(report)")
+        // Every player fetched its three segments and the ones after: at least 200 × 5.
+        #expect((report["segments"] as? Int ?? 0) >= 1_000, "\(report)")
+
+        streaming.cancel()
+        await server.stop()
+        // Floe's access log: each segment was asked for once, by nginx, however many players wanted it.
+        let log = try String(contentsOfFile: accessLogPath, encoding: .utf8).split(separator: "\n").dropFirst(before)
+        var perSegment: [String: Int] = [:]
+        for line in log {
+            guard let request = line.split(separator: "\"").dropFirst().first, request.hasPrefix("GET /live.hls/") else { continue }
+            perSegment[String(request.split(separator: " ")[1]), default: 0] += 1
+        }
+        #expect(perSegment.count >= 5, "\(perSegment)")
+        #expect(perSegment.values.allSatisfy { $0 == 1 }, "\(perSegment.filter { $0.value > 1 })")
+        let playlists = log.filter { $0.contains("GET /live.m3u8") }.count
+        // Plain reloads are cached for a second: about one a second reaches Floe in 8 s of players, not 200
+        // players' worth (each reloads every second).
+        #expect(playlists <= 20, "\(playlists) playlist requests reached Floe")
+        _ = nginx
     }
 }
