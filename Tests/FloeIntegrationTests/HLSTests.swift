@@ -381,3 +381,45 @@ extension IntegrationTests.HLSTests {
         _ = nginx
     }
 }
+
+extension IntegrationTests.HLSTests {
+    @Test func aMountWithoutASourcePlaysItsFallbackAndItsOwnSourceFollowsAfterADiscontinuity() async throws {
+        let server = try await TestServer { configuration in
+            configuration.mounts["/live"] = MountConfiguration(fallbackMount: "/backup")
+            configuration.mounts["/backup"] = MountConfiguration()
+        }
+        let backup = try rawSource(port: server.port, mount: "/backup")
+        let backupStreaming = streamUntilCancelled(backup, Fixture.otherMP3)
+        _ = try await Self.playlist(server.port, mount: "/backup", atLeast: 1)
+        // /live has never had a source: its HLS follows the fallback, as its listeners would.
+        let fallbackPlaylist = try await Self.playlist(server.port, mount: "/live", atLeast: 2)
+        let fallbackSegment = try Self.get(server.port, "/" + Self.uris(fallbackPlaylist).segments.last!).body
+        let directory = try TemporaryDirectory()
+        try Data(fallbackSegment).write(to: URL(fileURLWithPath: directory.path("fallback.ts")))
+        let fallbackAudio = [UInt8](try await Self.ffmpeg(["-i", directory.path("fallback.ts"), "-map", "0:a", "-c", "copy", "-f", "mp3", "-"]))
+        #expect(frameCount(in: fallbackAudio, from: Fixture.otherMP3) > 50, "the fallback's tone")
+
+        // Its own source arrives: the stream comes home, after a discontinuity, and the sequence runs on.
+        let source = try rawSource(port: server.port, mount: "/live")
+        let streaming = streamUntilCancelled(source)
+        var playlist = ""
+        let home = try await eventually(timeout: 20) {
+            playlist = try await Self.playlist(server.port, mount: "/live", atLeast: 1)
+            return playlist.contains("#EXT-X-DISCONTINUITY\n") && !playlist.hasSuffix("#EXT-X-DISCONTINUITY\n")
+                && Self.uris(playlist).segments.count >= 2
+                && playlist.components(separatedBy: "#EXT-X-DISCONTINUITY\n").last!.contains("#EXTINF")
+        }
+        #expect(home, "\(playlist)")
+        let after = playlist.components(separatedBy: "#EXT-X-DISCONTINUITY\n").last!
+        let ownSegment = try Self.get(server.port, "/" + Self.uris(after).segments.first!).body
+        try Data(ownSegment).write(to: URL(fileURLWithPath: directory.path("own.ts")))
+        let ownAudio = [UInt8](try await Self.ffmpeg(["-i", directory.path("own.ts"), "-map", "0:a", "-c", "copy", "-f", "mp3", "-"]))
+        #expect(frameCount(in: ownAudio, from: Fixture.mp3) > 50, "the mount's own tone")
+        #expect(frameCount(in: ownAudio, from: Fixture.otherMP3) == 0)
+        let sequences = Self.uris(playlist).segments.map { Int($0.split(separator: "-").last!.dropLast(3))! }
+        #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $1 == $0 + 1 }, "\(sequences)")
+        streaming.cancel()
+        backupStreaming.cancel()
+        await server.stop()
+    }
+}

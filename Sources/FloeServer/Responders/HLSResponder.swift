@@ -43,8 +43,8 @@ struct HLSResponder: Responder {
             return
         }
         let configuration = request.configuration.mount(resource.mount)
-        guard let mount = server.mounts.mount(resource.mount), let stream = mount.hls, stream.configuration.enabled,
-            stream.isServing || mount.isLive
+        guard let mount = mount(resource.mount, configuration: request.configuration), let stream = mount.hls,
+            stream.configuration.enabled, stream.isServing || stream.currentMountPath.flatMap(server.mounts.mount)?.isLive == true
         else {
             connection.respondAndClose(.error(404, "No HLS stream here"))
             return
@@ -86,6 +86,26 @@ struct HLSResponder: Responder {
                 connection.respondAndClose(.error(404, "No such part"))
             }
         }
+    }
+
+    /// The mount at `path`. A configured mount without a source has its HLS stream follow its live fallback, as
+    /// its listeners would (created for the purpose if no source ever fed it); the stream comes home when the
+    /// mount's own source arrives.
+    private func mount(_ path: String, configuration: ServerConfiguration) -> Mount? {
+        let existing = server.mounts.mount(path)
+        guard configuration.mounts[path] != nil else { return existing }
+        let mount = existing ?? server.mounts.mountCreatingIfNeeded(
+            path,
+            queueCapacity: configuration.mount(path).queueSize ?? configuration.limits.queueSize,
+            hls: configuration.mount(path).hlsSettings
+        )
+        if let stream = mount.hls, !mount.isLive, stream.currentMountPath == path,
+            let fallback = server.mounts.liveFallback(of: path, configuration: configuration),
+            stream.move(from: mount, to: fallback, withLastBlock: true)
+        {
+            stream.settle(after: fallback)
+        }
+        return mount
     }
 
     /// The playlist now, or once the segment or part a blocking request names exists.
