@@ -9,10 +9,10 @@ extension IntegrationTests {
     /// HLS from a live mount, checked with ffmpeg's demuxer and decoder against what an HTTP listener got.
     @Suite("HLS", .serialized)
     struct HLSTests {
-        /// One GET (or HEAD) over a fresh connection: the response head and body.
+        /// One GET (or HEAD) over a fresh connection, closed after the answer: the response head and body.
         static func get(_ port: Int, _ path: String, method: String = "GET", headers: [String] = []) throws -> (head: String, body: [UInt8]) {
             let socket = try RawSocket(port: port)
-            try socket.send(requestHead("\(method) \(path) HTTP/1.1", ["Host: 127.0.0.1"] + headers))
+            try socket.send(requestHead("\(method) \(path) HTTP/1.1", ["Host: 127.0.0.1", "Connection: close"] + headers))
             let (head, rest) = try socket.receiveHead()
             return (head, rest + socket.receiveAll())
         }
@@ -420,6 +420,65 @@ extension IntegrationTests.HLSTests {
         #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $1 == $0 + 1 }, "\(sequences)")
         streaming.cancel()
         backupStreaming.cancel()
+        await server.stop()
+    }
+}
+
+extension IntegrationTests.HLSTests {
+    /// Reads responses with a `Content-Length` from `socket`, `count` of them, in order.
+    static func responses(_ socket: RawSocket, count: Int) throws -> [(head: String, body: [UInt8])] {
+        var buffered: [UInt8] = []
+        var answers: [(head: String, body: [UInt8])] = []
+        while answers.count < count {
+            while !buffered.isEmpty || answers.count < count {
+                if let end = (0..<max(0, buffered.count - 3)).first(where: { buffered[$0..<($0 + 4)] == [13, 10, 13, 10] }) {
+                    let head = String(decoding: buffered[..<end], as: UTF8.self)
+                    let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                        .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                    if buffered.count >= end + 4 + length {
+                        answers.append((head, Array(buffered[(end + 4)..<(end + 4 + length)])))
+                        buffered.removeFirst(end + 4 + length)
+                        if answers.count == count { break }
+                        continue
+                    }
+                }
+                let more = try socket.receive()
+                guard !more.isEmpty else { throw RawSocket.Failure(description: "closed after \(answers.count) answers") }
+                buffered += more
+            }
+        }
+        return answers
+    }
+
+    @Test func aPlayerKeepsItsConnectionForPlaylistAndSegmentsAndPipelinedRequestsAreAnsweredInOrder() async throws {
+        let server = try await TestServer()
+        let source = try rawSource(port: server.port, mount: "/live")
+        let streaming = streamUntilCancelled(source)
+        let playlist = try await Self.playlist(server.port, atLeast: 3)
+        let segments = Self.uris(playlist).segments
+        let socket = try RawSocket(port: server.port)
+        // One request after another on one connection.
+        try socket.send(requestHead("GET /live.m3u8 HTTP/1.1", ["Host: x"]))
+        let first = try Self.responses(socket, count: 1)[0]
+        #expect(first.head.hasPrefix("HTTP/1.1 200") && first.head.contains("Connection: Keep-Alive"))
+        #expect(String(decoding: first.body, as: UTF8.self).hasPrefix("#EXTM3U"))
+        try socket.send(requestHead("GET /\(segments[0]) HTTP/1.1", ["Host: x"]))
+        let second = try Self.responses(socket, count: 1)[0]
+        #expect(second.head.hasPrefix("HTTP/1.1 200") && second.body.first == 0x47 && second.body.count % 188 == 0, "\(second.head)")
+        // Three requests in one write: three answers, in order, on the same connection.
+        try socket.send(segments.prefix(3).map { requestHead("GET /\($0) HTTP/1.1", ["Host: x"]) }.joined())
+        let pipelined = try Self.responses(socket, count: 3)
+        for (answer, uri) in zip(pipelined, segments.prefix(3)) {
+            #expect(answer.head.hasPrefix("HTTP/1.1 200"))
+            #expect(answer.head.contains("ETag: \"\(uri.split(separator: "/").last!.dropLast(3))\""))
+        }
+        #expect(pipelined[0].body == second.body)
+        // `Connection: close` is honoured.
+        try socket.send(requestHead("GET /live.m3u8 HTTP/1.1", ["Host: x", "Connection: close"]))
+        let last = try Self.responses(socket, count: 1)[0]
+        #expect(last.head.contains("Connection: Close"))
+        #expect(socket.isClosedByPeer(within: 3))
+        streaming.cancel()
         await server.stop()
     }
 }

@@ -67,6 +67,17 @@ extension Connection {
         handler.beginResponse(context: context)
     }
 
+    /// A response that keeps the connection open (HTTP/1.1 keep-alive) begins, or a wait before it: `pending`
+    /// (bytes after the head) and input arriving meanwhile are kept for the next request.
+    func beginKeepAliveResponse(pending: ByteBuffer) {
+        handler.beginKeepAliveResponse(context: context, pending: pending)
+    }
+
+    /// The response begun with `beginKeepAliveResponse` is written: logged, and the next request is read.
+    func finishKeepAliveResponse(status: Int, bytes: Int) {
+        handler.finishKeepAliveResponse(context: context, status: status, bytes: bytes)
+    }
+
     /// The response begun with `beginResponse` is written (`bytes` in all): logged, output closed, connection
     /// closed once the client has read it.
     func finishResponse(status: Int, bytes: Int) {

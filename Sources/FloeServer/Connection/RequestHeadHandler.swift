@@ -26,6 +26,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         case authenticating
         case handedOver
         case draining(discarded: Int)
+        /// A response on a connection kept alive is on its way; bytes that arrive belong to the next request.
+        case answering
     }
 
     let server: ServerContext
@@ -50,6 +52,9 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     var transport = Transport.plain
     /// The client switched this connection to TLS with an upgrade request (RFC 2817), as libshout does.
     private var upgradedOnRequest = false
+
+    /// Responses written on this connection kept alive (HLS); an idle wait after one of them ends quietly.
+    private var keptAliveResponses = 0
 
     /// Input discarded after an error response before the connection is closed outright.
     private static let maximumDrainBytes = 1 << 20
@@ -118,6 +123,11 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         headTimeout = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
             guard case .awaitingHead = handler.state else { return }
+            if handler.keptAliveResponses > 0, handler.received == nil {
+                // An idle keep-alive connection: closed without a word, as HTTP servers do.
+                context.close(promise: nil)
+                return
+            }
             handler.logger.info("Request head not received within header-timeout")
             handler.respondAndClose(context: context, .error(408, "Request Timeout"))
         }
@@ -145,6 +155,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             let total = discarded + incoming.readableBytes
             state = .draining(discarded: total)
             if total > Self.maximumDrainBytes { context.close(promise: nil) }
+        case .answering:
+            if received == nil {
+                received = incoming
+            } else {
+                received!.writeBuffer(&incoming)
+            }
+            if received!.readableBytes > parser.maximumHeadBytes { context.close(promise: nil) }
         case .awaitingHead:
             let searched = received?.readableBytes ?? 0
             if received == nil {
@@ -353,6 +370,33 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
         context.eventLoop.scheduleTask(in: Self.drainTime) {
             channel.close(promise: nil)
+        }
+    }
+
+    /// A response that keeps the connection open begins (or a wait before it): the header timeout ends, and
+    /// `pending` (bytes that came after the head) and whatever arrives meanwhile are kept for the next request.
+    func beginKeepAliveResponse(context: ChannelHandlerContext, pending: ByteBuffer) {
+        headTimeout?.cancel()
+        releasePending()
+        state = .answering
+        if pending.readableBytes > 0, received == nil { received = pending }
+    }
+
+    /// The response begun with `beginKeepAliveResponse` is written (`bytes` in all): it is logged, and the next
+    /// request head is read, from the bytes already here if a client sent it early.
+    func finishKeepAliveResponse(context: ChannelHandlerContext, status: Int, bytes: Int) {
+        guard case .answering = state, context.channel.isActive else { return }
+        if let accessLog = server.accessLog {
+            accessLog.record(accessRecord(context: context, status: status, bytes: bytes))
+        }
+        keptAliveResponses += 1
+        request = nil
+        startedAt = Date()
+        state = .awaitingHead
+        armHeadTimeout(context: context)
+        if let early = received {
+            received = nil
+            channelRead(context: context, data: NIOAny(early))
         }
     }
 

@@ -12,6 +12,9 @@ import NIOCore
 ///  part       as a segment; the part the playlist hints at next (EXT-X-PRELOAD-HINT) waits like a playlist
 ///  unknown    404 (another run's id, a segment out of the window, a mount without HLS)
 /// ```
+/// Successful answers keep the connection open for the next request when the client allows it (HTTP/1.1, or
+/// `Connection: keep-alive`): a player fetches a playlist and a segment every few seconds, and a new connection
+/// for each would cost more than the answer. Errors close it.
 /// A mount with listener authentication serves no HLS (403): a playlist and its segments are plain files to any
 /// cache, and cannot carry a listener's login.
 extension HLSResource {
@@ -75,7 +78,7 @@ struct HLSResponder: Responder {
                 send([part.bytes], etag: "\(id)-\(sequence).\(index)", request: request, on: connection)
             } else if stream.isNextPart(sequence, index: index, streamID: id) {
                 let timeout = Self.blockingTimeout(stream.configuration)
-                waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, on: connection.eventLoop), on: connection) { connection, _ in
+                waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, on: connection.eventLoop), request: request, on: connection) { connection, _ in
                     guard let part = stream.part(sequence, index: index, streamID: id) else {
                         connection.respondAndClose(.error(404, "No such part"))
                         return
@@ -136,7 +139,7 @@ struct HLSResponder: Responder {
             sendPlaylist(stream, blocking: true, request: request, on: connection)
         case .soon:
             let timeout = Self.blockingTimeout(stream.configuration)
-            waitThen(stream.wait(forSegment: msn, part: part, timeout: timeout, on: connection.eventLoop), on: connection) { connection, ready in
+            waitThen(stream.wait(forSegment: msn, part: part, timeout: timeout, on: connection.eventLoop), request: request, on: connection) { connection, ready in
                 guard ready else {
                     connection.respondAndClose(.error(503, "The requested segment did not appear in time"))
                     return
@@ -157,13 +160,26 @@ struct HLSResponder: Responder {
         .seconds(Int64(3 * configuration.targetDurationSeconds))
     }
 
-    /// Continues on the connection's loop once `future` completes; input is ignored meanwhile.
+    /// Whether the client lets the connection stay open after the answer.
+    static func keepsAlive(_ request: Request) -> Bool {
+        let connection = request.head["connection"]?.lowercased() ?? ""
+        if request.head.protocolName == "HTTP", request.head.protocolVersion == "1.1" { return !connection.contains("close") }
+        return connection.contains("keep-alive")
+    }
+
+    /// Continues on the connection's loop once `future` completes; input meanwhile is kept for the next request
+    /// (keep-alive) or ignored.
     private func waitThen(
         _ future: EventLoopFuture<Bool>,
+        request: Request,
         on connection: Connection,
         _ body: @escaping (Connection, Bool) -> Void
     ) {
-        connection.awaitAnswer()
+        if Self.keepsAlive(request) {
+            connection.beginKeepAliveResponse(pending: request.leftover)
+        } else {
+            connection.awaitAnswer()
+        }
         let loopBound = NIOLoopBound((connection, body), eventLoop: connection.eventLoop)
         future.whenSuccess { ready in
             let (connection, body) = loopBound.value
@@ -210,12 +226,17 @@ struct HLSResponder: Responder {
         response.extraHeaders += IcecastResponse.corsHeaders(alreadyConfigured: request.configuration.httpHeaders)
         response.extraHeaders.append("Content-Length: \(length)")
         let configuration = request.configuration
-        let head = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
+        let keepAlive = Self.keepsAlive(request) && request.method != "HEAD"
+        let head = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders, keepAlive: keepAlive)
         guard request.method != "HEAD" else {
             connection.respondAndClose(bytes: head, status: response.status)
             return
         }
-        connection.beginResponse()
+        if keepAlive {
+            connection.beginKeepAliveResponse(pending: request.leftover)
+        } else {
+            connection.beginResponse()
+        }
         let channel = connection.channel
         let total = head.readableBytes + length
         channel.write(head, promise: nil)
@@ -227,7 +248,12 @@ struct HLSResponder: Responder {
         channel.writeAndFlush(body.last ?? ByteBuffer()).whenComplete { result in
             watchdog.cancel()
             let connection = loopBound.value
-            connection.finishResponse(status: status, bytes: (try? result.get()).map { total } ?? 0)
+            let sent = (try? result.get()).map { total } ?? 0
+            if keepAlive, sent > 0 {
+                connection.finishKeepAliveResponse(status: status, bytes: sent)
+            } else {
+                connection.finishResponse(status: status, bytes: sent)
+            }
         }
     }
 }
