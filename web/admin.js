@@ -68,6 +68,8 @@ async function refresh() {
     cell(row, String(source.floe_resyncs ?? "—"));
     cell(row, source.floe_pace ?? "—");
     cell(row, String(source.listeners));
+    // Distinct HLS clients within the live window (behind a cache, the cache is one).
+    cell(row, source.floe_hls_listeners === undefined ? "—" : String(source.floe_hls_listeners));
     row.insertCell().appendChild(button("Kill source", () => api("killsource", { mount: source.mount })));
 
     seen.add(source.mount);

@@ -45,6 +45,8 @@ function render(icestats) {
     card.querySelector(".description").textContent = source.server_description || "";
     card.querySelector(".title").textContent = source.title || "—";
     card.querySelector(".listeners").textContent = String(source.listeners ?? 0);
+    for (const element of card.querySelectorAll(".hls-only")) element.hidden = source.floe_hls_listeners === undefined;
+    card.querySelector(".hls-listeners").textContent = String(source.floe_hls_listeners ?? 0);
     // The declared bitrate, else what Floe measured from the frames.
     const measured = source.floe_measured_bitrate ? `${Math.round(source.floe_measured_bitrate / 1000)} kbit/s` : "—";
     card.querySelector(".bitrate").textContent = source.bitrate ? `${source.bitrate} kbit/s` : measured;

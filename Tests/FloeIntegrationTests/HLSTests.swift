@@ -330,6 +330,9 @@ extension IntegrationTests.HLSTests {
         #expect(done == "true", "\(state)")
         let metrics = try await prometheusMetrics(port: server.port)
         #expect(metrics.contains { $0.key.hasPrefix("floe_hls_requests_total") && $0.key.contains("segment") && $0.value >= 3 })
+        // The browser itself counts as an HLS listener, shown beside the stream's listeners.
+        let hlsListeners = "document.querySelector('article.mount .hls-listeners')?.textContent ?? ''"
+        #expect(try await browser.wait(for: hlsListeners, toBe: "1") == "1")
         streaming.cancel()
         await server.stop()
     }
