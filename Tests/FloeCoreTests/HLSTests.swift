@@ -53,9 +53,9 @@ struct HLSTests {
         let segmenter = Self.segmented(blocks, configuration: HLSConfiguration(window: 10))
         var stream: [UInt8] = []
         for segment in segmenter.segments {
-            for part in segment.parts { stream += Array(part.bytes.readableBytesView) }
+            for part in segment.parts { stream += Array(part.buffers[0].readableBytesView) }
         }
-        for part in segmenter.openParts { stream += Array(part.bytes.readableBytesView) }
+        for part in segmenter.openParts { stream += Array(part.buffers[0].readableBytesView) }
         let demuxed = try TransportStreamReader.read(stream)
         let published = blocks.flatMap { Array($0.bytes.readableBytesView) }
         // Every frame so far, from the first, except those of the part still being gathered.
@@ -74,8 +74,8 @@ struct HLSTests {
     @Test func eachSegmentStartsWithTheTitleAndATitleChangeIsTimedAtItsFrame() throws {
         let blocks = Self.blocks(title: "Floe Tester - Sine at 440", titleFrom: 5)
         let segmenter = Self.segmented(blocks)
-        let first = try TransportStreamReader.read(segmenter.segments[0].parts.flatMap { Array($0.bytes.readableBytesView) })
-        let second = try TransportStreamReader.read(segmenter.segments[1].parts.flatMap { Array($0.bytes.readableBytesView) })
+        let first = try TransportStreamReader.read(segmenter.segments[0].parts.flatMap { Array($0.buffers[0].readableBytesView) })
+        let second = try TransportStreamReader.read(segmenter.segments[1].parts.flatMap { Array($0.buffers[0].readableBytesView) })
         // Block 5 starts at 2.5 s: inside segment 1, after its start.
         #expect(first.metadata.count == 1)
         #expect(String(decoding: first.metadata[0].payload, as: UTF8.self).contains("StreamTitle"))
@@ -132,7 +132,7 @@ struct HLSTests {
         #expect(playlist.contains("#EXT-X-DISCONTINUITY-SEQUENCE:1"))
         #expect(!playlist.contains("#EXT-X-DISCONTINUITY\n"))
         // Timestamps run on across the change.
-        let all = try TransportStreamReader.read(segmenter.segments.flatMap { $0.parts.flatMap { Array($0.bytes.readableBytesView) } })
+        let all = try TransportStreamReader.read(segmenter.segments.flatMap { $0.parts.flatMap { Array($0.buffers[0].readableBytesView) } })
         #expect(zip(all.audioPES, all.audioPES.dropFirst()).allSatisfy { $0.pts < $1.pts })
     }
 
@@ -153,8 +153,9 @@ struct HLSTests {
     @Test(arguments: [
         ("/live.m3u8", HLSResource.playlist(mount: "/live")),
         ("/radio/a b.mp3.m3u8", .playlist(mount: "/radio/a b.mp3")),
-        ("/live.hls/k3x-45.ts", .segment(mount: "/live", streamID: "k3x", sequence: 45)),
-        ("/live.hls/k3x-45.2.ts", .part(mount: "/live", streamID: "k3x", sequence: 45, index: 2)),
+        ("/live.hls/k3x-45.ts", .segment(mount: "/live", streamID: "k3x", sequence: 45, fileExtension: "ts")),
+        ("/live.hls/k3x-45.2.ts", .part(mount: "/live", streamID: "k3x", sequence: 45, index: 2, fileExtension: "ts")),
+        ("/live.hls/k3x-45.mp3", .segment(mount: "/live", streamID: "k3x", sequence: 45, fileExtension: "mp3")),
     ] as [(String, HLSResource)])
     func resourceNamesParse(path: String, expected: HLSResource) {
         #expect(HLSResource(path: path) == expected)
@@ -162,11 +163,44 @@ struct HLSTests {
 
     @Test(arguments: [
         "/.m3u8", "/live.hls/../etc/passwd", "/live.hls/k3x-1.ts/..", "/live.hls/k3x--1.ts", "/live.hls/k3x-1.2.3.ts",
-        "/live.hls/-1.ts", "/live.hls/k3x-99999999999999999999.ts", "/live.hls/k.x-1.ts", "/live.hls/k3x-1.mp3",
+        "/live.hls/-1.ts", "/live.hls/k3x-99999999999999999999.ts", "/live.hls/k.x-1.ts", "/live.hls/k3x-1.aac", "/live.hls/k3x-1.ts.mp3",
         "/live/k3x-1.ts", "/.hls/k3x-1.ts", "/live.hls/k3x-+1.ts", "live.m3u8",
     ])
     func badResourceNamesNameNothing(path: String) {
         #expect(HLSResource(path: path) == nil)
+    }
+
+    @Test func packedAudioPartsAreATimestampTagAndSlicesOfThePublishedFrames() throws {
+        let blocks = Self.blocks(title: "Floe Tester - Packed", titleFrom: 0)
+        var configuration = HLSConfiguration(window: 10)
+        configuration.format = .packed
+        let segmenter = Self.segmented(blocks, configuration: configuration)
+        let published = blocks.flatMap { Array($0.bytes.readableBytesView) }
+        var offset = 0
+        for segment in segmenter.segments {
+            // A segment: its own tag, then its parts' frames, one run of the published bytes.
+            let tag = ID3Tag.Parsed(segment.buffers[0])
+            #expect(tag?.privateTimestamp == (segment.sequence == 0 ? 90_000 : tag?.privateTimestamp))
+            #expect(tag?.text.contains("Floe Tester") == true)
+            let frames = segment.buffers.dropFirst().flatMap { Array($0.readableBytesView) }
+            #expect(Array(published[offset..<(offset + frames.count)]) == frames)
+            for part in segment.parts {
+                let partFrames = part.buffers.dropFirst().flatMap { Array($0.readableBytesView) }
+                #expect(Array(published[offset..<(offset + partFrames.count)]) == partFrames)
+                // Runs of a block: a 19-frame part spans at most two of them.
+                #expect(part.buffers.count <= 3)
+                offset += partFrames.count
+            }
+        }
+        // Slices share the blocks' storage: nothing was copied.
+        let first = segmenter.segments[0].buffers[1]
+        let sameStorage = first.withUnsafeReadableBytes { part in
+            blocks[0].bytes.withUnsafeReadableBytes { block in part.baseAddress == block.baseAddress }
+        }
+        #expect(sameStorage)
+        let playlist = HLSPlaylist.render(segmenter, names: HLSNames(mount: "/live", streamID: "a", fileExtension: "mp3"))
+        let last = segmenter.segments.last!.sequence
+        #expect(playlist.contains("live.hls/a-1.mp3") && playlist.contains("live.hls/a-\(last).2.mp3"))
     }
 
     @Test func namesArePercentEncodedRelativeURIs() {
@@ -259,5 +293,30 @@ enum TransportStreamReader {
         try close(0x100)
         try close(0x101)
         return result
+    }
+}
+
+extension ID3Tag {
+    /// Just enough of an ID3v2.4 reader for the tests: the PRIV timestamp and the text of the frames.
+    struct Parsed {
+        var privateTimestamp: Int64?
+        var text = ""
+
+        init?(_ buffer: ByteBuffer) {
+            let bytes = Array(buffer.readableBytesView)
+            guard bytes.count >= 10, bytes[0...2] == [0x49, 0x44, 0x33] else { return nil }
+            var offset = 10
+            while offset + 10 <= bytes.count {
+                let id = String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self)
+                let size = bytes[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 7 | Int($1) }
+                let body = Array(bytes[(offset + 10)..<(offset + 10 + size)])
+                if id == "PRIV", let zero = body.firstIndex(of: 0) {
+                    privateTimestamp = body[(zero + 1)...].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+                } else {
+                    text += String(decoding: body.dropFirst(), as: UTF8.self) + "\n"
+                }
+                offset += 10 + size
+            }
+        }
     }
 }

@@ -827,6 +827,8 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.mount("/off").hlsSettings.enabled == false)
         #expect(loaded.mount("/plain").hlsSettings == HLSConfiguration(partDuration: nil))
         #expect(loadError("<mount><mount-name>/a</mount-name><floe-hls window=\"2\"/></mount>")?.message.contains("window") == true)
+        #expect(try load("<mount><mount-name>/p</mount-name><floe-hls format=\"packed\"/></mount>").configuration.mount("/p").hlsSettings.format == .packed)
+        #expect(loadError("<mount><mount-name>/a</mount-name><floe-hls format=\"webm\"/></mount>")?.message.contains("ts or packed") == true)
         #expect(loadError("<mount><mount-name>/a</mount-name><floe-hls segment-duration=\"1\" part-duration=\"2\"/></mount>") != nil)
     }
 

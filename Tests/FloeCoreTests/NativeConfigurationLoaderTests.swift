@@ -58,12 +58,15 @@ struct NativeConfigurationLoaderTests {
                   segment-duration: 4
                   window: 5
                   part-duration: ~
+                  format: packed
               /off:
                 hls: false
               /default: {}
             """
         ).configuration
-        #expect(configuration.mount("/live").hlsSettings == HLSConfiguration(segmentDuration: .seconds(4), window: 5, partDuration: nil))
+        var expected = HLSConfiguration(segmentDuration: .seconds(4), window: 5, partDuration: nil)
+        expected.format = .packed
+        #expect(configuration.mount("/live").hlsSettings == expected)
         #expect(configuration.mount("/off").hlsSettings.enabled == false)
         #expect(configuration.mount("/default").hlsSettings == HLSConfiguration())
         let error = try #require(loadError("mounts:\n  /a:\n    hls:\n      window: 2\n"))

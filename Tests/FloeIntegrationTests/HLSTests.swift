@@ -485,3 +485,40 @@ extension IntegrationTests.HLSTests {
         await server.stop()
     }
 }
+
+extension IntegrationTests.HLSTests {
+    @Test func packedAudioSegmentsAreTheListenersFramesAfterATimestampTagAndFFmpegPlaysThem() async throws {
+        let server = try await TestServer { configuration in
+            var mount = MountConfiguration()
+            var hls = HLSConfiguration()
+            hls.format = .packed
+            mount.hls = hls
+            configuration.mounts["/live"] = mount
+        }
+        let source = try rawSource(port: server.port, mount: "/live")
+        let streaming = streamUntilCancelled(source)
+        let (listener, _, first) = try rawListener(port: server.port, mount: "/live")
+        let heard = listener.receiveAllInBackground(prefix: first)
+        let playlist = try await Self.playlist(server.port, atLeast: 3)
+        let uri = try #require(Self.uris(playlist).segments.last)
+        #expect(uri.hasSuffix(".mp3"))
+        let (head, segment) = try Self.get(server.port, "/" + uri)
+        #expect(head.contains("Content-Type: audio/mpeg"))
+        // An ID3 tag (the PRIV timestamp), then frames as the listener got them.
+        #expect(Array(segment.prefix(3)) == Array("ID3".utf8))
+        #expect(String(decoding: segment, as: UTF8.self).contains("com.apple.streaming.transportStreamTimestamp"))
+        let tagLength = 10 + segment[6..<10].reduce(0) { $0 << 7 | Int($1) }
+        let frames = Array(segment[tagLength...])
+        #expect(MPEGFrameSynchronizer.frames(in: frames).count > 60)
+
+        let played = try await Self.ffmpeg(
+            ["-i", "http://127.0.0.1:\(server.port)/live.m3u8", "-t", "4", "-map", "0:a", "-f", "s16le", "-ac", "1", "-"]
+        )
+        #expect(Self.samples(played).count >= 4 * 44_100 - 1152)
+        #expect(abs(Self.toneFrequency(Self.samples(played)) - 440) < 10)
+        streaming.cancel()
+        source.shutdownWrite()
+        #expect(Self.contains(await heard.value, frames))
+        await server.stop()
+    }
+}

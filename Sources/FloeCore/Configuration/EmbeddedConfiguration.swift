@@ -179,6 +179,7 @@ public enum EmbeddedConfiguration {
         #     segment-duration: 2         # seconds, the target (EXT-X-TARGETDURATION rounds it up)
         #     window: 6                   # segments in the live playlist (at least 3)
         #     part-duration: 0.5          # Low-Latency HLS parts and blocking reloads; ~ for plain HLS
+        #     format: ts                  # ts (MPEG-TS), or packed: the MP3 frames after an ID3 timestamp tag
         #   outputs: []                   # speaker and FEC outputs (not in default-mount), each one of:
         #     - type: rtp                 # RTP to a unicast address or multicast group; SDP at /MOUNT.sdp?output=NAME
         #       name: rtp1                # default: the type and a number (rtp1, rtp2, playback1)

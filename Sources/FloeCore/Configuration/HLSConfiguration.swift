@@ -11,6 +11,33 @@ public struct HLSConfiguration: Sendable, Equatable {
     public var window: Int
     /// Target duration of a Low-Latency HLS part; `nil` serves plain HLS, without parts or blocking reloads.
     public var partDuration: Duration?
+    /// What segments are made of.
+    public var format: Format = .transportStream
+
+    public enum Format: String, Sendable, Equatable, CaseIterable {
+        /// MPEG-TS (`.ts`): the MP3 frames in PES packets, titles as timed ID3 where they change. What every
+        /// player takes, Chromium among them.
+        case transportStream = "ts"
+        /// Packed audio (RFC 8216 §3.4, `.mp3`): the frames as they are, after an ID3 tag with the timestamp and
+        /// title; segments are slices of the mount's own blocks. Titles change at segment starts.
+        case packed
+
+        /// The file extension of segments and parts.
+        public var fileExtension: String {
+            switch self {
+            case .transportStream: return "ts"
+            case .packed: return "mp3"
+            }
+        }
+
+        /// The `Content-Type` of segments and parts.
+        public var contentType: String {
+            switch self {
+            case .transportStream: return "video/mp2t"
+            case .packed: return "audio/mpeg"
+            }
+        }
+    }
 
     public static let minimumWindow = 3
 

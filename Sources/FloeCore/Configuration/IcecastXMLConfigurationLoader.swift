@@ -731,10 +731,15 @@ private enum IcecastXMLRules {
                         throw value.error("window: expected \(HLSConfiguration.minimumWindow) to 1000 segments, got \"\(text)\"")
                     }
                     settings.window = window
+                case "format":
+                    guard let format = HLSConfiguration.Format(rawValue: text) else {
+                        throw value.error("format: expected ts or packed, got \"\(text)\"")
+                    }
+                    settings.format = format
                 case "part-duration":
                     settings.partDuration = ["0", "off", "false", "no"].contains(text.lowercased()) ? nil : try seconds(atLeast: 0.05)
                 default:
-                    throw value.error("unknown attribute \"\(name)\" (enabled, segment-duration, window, part-duration)")
+                    throw value.error("unknown attribute \"\(name)\" (enabled, segment-duration, window, part-duration, format)")
                 }
             }
             if let part = settings.partDuration, part > settings.segmentDuration {

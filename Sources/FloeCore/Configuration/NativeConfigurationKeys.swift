@@ -400,6 +400,13 @@ enum NativeConfigurationKeys {
             if hls.segmentDuration < .milliseconds(100) { throw value.error("a segment lasts at least 0.1 s") }
         },
         "window": { hls, value in hls.window = try value.integer(in: HLSConfiguration.minimumWindow...1000) },
+        "format": { hls, value in
+            let text = try value.text()
+            guard let format = HLSConfiguration.Format(rawValue: text) else {
+                throw value.error("expected ts or packed, got \"\(text)\"")
+            }
+            hls.format = format
+        },
         // `~` or `false`: plain HLS, without Low-Latency parts.
         "part-duration": { hls, value in
             if value.isNull || (try? value.bool()) == false {

@@ -84,6 +84,7 @@ public enum HLSPlaylist {
 ///  /live.m3u8                      playlist
 ///  /live.hls/k3x-45.ts             segment 45
 ///  /live.hls/k3x-45.2.ts           part 2 of segment 45
+///  /live.hls/k3x-45.mp3            segment 45 as packed audio (`format: packed`)
 /// ```
 /// Playlists refer to them relative to the playlist's own URI (`live.hls/k3x-45.ts`), so they work under any
 /// prefix a proxy puts in front.
@@ -92,13 +93,16 @@ public struct HLSNames: Sendable, Equatable {
     public var mount: String
     /// The stream's id.
     public var streamID: String
+    /// `ts`, or `mp3` for packed audio.
+    public var fileExtension: String
 
     public static let playlistSuffix = ".m3u8"
     public static let directorySuffix = ".hls"
 
-    public init(mount: String, streamID: String) {
+    public init(mount: String, streamID: String, fileExtension: String = "ts") {
         self.mount = mount
         self.streamID = streamID
+        self.fileExtension = fileExtension
     }
 
     /// The last path component of the mount, percent-encoded: what the playlist's relative URIs start with.
@@ -118,11 +122,11 @@ public struct HLSNames: Sendable, Equatable {
     }
 
     public func segment(_ sequence: Int) -> String {
-        "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).ts"
+        "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(fileExtension)"
     }
 
     public func part(_ sequence: Int, _ index: Int) -> String {
-        "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(index).ts"
+        "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(index).\(fileExtension)"
     }
 }
 

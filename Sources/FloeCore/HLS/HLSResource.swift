@@ -1,17 +1,17 @@
 /// What an HLS request path names (see `HLSNames`): a mount's playlist, one of its segments, or a part.
 ///
 /// Parsing is strict: a segment name is the stream id (letters and digits), a dash, the sequence number and
-/// optionally a dot and the part index, then `.ts`. Anything else (`..`, extra components, signs, numbers too long
+/// optionally a dot and the part index, then `.ts` (or `.mp3`, packed audio). Anything else (`..`, extra components, signs, numbers too long
 /// to be real) names nothing, and the server answers 404.
 public enum HLSResource: Sendable, Equatable {
     case playlist(mount: String)
-    case segment(mount: String, streamID: String, sequence: Int)
-    case part(mount: String, streamID: String, sequence: Int, index: Int)
+    case segment(mount: String, streamID: String, sequence: Int, fileExtension: String)
+    case part(mount: String, streamID: String, sequence: Int, index: Int, fileExtension: String)
 
     /// The mount the resource belongs to.
     public var mount: String {
         switch self {
-        case .playlist(let mount), .segment(let mount, _, _), .part(let mount, _, _, _): return mount
+        case .playlist(let mount), .segment(let mount, _, _, _), .part(let mount, _, _, _, _): return mount
         }
     }
 
@@ -27,10 +27,11 @@ public enum HLSResource: Sendable, Equatable {
         guard let slash = path.lastIndex(of: "/") else { return nil }
         let directory = path[..<slash]
         let file = path[path.index(after: slash)...]
-        guard directory.hasSuffix(HLSNames.directorySuffix), file.hasSuffix(".ts") else { return nil }
+        let fileExtension = file.hasSuffix(".ts") ? "ts" : file.hasSuffix(".mp3") ? "mp3" : ""
+        guard directory.hasSuffix(HLSNames.directorySuffix), !fileExtension.isEmpty else { return nil }
         let mount = String(directory.dropLast(HLSNames.directorySuffix.count))
         guard mount.count > 1, !mount.hasSuffix("/") else { return nil }
-        let name = file.dropLast(3)
+        let name = file.dropLast(fileExtension.count + 1)
         guard let dash = name.firstIndex(of: "-") else { return nil }
         let streamID = name[..<dash]
         guard !streamID.isEmpty, streamID.count <= 16, streamID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
@@ -38,9 +39,9 @@ public enum HLSResource: Sendable, Equatable {
         guard (1...2).contains(numbers.count), let sequence = Self.number(numbers[0]) else { return nil }
         if numbers.count == 2 {
             guard let index = Self.number(numbers[1]) else { return nil }
-            self = .part(mount: mount, streamID: String(streamID), sequence: sequence, index: index)
+            self = .part(mount: mount, streamID: String(streamID), sequence: sequence, index: index, fileExtension: fileExtension)
         } else {
-            self = .segment(mount: mount, streamID: String(streamID), sequence: sequence)
+            self = .segment(mount: mount, streamID: String(streamID), sequence: sequence, fileExtension: fileExtension)
         }
     }
 

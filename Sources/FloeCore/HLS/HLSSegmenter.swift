@@ -2,23 +2,33 @@ import Foundation
 import MPEGAudio
 import NIOCore
 
-/// One part of a segment (a Low-Latency HLS `EXT-X-PART`): whole frames as transport stream packets, starting
-/// with the PAT and PMT so that a player can begin with it.
+/// One part of a segment (a Low-Latency HLS `EXT-X-PART`), ready to send: a player can begin with it.
+///
+/// - Transport stream: whole frames as TS packets, starting with the PAT and PMT; muxed once.
+/// - Packed audio: an ID3 tag with the timestamp of its first sample and the title, then its frames as they are:
+///   slices of the blocks the mount published, not copies.
 public struct HLSPart: Sendable {
     /// Media sequence number of the segment it belongs to.
     public var segment: Int
     /// Its place in that segment, from 0.
     public var index: Int
     public var duration: Duration
-    /// The muxed bytes, made once and shared by every request.
-    public var bytes: ByteBuffer
+    /// The response body, in order; shared by every request.
+    public var buffers: [ByteBuffer]
+    /// Packed audio: the frames alone, without the part's tag (a segment sends them after its own tag).
+    var frames: [ByteBuffer] = []
+
+    public var byteCount: Int { buffers.reduce(0) { $0 + $1.readableBytes } }
 }
 
-/// A finished segment: its parts in order; the segment's bytes are theirs, concatenated.
+/// A finished segment: its parts in order. A transport stream segment is its parts' bytes, concatenated; a
+/// packed-audio segment is its own ID3 tag and the parts' frames.
 public struct HLSSegment: Sendable {
     /// Media sequence number.
     public var sequence: Int
     public var parts: [HLSPart]
+    /// The response body, in order; shared by every request.
+    public var buffers: [ByteBuffer]
     public var duration: Duration
     /// Wall time of its first sample (`EXT-X-PROGRAM-DATE-TIME`).
     public var programDateTime: Date
@@ -27,7 +37,7 @@ public struct HLSSegment: Sendable {
     /// Discontinuities up to and including this segment's (`EXT-X-DISCONTINUITY-SEQUENCE` arithmetic).
     public var discontinuityCount: Int
 
-    public var byteCount: Int { parts.reduce(0) { $0 + $1.bytes.readableBytes } }
+    public var byteCount: Int { buffers.reduce(0) { $0 + $1.readableBytes } }
 }
 
 /// Cuts a mount's published blocks into HLS segments and parts on frame boundaries, with timestamps from the
@@ -72,6 +82,10 @@ public struct HLSSegmenter: Sendable {
     private var partDuration: Duration = .zero
     private var pes = ByteBuffer()
     private var pesPTS: Int64 = 0
+    /// Packed audio: the part's frames as runs of the blocks they are in, its first PTS and title.
+    private var packedRuns: [(block: Int, bytes: ByteBuffer, start: Int, length: Int)] = []
+    private var packedStart: (pts: Int64, title: String)?
+    private var segmentTitle = ""
     /// The title written into the stream last, by its ICY version.
     private var writtenTitleVersion: Int?
 
@@ -116,6 +130,14 @@ public struct HLSSegmenter: Sendable {
         let blockEnd = last.mediaTime + last.duration
         for frame in frames {
             let bytes = block.bytes.getSlice(at: block.bytes.readerIndex + frame.offset, length: frame.length)!
+            if configuration.format == .packed {
+                // The frame stays where it is: a run of its block, extended while frames follow one another.
+                if let last = packedRuns.last, last.block == block.sequence, last.start + last.length == frame.offset {
+                    packedRuns[packedRuns.count - 1].length += frame.length
+                } else {
+                    packedRuns.append((block.sequence, block.bytes, frame.offset, frame.length))
+                }
+            }
             if muxer == nil {
                 let codec: TransportStreamMuxer.AudioCodec = bytes.withUnsafeReadableBytes { raw in
                     raw.count >= 4 && MPEGFrameHeader(raw[0], raw[1], raw[2], raw[3])?.version != .mpeg1 ? .mpeg2Audio : .mpeg1Audio
@@ -153,8 +175,13 @@ public struct HLSSegmenter: Sendable {
         if segmentStart == nil {
             let date = timeline.date.addingTimeInterval(Double(pts - timeline.pts) / 90_000)
             segmentStart = (pts, date, discontinuityPending)
+            segmentTitle = title.title
             discontinuityPending = false
             writtenTitleVersion = nil
+        }
+        if configuration.format == .packed {
+            if packedStart == nil { packedStart = (pts, title.title) }
+            return addDuration(duration)
         }
         if part == nil {
             var bytes = ByteBufferAllocator().buffer(capacity: 16 * 1024)
@@ -172,6 +199,11 @@ public struct HLSSegmenter: Sendable {
         var frame = frame
         pes.writeBuffer(&frame)
         if pes.readableBytes >= Self.pesPayloadBytes { flushPES() }
+        return addDuration(duration)
+    }
+
+    /// Counts a frame's play time; finishes the part (and the segment) when the next frame would not fit.
+    private mutating func addDuration(_ duration: Duration) -> Bool {
         partDuration += duration
         segmentDuration += duration
         if partDuration + duration > partTarget {
@@ -191,21 +223,44 @@ public struct HLSSegmenter: Sendable {
     }
 
     private mutating func finishPart() {
+        if let start = packedStart {
+            let frames = packedRuns.map { $0.bytes.getSlice(at: $0.bytes.readerIndex + $0.start, length: $0.length)! }
+            let tag = Self.packedTag(pts: start.pts, title: start.title)
+            openParts.append(
+                HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, buffers: [tag] + frames, frames: frames)
+            )
+            packedRuns = []
+            packedStart = nil
+            partDuration = .zero
+            return
+        }
         guard part != nil else { return }
         flushPES()
-        openParts.append(HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, bytes: part!))
+        openParts.append(HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, buffers: [part!]))
         part = nil
         partDuration = .zero
+    }
+
+    /// The ID3 tag a packed-audio segment or part starts with: the timestamp of its first sample (RFC 8216
+    /// §3.4) and the title.
+    static func packedTag(pts: Int64, title: String) -> ByteBuffer {
+        var tag = ID3Tag.transportStreamTimestamp(pts)
+        tag.frames += ID3Tag.streamTitle(title).frames
+        return ByteBuffer(bytes: tag.bytes)
     }
 
     private mutating func finishSegment() {
         finishPart()
         guard let start = segmentStart, !openParts.isEmpty else { return }
         if start.discontinuity { discontinuityCount += 1 }
+        let buffers = configuration.format == .packed
+            ? [Self.packedTag(pts: start.pts, title: segmentTitle)] + openParts.flatMap(\.frames)
+            : openParts.flatMap(\.buffers)
         segments.append(
             HLSSegment(
                 sequence: nextSequence,
                 parts: openParts,
+                buffers: buffers,
                 duration: segmentDuration,
                 programDateTime: start.date,
                 discontinuity: start.discontinuity,

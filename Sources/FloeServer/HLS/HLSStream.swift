@@ -13,8 +13,8 @@ import NIOCore
 final class HLSStream: MountOutput {
     let home: Mount
     let placement = MountOutputPlacement()
-    /// Names resources with an id of this server run, so caches never mix two runs' segments.
-    let names: HLSNames
+    /// An id of this server run in every resource name, so caches never mix two runs' segments.
+    let streamID: String
     /// Blocking requests held at once, beyond which new ones are refused (503) rather than queued.
     static let maximumWaiters = 10_000
 
@@ -44,7 +44,7 @@ final class HLSStream: MountOutput {
     init(home: Mount, configuration: HLSConfiguration) {
         self.home = home
         let id = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
-        names = HLSNames(mount: home.path, streamID: id)
+        streamID = id
         state = NIOLockedValueBox(State(configuration: configuration, segmenter: HLSSegmenter(configuration: configuration)))
     }
 
@@ -117,6 +117,7 @@ final class HLSStream: MountOutput {
     func playlist() -> ByteBuffer {
         state.withLockedValue { state in
             if let playlist = state.playlist { return playlist }
+            let names = HLSNames(mount: home.path, streamID: streamID, fileExtension: state.configuration.format.fileExtension)
             let playlist = ByteBuffer(string: HLSPlaylist.render(state.segmenter, names: names))
             state.playlist = playlist
             return playlist
@@ -174,25 +175,33 @@ final class HLSStream: MountOutput {
         return promise.futureResult
     }
 
-    /// A finished segment's parts, or `nil` when it is not kept (or belongs to another run).
-    func segment(_ sequence: Int, streamID: String) -> HLSSegment? {
-        guard streamID == names.streamID else { return nil }
-        return state.withLockedValue { $0.configuration.enabled ? $0.segmenter.segment(sequence) : nil }
+    /// A finished segment, or `nil` when it is not kept (or belongs to another run, or another format).
+    func segment(_ sequence: Int, streamID: String, fileExtension: String) -> HLSSegment? {
+        guard streamID == self.streamID else { return nil }
+        return state.withLockedValue { state in
+            Self.serves(fileExtension, state) ? state.segmenter.segment(sequence) : nil
+        }
     }
 
-    /// A part, or `nil` when it is not kept (or belongs to another run).
-    func part(_ sequence: Int, index: Int, streamID: String) -> HLSPart? {
-        guard streamID == names.streamID else { return nil }
-        return state.withLockedValue { $0.configuration.enabled ? $0.segmenter.part(segment: sequence, index: index) : nil }
+    /// A part, or `nil` when it is not kept (or belongs to another run, or another format).
+    func part(_ sequence: Int, index: Int, streamID: String, fileExtension: String) -> HLSPart? {
+        guard streamID == self.streamID else { return nil }
+        return state.withLockedValue { state in
+            Self.serves(fileExtension, state) ? state.segmenter.part(segment: sequence, index: index) : nil
+        }
     }
 
     /// Whether `(sequence, index)` is the part the playlist hints at next (a request for it waits for it).
-    func isNextPart(_ sequence: Int, index: Int, streamID: String) -> Bool {
-        guard streamID == names.streamID else { return false }
+    func isNextPart(_ sequence: Int, index: Int, streamID: String, fileExtension: String) -> Bool {
+        guard streamID == self.streamID else { return false }
         return state.withLockedValue { state in
             let next = state.segmenter.nextPart
-            return state.configuration.enabled && next.segment == sequence && next.index == index
+            return Self.serves(fileExtension, state) && next.segment == sequence && next.index == index
         }
+    }
+
+    private static func serves(_ fileExtension: String, _ state: State) -> Bool {
+        state.configuration.enabled && state.configuration.format.fileExtension == fileExtension
     }
 
     // MARK: Counting

@@ -1,14 +1,15 @@
 import FloeCore
 import NIOCore
 
-/// HLS requests: a mount's playlist (`/live.m3u8`), its segments and parts (`/live.hls/<id>-<n>[.<part>].ts`).
+/// HLS requests: a mount's playlist (`/live.m3u8`), its segments and parts (`/live.hls/<id>-<n>[.<part>].ts`, or
+/// `.mp3` for packed audio).
 ///
 /// ```
 ///  playlist   200 application/vnd.apple.mpegurl    max-age ≤ half a part (or segment)
 ///             ?_HLS_msn=N[&_HLS_part=P]            waits on the event loop until that segment or part exists,
 ///                                                  at most three target durations (then 503); 400 when N is
 ///                                                  more than two segments ahead, or not a number
-///  segment    200 video/mp2t, strong ETag          immutable: cached for a day; 304 for If-None-Match
+///  segment    200 video/mp2t (audio/mpeg packed)   immutable: cached for a day, strong ETag; 304 for If-None-Match
 ///  part       as a segment; the part the playlist hints at next (EXT-X-PRELOAD-HINT) waits like a playlist
 ///  unknown    404 (another run's id, a segment out of the window, a mount without HLS)
 /// ```
@@ -31,7 +32,6 @@ struct HLSResponder: Responder {
     let server: ServerContext
 
     static let playlistType = "application/vnd.apple.mpegurl"
-    static let segmentType = "video/mp2t"
     /// Immutable resources (segment names are never reused: they carry the stream's id).
     static let segmentCacheControl = "public, max-age=86400, immutable"
 
@@ -65,25 +65,26 @@ struct HLSResponder: Responder {
         case .playlist:
             stream.recordRequest(.playlist, client: request.peer)
             playlist(stream, request: request, on: connection)
-        case .segment(_, let id, let sequence):
+        case .segment(_, let id, let sequence, let fileExtension):
             stream.recordRequest(.segment, client: request.peer)
-            guard let segment = stream.segment(sequence, streamID: id) else {
+            guard let segment = stream.segment(sequence, streamID: id, fileExtension: fileExtension) else {
                 connection.respondAndClose(.error(404, "No such segment"))
                 return
             }
-            send(segment.parts.map(\.bytes), etag: "\(id)-\(sequence)", request: request, on: connection)
-        case .part(_, let id, let sequence, let index):
+            send(segment.buffers, etag: "\(id)-\(sequence)", format: stream.configuration.format, request: request, on: connection)
+        case .part(_, let id, let sequence, let index, let fileExtension):
             stream.recordRequest(.part, client: request.peer)
-            if let part = stream.part(sequence, index: index, streamID: id) {
-                send([part.bytes], etag: "\(id)-\(sequence).\(index)", request: request, on: connection)
-            } else if stream.isNextPart(sequence, index: index, streamID: id) {
+            let format = stream.configuration.format
+            if let part = stream.part(sequence, index: index, streamID: id, fileExtension: fileExtension) {
+                send(part.buffers, etag: "\(id)-\(sequence).\(index)", format: format, request: request, on: connection)
+            } else if stream.isNextPart(sequence, index: index, streamID: id, fileExtension: fileExtension) {
                 let timeout = Self.blockingTimeout(stream.configuration)
                 waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, on: connection.eventLoop), request: request, on: connection) { connection, _ in
-                    guard let part = stream.part(sequence, index: index, streamID: id) else {
+                    guard let part = stream.part(sequence, index: index, streamID: id, fileExtension: fileExtension) else {
                         connection.respondAndClose(.error(404, "No such part"))
                         return
                     }
-                    send([part.bytes], etag: "\(id)-\(sequence).\(index)", request: request, on: connection)
+                    send(part.buffers, etag: "\(id)-\(sequence).\(index)", format: format, request: request, on: connection)
                 }
             } else {
                 connection.respondAndClose(.error(404, "No such part"))
@@ -204,7 +205,13 @@ struct HLSResponder: Responder {
         write(response, body: [body], request: request, on: connection)
     }
 
-    private func send(_ buffers: [ByteBuffer], etag: String, request: Request, on connection: Connection) {
+    private func send(
+        _ buffers: [ByteBuffer],
+        etag: String,
+        format: HLSConfiguration.Format,
+        request: Request,
+        on connection: Connection
+    ) {
         let tag = "\"\(etag)\""
         if let match = request.head["if-none-match"], match.split(separator: ",").contains(where: { $0.trimmingSpaces() == tag || $0.trimmingSpaces() == "*" }) {
             var response = IcecastResponse(status: 304, contentType: nil)
@@ -213,7 +220,7 @@ struct HLSResponder: Responder {
             connection.respondAndClose(response)
             return
         }
-        var response = IcecastResponse(status: 200, contentType: Self.segmentType)
+        var response = IcecastResponse(status: 200, contentType: format.contentType)
         response.cacheControl = Self.segmentCacheControl
         response.extraHeaders = ["ETag: \(tag)"]
         write(response, body: buffers, request: request, on: connection)

@@ -9,7 +9,7 @@ import NIOCore
 ///  SOURCE, PUT     any                                    SourceResponder       (source login, then ingest)
 ///  GET, HEAD       /admin, /admin/…, /admin.cgi           AdminResponder        (Icecast's admin API, the admin page)
 ///  GET, HEAD       /status-json.xsl, /metrics, X.m3u …    PublicStatusResponder (unless a live mount has that name)
-///  GET, HEAD       X.m3u8, X.hls/<id>-<n>[.<part>].ts     HLSResponder          (unless a live mount has that name)
+///  GET, HEAD       X.m3u8, X.hls/<id>-<n>[.<part>].ts|mp3 HLSResponder          (unless a live mount has that name)
 ///  GET, HEAD       any                                    ListenerResponder     (a mount; else a web-root file)
 ///  OPTIONS         any                                    OptionsResponder      (CORS preflight, libshout's probe)
 ///  other           any                                    405
