@@ -23,6 +23,7 @@ let package = Package(
         .executableTarget(name: "FuzzConfiguration", dependencies: ["FloeCore"]),
         .executableTarget(name: "FuzzFEC", dependencies: ["FloeFEC"]),
         .executableTarget(name: "FuzzRelayInput", dependencies: ["FloeCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(name: "FuzzHLS", dependencies: ["FloeCore", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )
