@@ -97,13 +97,14 @@ struct HLSTests {
         #expect(lines.first == "#EXTM3U")
         #expect(lines.contains("#EXT-X-TARGETDURATION:2"))
         #expect(segmenter.segments.count == 6)
-        #expect(lines.contains("#EXT-X-MEDIA-SEQUENCE:3"))
+        // Three segments of whole frames last 5.96 s, less than three target durations: a fourth is listed.
+        #expect(lines.contains("#EXT-X-MEDIA-SEQUENCE:2"))
         #expect(lines.contains("#EXT-X-DISCONTINUITY-SEQUENCE:0"))
         #expect(lines.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500"))
         #expect(lines.contains("#EXT-X-PART-INF:PART-TARGET=0.500"))
-        #expect(lines.filter { $0.hasPrefix("#EXTINF:") }.count == 3)
+        #expect(lines.filter { $0.hasPrefix("#EXTINF:") }.count == 4)
         #expect(lines.contains("live.hls/k3x-5.ts"))
-        #expect(!lines.contains("live.hls/k3x-2.ts"))
+        #expect(lines.contains("live.hls/k3x-2.ts") && !lines.contains("live.hls/k3x-1.ts"))
         #expect(lines.contains("#EXT-X-PART:DURATION=0.49633,URI=\"live.hls/k3x-5.3.ts\",INDEPENDENT=YES"))
         #expect(lines.last == "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"live.hls/k3x-6.\(segmenter.openParts.count).ts\"")
         #expect(lines.filter { $0.hasPrefix("#EXT-X-PROGRAM-DATE-TIME:2027-01-15T08:0") }.count == 1)
@@ -131,6 +132,18 @@ struct HLSTests {
         // The window (3) has moved past the discontinuity: it is counted in the discontinuity sequence.
         #expect(playlist.contains("#EXT-X-DISCONTINUITY-SEQUENCE:1"))
         #expect(!playlist.contains("#EXT-X-DISCONTINUITY\n"))
+        // While the segment after the change is the window's first, its tag is there and not yet counted.
+        var early = HLSSegmenter(configuration: HLSConfiguration(window: 3))
+        for block in blocks.prefix(6) { early.append(block, at: start) }
+        early.endOfStream()
+        var fed = 0
+        while early.windowSegments.first?.discontinuity != true, fed < blocks.count {
+            early.append(blocks[fed], at: start.addingTimeInterval(60))
+            fed += 1
+        }
+        #expect(early.windowSegments.first?.discontinuity == true, "the window never began with the change")
+        let earlyPlaylist = HLSPlaylist.render(early, names: HLSNames(mount: "/live", streamID: "a"))
+        #expect(earlyPlaylist.contains("#EXT-X-DISCONTINUITY-SEQUENCE:0\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME"))
         // Timestamps run on across the change.
         let all = try TransportStreamReader.read(segmenter.segments.flatMap { $0.parts.flatMap { Array($0.buffers[0].readableBytesView) } })
         #expect(zip(all.audioPES, all.audioPES.dropFirst()).allSatisfy { $0.pts < $1.pts })

@@ -737,7 +737,7 @@ private enum IcecastXMLRules {
                     }
                     settings.format = format
                 case "part-duration":
-                    settings.partDuration = ["0", "off", "false", "no"].contains(text.lowercased()) ? nil : try seconds(atLeast: 0.05)
+                    settings.partDuration = ["0", "off", "false", "no"].contains(text.lowercased()) ? nil : try seconds(atLeast: 0.2)
                 default:
                     throw value.error("unknown attribute \"\(name)\" (enabled, segment-duration, window, part-duration, format)")
                 }

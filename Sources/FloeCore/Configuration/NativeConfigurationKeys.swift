@@ -414,7 +414,8 @@ enum NativeConfigurationKeys {
                 return
             }
             let part = Duration.milliseconds(Int64((try value.seconds(atMost: 60) * 1000).rounded()))
-            if part < .milliseconds(50) { throw value.error("a part lasts at least 0.05 s") }
+            // Parts but a segment's last must last 85 % of the target: a part of whole frames needs room for several.
+            if part < .milliseconds(200) { throw value.error("a part lasts at least 0.2 s") }
             hls.partDuration = part
         },
     ]

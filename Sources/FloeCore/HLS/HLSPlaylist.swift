@@ -37,7 +37,8 @@ public enum HLSPlaylist {
         text += "#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuities)\n"
         let partsFrom = (window.last?.sequence ?? 0) - Self.segmentsWithParts + 1
         for (position, segment) in window.enumerated() {
-            if segment.discontinuity && position > 0 { text += "#EXT-X-DISCONTINUITY\n" }
+            // Written before the first segment too: EXT-X-DISCONTINUITY-SEQUENCE counts only those before it.
+            if segment.discontinuity { text += "#EXT-X-DISCONTINUITY\n" }
             if position == 0 || segment.discontinuity {
                 text += "#EXT-X-PROGRAM-DATE-TIME:\(dateTime(segment.programDateTime))\n"
             }
@@ -47,6 +48,13 @@ public enum HLSPlaylist {
             text += "#EXTINF:\(decimal(segment.duration, places: 5)),\n\(names.segment(segment.sequence))\n"
         }
         if configuration.partDuration != nil {
+            if let open = segmenter.openSegment {
+                // The tags of the segment being built go before its first part, where they will stay.
+                if open.discontinuity { text += "#EXT-X-DISCONTINUITY\n" }
+                if window.isEmpty || open.discontinuity {
+                    text += "#EXT-X-PROGRAM-DATE-TIME:\(dateTime(open.programDateTime))\n"
+                }
+            }
             for part in segmenter.openParts { text += partLine(part, names: names) }
             let next = segmenter.nextPart
             text += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(names.part(next.segment, next.index))\"\n"

@@ -53,11 +53,13 @@ public struct HLSSegment: Sendable {
 ///              PAT PMT [ID3] PES PES …      part 0 │ part 1 │ part 2 │ part 3          oldest released
 /// ```
 public struct HLSSegmenter: Sendable {
-    public let configuration: HLSConfiguration
+    public private(set) var configuration: HLSConfiguration
     /// Segments kept beyond the window, for players that fetch a segment just after it left the playlist.
     public static let retainedBeyondWindow = 3
-    /// Audio is written in PES packets of about this many bytes (whole frames), as ffmpeg does.
+    /// Audio is written in PES packets of at most about this many bytes (whole frames), as ffmpeg does…
     static let pesPayloadBytes = 2_930
+    /// …and of at most this much play time: each carries the PCR, which ISO/IEC 13818-1 wants every 100 ms.
+    static let pesDuration = Duration.milliseconds(80)
     /// The timeline's first PTS, so that the PCR (a little earlier) is never negative.
     static let initialPTS: Int64 = 90_000
 
@@ -82,6 +84,7 @@ public struct HLSSegmenter: Sendable {
     private var partDuration: Duration = .zero
     private var pes = ByteBuffer()
     private var pesPTS: Int64 = 0
+    private var pesMedia: Duration = .zero
     /// Packed audio: the part's frames as runs of the blocks they are in, its first PTS and title.
     private var packedRuns: [(block: Int, bytes: ByteBuffer, start: Int, length: Int)] = []
     private var packedStart: (pts: Int64, title: String)?
@@ -103,6 +106,11 @@ public struct HLSSegmenter: Sendable {
         timeline = previous.timeline
         expectedMediaTime = previous.expectedMediaTime
         discontinuityPending = previous.timeline != nil
+    }
+
+    /// Changes the number of segments listed; everything else goes on as it was.
+    public mutating func setWindow(_ window: Int) {
+        configuration.window = window
     }
 
     private var partTarget: Duration { configuration.partDuration ?? configuration.segmentDuration }
@@ -138,11 +146,14 @@ public struct HLSSegmenter: Sendable {
                     packedRuns.append((block.sequence, block.bytes, frame.offset, frame.length))
                 }
             }
-            if muxer == nil {
-                let codec: TransportStreamMuxer.AudioCodec = bytes.withUnsafeReadableBytes { raw in
-                    raw.count >= 4 && MPEGFrameHeader(raw[0], raw[1], raw[2], raw[3])?.version != .mpeg1 ? .mpeg2Audio : .mpeg1Audio
+            if muxer == nil || discontinuityPending {
+                // The stream type is read from the first frame, and again after each change of source (a fallback
+                // may be MPEG-2 where the mount was MPEG-1); continuity counters run on.
+                let version = bytes.withUnsafeReadableBytes { raw in
+                    raw.count >= 4 ? MPEGFrameHeader(raw[0], raw[1], raw[2], raw[3])?.version : nil
                 }
-                muxer = TransportStreamMuxer(codec: codec)
+                let codec: TransportStreamMuxer.AudioCodec = version == nil || version == .mpeg1 ? .mpeg1Audio : .mpeg2Audio
+                if muxer == nil { muxer = TransportStreamMuxer(codec: codec) } else { muxer!.codec = codec }
             }
             if timeline == nil || discontinuityPending || !Self.continues(frame.mediaTime, expectedMediaTime) {
                 let pts = timeline.map { $0.pts + Self.ticks(expectedMediaTime! - $0.mediaTime) } ?? Self.initialPTS
@@ -198,7 +209,8 @@ public struct HLSSegmenter: Sendable {
         if pes.readableBytes == 0 { pesPTS = pts }
         var frame = frame
         pes.writeBuffer(&frame)
-        if pes.readableBytes >= Self.pesPayloadBytes { flushPES() }
+        pesMedia += duration
+        if pes.readableBytes >= Self.pesPayloadBytes || pesMedia + duration > Self.pesDuration { flushPES() }
         return addDuration(duration)
     }
 
@@ -220,6 +232,7 @@ public struct HLSSegmenter: Sendable {
         guard pes.readableBytes > 0 else { return }
         muxer!.writeAudio(pes.readableBytesView, pts: pesPTS, into: &part!)
         pes.clear()
+        pesMedia = .zero
     }
 
     private mutating func finishPart() {
@@ -267,13 +280,30 @@ public struct HLSSegmenter: Sendable {
                 discontinuityCount: discontinuityCount
             )
         )
-        if segments.count > configuration.window + Self.retainedBeyondWindow {
-            segments.removeFirst(segments.count - configuration.window - Self.retainedBeyondWindow)
+        // The window keeps `window` segments and at least three target durations (segments of whole frames run
+        // a little short of the target), plus a few beyond it for late fetches.
+        while segments.count > configuration.window + Self.retainedBeyondWindow,
+            Self.duration(of: segments.dropFirst().dropFirst(Self.retainedBeyondWindow)) >= minimumWindowDuration
+        {
+            segments.removeFirst()
         }
         nextSequence += 1
         openParts = []
         segmentStart = nil
         segmentDuration = .zero
+    }
+
+    /// Three target durations (RFC 8216 §6.2.2: a live playlist never lists less).
+    var minimumWindowDuration: Duration { .seconds(3 * configuration.targetDurationSeconds) }
+
+    static func duration(of segments: ArraySlice<HLSSegment>) -> Duration {
+        segments.reduce(.zero) { $0 + $1.duration }
+    }
+
+    /// The most parts a segment can have: a part index beyond it names nothing that will ever exist.
+    public var maximumPartsPerSegment: Int {
+        guard let part = configuration.partDuration, part > .zero else { return 1 }
+        return Int((configuration.segmentDuration.seconds / part.seconds).rounded(.up)) + 1
     }
 
     /// Whether a frame at `mediaTime` follows on from a frame that ended at `expected` (frame durations are rounded
@@ -294,9 +324,21 @@ public struct HLSSegmenter: Sendable {
 // MARK: Lookups
 
 extension HLSSegmenter {
-    /// The segments the live playlist lists: the newest `window`.
+    /// The segments the live playlist lists: the newest `window`, and more if those last less than three target
+    /// durations.
     public var windowSegments: ArraySlice<HLSSegment> {
-        segments.suffix(configuration.window)
+        var window = segments.suffix(configuration.window)
+        while window.startIndex > segments.startIndex, Self.duration(of: window) < minimumWindowDuration {
+            window = segments[(window.startIndex - 1)...]
+        }
+        return window
+    }
+
+    /// The segment being built: its start date and whether it follows a discontinuity (for the tags before its
+    /// parts); `nil` when none is.
+    public var openSegment: (programDateTime: Date, discontinuity: Bool)? {
+        guard let start = segmentStart, !openParts.isEmpty else { return nil }
+        return (start.date, start.discontinuity)
     }
 
     /// A finished segment still kept.

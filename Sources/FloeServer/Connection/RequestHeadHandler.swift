@@ -12,7 +12,8 @@ import NIOSSL
 /// itself, and asks the `Router` which responder answers it. The responder then answers and closes, or takes the
 /// connection over (a source's ingest pipeline, a listener's), after which this handler leaves the pipeline.
 ///
-/// The configuration snapshot is taken once, when the connection is accepted, and used for the whole request.
+/// The configuration snapshot is taken when the connection is accepted, and used for the whole request; a
+/// connection kept alive for another request takes the configuration of that moment.
 /// Error responses are written, then the output side is closed while input is drained briefly, so that a
 /// client still sending (a 200 KB header, a source's audio) reads the status instead of a reset.
 final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -34,10 +35,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let router: Router
     let connectionID: Int
     var logger: Logger
-    private let snapshot: ConfigurationSnapshot
+    private var snapshot: ConfigurationSnapshot
     private let parser = RequestHeadParser()
     private var state = State.awaitingHead
     private var received: ByteBuffer?
+    /// How much of `received` has been searched for the end of a head without finding it. Bytes a client sent
+    /// ahead of its next request (keep-alive) arrive unsearched.
+    private var receivedSearched = 0
     private var headTimeout: Scheduled<Void>?
     /// When the connection was accepted, and its request once parsed: for the access log.
     private var startedAt = Date()
@@ -163,37 +167,43 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             if received!.readableBytes > parser.maximumHeadBytes { context.close(promise: nil) }
         case .awaitingHead:
-            let searched = received?.readableBytes ?? 0
             if received == nil {
                 received = incoming
             } else {
                 received!.writeBuffer(&incoming)
             }
-            switch parser.parse(received!, searchedBytes: searched) {
-            case .needMoreData:
-                return
-            case .failure(let failure):
-                logger.info("Bad request", metadata: ["reason": "\(failure)"])
-                switch failure {
-                case .headTooLarge, .tooManyHeaders:
-                    respondAndClose(context: context, .error(431, "Request header fields too large"))
-                default:
-                    respondAndClose(context: context, .error(400, "Bad request"))
-                }
-            case .head(let head, let headLength):
-                headTimeout?.cancel()
-                releasePending()
-                request = head
-                var leftover = received!
-                received = nil
-                leftover.moveReaderIndex(forwardBy: headLength)
-                if transport.mayUpgradeToTLS, head.asksForTLSUpgrade {
-                    upgradeToTLS(context: context, head: head, leftover: leftover)
-                } else if transport == .plainOnTLSOnlySocket {
-                    respondAndClose(context: context, PlainRequestOnTLSSocket.response(to: head, snapshot: snapshot, port: context.channel.localAddress?.port))
-                } else {
-                    route(context: context, head: head, leftover: leftover)
-                }
+            parseReceived(context: context)
+        }
+    }
+
+    /// Looks for a whole request head in what has been received (past `receivedSearched`, already searched).
+    private func parseReceived(context: ChannelHandlerContext) {
+        switch parser.parse(received!, searchedBytes: receivedSearched) {
+        case .needMoreData:
+            receivedSearched = received!.readableBytes
+            return
+        case .failure(let failure):
+            logger.info("Bad request", metadata: ["reason": "\(failure)"])
+            switch failure {
+            case .headTooLarge, .tooManyHeaders:
+                respondAndClose(context: context, .error(431, "Request header fields too large"))
+            default:
+                respondAndClose(context: context, .error(400, "Bad request"))
+            }
+        case .head(let head, let headLength):
+            headTimeout?.cancel()
+            releasePending()
+            request = head
+            var leftover = received!
+            received = nil
+            receivedSearched = 0
+            leftover.moveReaderIndex(forwardBy: headLength)
+            if transport.mayUpgradeToTLS, head.asksForTLSUpgrade {
+                upgradeToTLS(context: context, head: head, leftover: leftover)
+            } else if transport == .plainOnTLSOnlySocket {
+                respondAndClose(context: context, PlainRequestOnTLSSocket.response(to: head, snapshot: snapshot, port: context.channel.localAddress?.port))
+            } else {
+                route(context: context, head: head, leftover: leftover)
             }
         }
     }
@@ -328,6 +338,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             request = nil
             received = nil
+            receivedSearched = 0
             state = .awaitingHead
             armHeadTimeout(context: context)
             return
@@ -358,6 +369,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         releasePending()
         state = .draining(discarded: 0)
         received = nil
+        receivedSearched = 0
     }
 
     /// A response has been written (`bytes` in all): it is logged, the output side is closed, and the connection
@@ -379,7 +391,13 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         headTimeout?.cancel()
         releasePending()
         state = .answering
-        if pending.readableBytes > 0, received == nil { received = pending }
+        guard pending.readableBytes > 0, received == nil else { return }
+        // A client that sends more than a request head ahead is not a player; it is not worth the memory.
+        guard pending.readableBytes <= parser.maximumHeadBytes else {
+            context.close(promise: nil)
+            return
+        }
+        received = pending
     }
 
     /// The response begun with `beginKeepAliveResponse` is written (`bytes` in all): it is logged, and the next
@@ -392,11 +410,29 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         keptAliveResponses += 1
         request = nil
         startedAt = Date()
+        // The next request is judged by the configuration in force now (a reload may have changed passwords or
+        // address rules), and waits for its head like a new connection, counted against its address.
+        snapshot = server.snapshot
+        let socketPeer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let rules = snapshot.addressRules
+        let fromProxy = rules.isTrustedProxy(socketPeer)
+        let limit = snapshot.configuration.limits.maxPendingPerIP
+        guard fromProxy || rules.admits(socketPeer), fromProxy || limit == 0 || server.pendingPerPeer.claim(socketPeer, limit: limit)
+        else {
+            context.close(promise: nil)
+            return
+        }
+        if !fromProxy, limit > 0 { pendingPeer = socketPeer }
         state = .awaitingHead
         armHeadTimeout(context: context)
-        if let early = received {
-            received = nil
-            channelRead(context: context, data: NIOAny(early))
+        guard received != nil else { return }
+        // Bytes that came early stay in `received` (later reads go after them) and are parsed on the next turn of
+        // the loop: a client pipelining many requests must not nest one answer inside another.
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            guard case .awaitingHead = handler.state, handler.received != nil, context.channel.isActive else { return }
+            handler.parseReceived(context: context)
         }
     }
 

@@ -23,6 +23,8 @@ final class HLSStream: MountOutput {
         var segment: Int
         var part: Int?
         var promise: EventLoopPromise<Bool>
+        /// The waiting request's connection.
+        var channel: Channel
     }
 
     private struct State {
@@ -50,11 +52,21 @@ final class HLSStream: MountOutput {
 
     var configuration: HLSConfiguration { state.withLockedValue { $0.configuration } }
 
-    /// Applies a reloaded configuration. A change starts a new window: the segments so far are dropped and the
-    /// sequence runs on after a discontinuity.
+    /// Applies a reloaded configuration. Turning HLS on or off and changing the window keep the stream as it is.
+    /// A change of durations or format starts a new window (players reload): the segments so far are dropped and
+    /// the sequence runs on after a discontinuity.
     func reconfigure(_ configuration: HLSConfiguration) {
         state.withLockedValue { state in
             guard state.configuration != configuration else { return }
+            var unchanged = state.configuration
+            unchanged.enabled = configuration.enabled
+            unchanged.window = configuration.window
+            guard unchanged != configuration else {
+                state.configuration = configuration
+                state.segmenter.setWindow(configuration.window)
+                state.playlist = nil
+                return
+            }
             let segmenter = HLSSegmenter(configuration: configuration, continuing: state.segmenter)
             state.configuration = configuration
             state.segmenter = segmenter
@@ -71,7 +83,15 @@ final class HLSStream: MountOutput {
             state.lastPart = .now()
             return Self.takeSatisfied(&state)
         }
-        for promise in satisfied { promise.succeed(true) }
+        Self.answer(satisfied)
+    }
+
+    /// Completes waiting requests on their own loops, later: the caller may hold a mount's locks (a block being
+    /// published), and a request answered inline could reach for them again.
+    private static func answer(_ promises: [EventLoopPromise<Bool>]) {
+        for promise in promises {
+            promise.futureResult.eventLoop.execute { promise.succeed(true) }
+        }
     }
 
     func endOfSource() {
@@ -80,7 +100,7 @@ final class HLSStream: MountOutput {
             state.playlist = nil
             return Self.takeSatisfied(&state)
         }
-        for promise in satisfied { promise.succeed(true) }
+        Self.answer(satisfied)
     }
 
     func followsAnotherMount() {
@@ -139,35 +159,56 @@ final class HLSStream: MountOutput {
             let segmenter = state.segmenter
             if segment < 0 || (part ?? 0) < 0 { return .tooFar }
             if segmenter.satisfies(segment: segment, part: part) { return .ready }
-            return segment > (segmenter.lastSequence ?? -1) + 2 ? .tooFar : .soon
+            // "More than two segments past the last in the playlist"; counted from the segment being built, so a
+            // window just emptied by a reload does not turn a player's next request into an error.
+            if let part, part > segmenter.maximumPartsPerSegment { return .tooFar }
+            return segment > segmenter.nextSequence + 1 ? .tooFar : .soon
         }
     }
 
     /// Waits on `eventLoop` until segment `segment` (part `part`) exists or `timeout` passes; the future says
     /// whether it exists. Nothing blocks a thread: the request is a promise in the waiters' list and a timer.
-    func wait(forSegment segment: Int, part: Int?, timeout: TimeAmount, on eventLoop: EventLoop) -> EventLoopFuture<Bool> {
+    /// When the waiters fill up, those whose connections have closed (`channel`) give up their places first, so
+    /// clients that came and went cannot keep others out.
+    func wait(
+        forSegment segment: Int,
+        part: Int?,
+        timeout: TimeAmount,
+        channel: Channel,
+        on eventLoop: EventLoop
+    ) -> EventLoopFuture<Bool> {
         let promise = eventLoop.makePromise(of: Bool.self)
         enum Outcome { case ready, waiting(id: Int), full }
+        var gone: [EventLoopPromise<Bool>] = []
+        defer { for promise in gone { promise.futureResult.eventLoop.execute { promise.succeed(false) } } }
         let outcome = state.withLockedValue { state -> Outcome in
             if state.segmenter.satisfies(segment: segment, part: part) { return .ready }
+            if state.waiters.count >= Self.maximumWaiters {
+                state.waiters.removeAll { waiter in
+                    guard !waiter.channel.isActive else { return false }
+                    gone.append(waiter.promise)
+                    return true
+                }
+            }
             guard state.waiters.count < Self.maximumWaiters else { return .full }
             let id = state.nextWaiterID
             state.nextWaiterID += 1
-            state.waiters.append(Waiter(id: id, segment: segment, part: part, promise: promise))
+            state.waiters.append(Waiter(id: id, segment: segment, part: part, promise: promise, channel: channel))
             return .waiting(id: id)
         }
         switch outcome {
         case .ready:
             promise.succeed(true)
         case .waiting(let id):
-            let timer = eventLoop.scheduleTask(in: timeout) { [self] in
-                let expired = state.withLockedValue { state -> Bool in
+            let give = { @Sendable [self] in
+                let removed = state.withLockedValue { state -> Bool in
                     guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return false }
                     state.waiters.remove(at: index)
                     return true
                 }
-                if expired { promise.succeed(false) }
+                if removed { promise.succeed(false) }
             }
+            let timer = eventLoop.scheduleTask(in: timeout, give)
             promise.futureResult.whenComplete { _ in timer.cancel() }
         case .full:
             promise.succeed(false)

@@ -79,7 +79,7 @@ struct HLSResponder: Responder {
                 send(part.buffers, etag: "\(id)-\(sequence).\(index)", format: format, request: request, on: connection)
             } else if stream.isNextPart(sequence, index: index, streamID: id, fileExtension: fileExtension) {
                 let timeout = Self.blockingTimeout(stream.configuration)
-                waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, on: connection.eventLoop), request: request, on: connection) { connection, _ in
+                waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, channel: connection.channel, on: connection.eventLoop), request: request, on: connection) { connection, _ in
                     guard let part = stream.part(sequence, index: index, streamID: id, fileExtension: fileExtension) else {
                         connection.respondAndClose(.error(404, "No such part"))
                         return
@@ -135,12 +135,12 @@ struct HLSResponder: Responder {
         let part = partText.flatMap { HLSResource.number(Substring($0)) }
         switch stream.availability(segment: msn, part: part) {
         case .tooFar:
-            connection.respondAndClose(.error(400, "_HLS_msn is more than two segments ahead of the playlist"))
+            connection.respondAndClose(.error(400, "_HLS_msn is more than two segments ahead of the playlist, or _HLS_part past a segment's parts"))
         case .ready:
             sendPlaylist(stream, blocking: true, request: request, on: connection)
         case .soon:
             let timeout = Self.blockingTimeout(stream.configuration)
-            waitThen(stream.wait(forSegment: msn, part: part, timeout: timeout, on: connection.eventLoop), request: request, on: connection) { connection, ready in
+            waitThen(stream.wait(forSegment: msn, part: part, timeout: timeout, channel: connection.channel, on: connection.eventLoop), request: request, on: connection) { connection, ready in
                 guard ready else {
                     connection.respondAndClose(.error(503, "The requested segment did not appear in time"))
                     return
