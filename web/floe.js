@@ -14,8 +14,8 @@ function mountPath(source) {
   try { return new URL(source.listenurl).pathname; } catch (e) { return ""; }
 }
 
-// HLS where the browser plays it natively (Safari, Chromium): segments any HTTP cache can serve. Elsewhere the
-// stream itself.
+// HLS where the browser plays it natively (Safari, Chromium) and the playlist is ready when the mount first
+// shows: segments any HTTP cache can serve. Otherwise the stream itself.
 const playsHLS = document.createElement("audio").canPlayType("application/vnd.apple.mpegurl") !== "";
 
 function render(icestats) {

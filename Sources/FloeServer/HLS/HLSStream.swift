@@ -124,6 +124,11 @@ final class HLSStream: MountOutput {
         state.withLockedValue { $0.configuration.enabled && $0.segmenter.lastSequence != nil }
     }
 
+    /// Whether the playlist lists enough segments for every player to start (Chromium wants three).
+    var isReadyForPlayers: Bool {
+        state.withLockedValue { $0.configuration.enabled && $0.segmenter.windowSegments.count >= 3 }
+    }
+
     /// Whether a part was finished within the live window's duration: the stream is in use, or was a moment ago.
     var isRecent: Bool {
         state.withLockedValue { state in

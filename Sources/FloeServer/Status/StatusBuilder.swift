@@ -97,8 +97,11 @@ struct StatusBuilder {
         // behind a cache, the cache is one).
         if let hls = mount.hls, hls.configuration.enabled, mountConfiguration.listenerAuthentication == nil, descriptor.format == .mpeg {
             let requests = hls.requestCounts
+            // The URL once the playlist has enough segments for any player to start with.
+            if hls.isReadyForPlayers {
+                values.append(StatusValue("floe_hls_url", listenURL(mount.path) + HLSNames.playlistSuffix))
+            }
             values += [
-                StatusValue("floe_hls_url", listenURL(mount.path) + HLSNames.playlistSuffix),
                 StatusValue("floe_hls_listeners", "\(hls.estimatedListeners)"),
                 StatusValue("floe_hls_requests", "\(requests.total)"),
             ]
