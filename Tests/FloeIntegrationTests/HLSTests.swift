@@ -50,12 +50,18 @@ extension IntegrationTests {
             return result.stdout
         }
 
-        @Test func segmentsCarryAContiguousRunOfTheListenersFramesAndTheTitleFollows() async throws {
+        /// A server with the tone streaming on `/live` in real time and an HTTP listener recording what it hears
+        /// (until the source's connection is shut).
+        static func liveMountWithListener() async throws -> (server: TestServer, source: RawSocket, streaming: Task<Void, Error>, heard: Task<[UInt8], Never>) {
             let server = try await TestServer()
             let source = try rawSource(port: server.port, mount: "/live")
             let streaming = streamUntilCancelled(source)
             let (listener, _, first) = try rawListener(port: server.port, mount: "/live")
-            let heard = listener.receiveAllInBackground(prefix: first)
+            return (server, source, streaming, listener.receiveAllInBackground(prefix: first))
+        }
+
+        @Test func segmentsCarryAContiguousRunOfTheListenersFramesAndTheTitleFollows() async throws {
+            let (server, source, streaming, heard) = try await Self.liveMountWithListener()
             let directory = try TemporaryDirectory()
 
             let playlist = try await Self.playlist(server.port, atLeast: 3)
@@ -124,11 +130,7 @@ extension IntegrationTests {
         }
 
         @Test func ffmpegPlaysThePlaylistSampleForSampleLikeTheHTTPListener() async throws {
-            let server = try await TestServer()
-            let source = try rawSource(port: server.port, mount: "/live")
-            let streaming = streamUntilCancelled(source)
-            let (listener, _, first) = try rawListener(port: server.port, mount: "/live")
-            let heard = listener.receiveAllInBackground(prefix: first)
+            let (server, source, streaming, heard) = try await Self.liveMountWithListener()
             _ = try await Self.playlist(server.port, atLeast: 3)
             // ffmpeg plays the live playlist (from three segments before the live edge) for 6 s.
             let played = try await Self.ffmpeg(
