@@ -478,6 +478,18 @@ extension IntegrationTests.HLSTests {
             #expect(answer.head.contains("ETag: \"\(uri.split(separator: "/").last!.dropLast(3))\""))
         }
         #expect(pipelined[0].body == second.body)
+        // Many players behind one address (a NAT) each keep a connection between requests: more of them than
+        // `max-pending-per-ip` (64), which is for connections that have not sent a request yet.
+        let players = try (0..<80).map { _ in
+            let player = try RawSocket(port: server.port)
+            try player.send(requestHead("GET /live.m3u8 HTTP/1.1", ["Host: x"]))
+            #expect(try Self.responses(player, count: 1)[0].head.hasPrefix("HTTP/1.1 200"))
+            return player
+        }
+        for player in players {
+            try player.send(requestHead("GET /\(segments[1]) HTTP/1.1", ["Host: x"]))
+            #expect(try Self.responses(player, count: 1)[0].head.hasPrefix("HTTP/1.1 200"))
+        }
         // `Connection: close` is honoured.
         try socket.send(requestHead("GET /live.m3u8 HTTP/1.1", ["Host: x", "Connection: close"]))
         let last = try Self.responses(socket, count: 1)[0]

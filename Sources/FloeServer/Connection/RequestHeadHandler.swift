@@ -411,18 +411,16 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         request = nil
         startedAt = Date()
         // The next request is judged by the configuration in force now (a reload may have changed passwords or
-        // address rules), and waits for its head like a new connection, counted against its address.
+        // address rules). Its wait for a head is bounded by `header-timeout`; it does not count against
+        // `max-pending-per-ip`, which is for connections that have not yet sent a request: many players behind
+        // one address (a NAT, a cache) each keep a connection open between requests.
         snapshot = server.snapshot
         let socketPeer = context.channel.remoteAddress?.ipAddress ?? "unknown"
         let rules = snapshot.addressRules
-        let fromProxy = rules.isTrustedProxy(socketPeer)
-        let limit = snapshot.configuration.limits.maxPendingPerIP
-        guard fromProxy || rules.admits(socketPeer), fromProxy || limit == 0 || server.pendingPerPeer.claim(socketPeer, limit: limit)
-        else {
+        guard rules.isTrustedProxy(socketPeer) || rules.admits(socketPeer) else {
             context.close(promise: nil)
             return
         }
-        if !fromProxy, limit > 0 { pendingPeer = socketPeer }
         state = .awaitingHead
         armHeadTimeout(context: context)
         guard received != nil else { return }
