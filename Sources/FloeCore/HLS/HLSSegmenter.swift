@@ -17,8 +17,6 @@ public struct HLSPart: Sendable {
     public var buffers: [ByteBuffer]
     /// Packed audio: the frames alone, without the part's tag (a segment sends them after its own tag).
     var frames: [ByteBuffer] = []
-
-    public var byteCount: Int { buffers.reduce(0) { $0 + $1.readableBytes } }
 }
 
 /// A finished segment: its parts in order. A transport stream segment is its parts' bytes, concatenated; a
@@ -36,8 +34,6 @@ public struct HLSSegment: Sendable {
     public var discontinuity: Bool
     /// Discontinuities up to and including this segment's (`EXT-X-DISCONTINUITY-SEQUENCE` arithmetic).
     public var discontinuityCount: Int
-
-    public var byteCount: Int { buffers.reduce(0) { $0 + $1.readableBytes } }
 }
 
 /// Cuts a mount's published blocks into HLS segments and parts on frame boundaries, with timestamps from the
