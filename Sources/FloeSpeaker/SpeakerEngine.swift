@@ -32,10 +32,14 @@ package final class SpeakerEngine: Sendable {
         var reportedUnderruns = 0
         var reportedDrops = 0
         var lastState = SpeakerSchedule.State.idle
+        /// Why the frames received are not played (AAC), until MPEG audio comes again; logged once.
+        var formatProblem: String?
+        let logger: Logger
 
-        init(schedule: SpeakerSchedule, sink: any SpeakerSink) {
+        init(schedule: SpeakerSchedule, sink: any SpeakerSink, logger: Logger) {
             self.schedule = schedule
             self.sink = sink
+            self.logger = logger
         }
     }
 
@@ -89,7 +93,7 @@ package final class SpeakerEngine: Sendable {
                 lead: sink.lead
             )
         )
-        core = NIOLoopBoundBox.makeBoxSendingValue(Core(schedule: schedule, sink: sink), eventLoop: eventLoop)
+        core = NIOLoopBoundBox.makeBoxSendingValue(Core(schedule: schedule, sink: sink, logger: logger), eventLoop: eventLoop)
         statusBox = NIOLockedValueBox(SpeakerStatus(mount: mount, configuration: configuration))
         eventLoop.execute { [core] in core.value.sink.prepare() }
     }
@@ -102,15 +106,24 @@ package final class SpeakerEngine: Sendable {
         counters?.playing.record(status.state == SpeakerSchedule.State.playing.rawValue ? 1 : 0)
     }
 
-    /// Takes the frames of a block (`frames` locate them in `bytes`). Unframed formats (Ogg, AAC) carry no frames
-    /// and play nothing; Xing/Info frames carry no audio and are skipped.
+    /// Takes the frames of a block (`frames` locate them in `bytes`). Unframed formats (Ogg, WebM) carry no frames
+    /// and play nothing; Xing/Info frames carry no audio and are skipped. AAC frames are not played either (the
+    /// outputs carry MPEG audio: RTP's MPA payload, FEC slices of MPEG frames, libmpg123): the output says so in
+    /// its status and log, once per run of them.
     package func receive(_ bytes: ByteBuffer, frames: [FrameSpan]) {
         guard !frames.isEmpty else { return }
         eventLoop.execute { [self] in
             guard !core.value.closed else { return }
             let now = NIODeadline.now()
             for span in frames where span.duration > .zero {
-                guard let frame = Self.frame(span, in: bytes) else { continue }
+                guard let frame = Self.frame(span, in: bytes) else {
+                    refuseUnplayable(span, in: bytes)
+                    continue
+                }
+                if core.value.formatProblem != nil {
+                    core.value.formatProblem = nil
+                    core.value.logger.info("MPEG audio again: playing")
+                }
                 core.value.schedule.enqueue(frame, at: now)
             }
             run()
@@ -143,6 +156,17 @@ package final class SpeakerEngine: Sendable {
     /// Calls `handler` (on the engine's loop) each time the output stops after its source ended.
     package func onStop(_ handler: @escaping @Sendable () -> Void) {
         eventLoop.execute { [self] in core.value.stopHandlers.append(handler) }
+    }
+
+    /// A frame that is not MPEG audio: an AAC frame is a format this output cannot carry (logged once per run).
+    private func refuseUnplayable(_ span: FrameSpan, in bytes: ByteBuffer) {
+        guard core.value.formatProblem == nil, let first = bytes.getBytes(at: bytes.readerIndex + span.offset, length: 2),
+            first[0] == 0xFF, first[1] & 0xF6 == 0xF0
+        else { return }
+        let problem = "the source sends AAC, and this output plays MPEG audio only"
+        core.value.formatProblem = problem
+        core.value.logger.error("Not playing: \(problem)")
+        statusBox.withLockedValue { $0.problem = problem }
     }
 
     private static func frame(_ span: FrameSpan, in bytes: ByteBuffer) -> SpeakerFrame? {
@@ -220,7 +244,7 @@ package final class SpeakerEngine: Sendable {
             status.packetsSent = sinkReport.packetsSent
             status.bytesSent = sinkReport.bytesSent
             status.sendErrors = sinkReport.sendErrors
-            status.problem = sinkReport.problem
+            status.problem = sinkReport.problem ?? core.formatProblem
         }
     }
 }

@@ -17,7 +17,7 @@
 /// (bitrate index 0) have no computable frame length and are rejected, as is every reserved value.
 ///
 /// The stored properties are derived from the four bytes once, so reading them on the hot path costs nothing.
-public struct MPEGFrameHeader: Sendable, Hashable {
+public struct MPEGFrameHeader: FrameHeader {
     /// MPEG-1, MPEG-2 or MPEG-2.5.
     public var version: MPEGVersion
     /// Layer I, II or III.
@@ -42,6 +42,8 @@ public struct MPEGFrameHeader: Sendable, Hashable {
     /// The longest frame any valid header describes: MPEG-2.5 Layer II at 160 kbit/s, 8 kHz, padded
     /// (144 × 160000 / 8000 + 1). A synchroniser never needs more than this plus one header to decide.
     public static let maximumFrameLength = 2881
+
+    public static let byteCount = 4
 
     /// Parses a header from its four bytes, in stream order.
     ///
@@ -126,16 +128,13 @@ public struct MPEGFrameHeader: Sendable, Hashable {
 extension MPEGFrameHeader {
     /// Parses the header at `offset`. - Precondition: `offset + 4 <= bytes.count`.
     @inline(__always)
-    init?(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
+    public init?(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         self.init(bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3])
     }
 
     /// Whether the bytes from `offset` to the end of `bytes` (up to four) could begin a valid header.
-    ///
-    /// Checks what is available and gives the benefit of the doubt for what is not, so a search can skip a
-    /// stray 0xFF at once without waiting for bytes that cannot change the answer.
     @inline(__always)
-    static func couldStart(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+    public static func couldStart(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         let available = bytes.count - offset
         guard available >= 1, bytes[offset] == 0xFF else { return false }
         guard available >= 2 else { return true }

@@ -169,6 +169,7 @@ struct HLSTests {
         ("/live.hls/k3x-45.ts", .segment(mount: "/live", streamID: "k3x", sequence: 45, fileExtension: "ts")),
         ("/live.hls/k3x-45.2.ts", .part(mount: "/live", streamID: "k3x", sequence: 45, index: 2, fileExtension: "ts")),
         ("/live.hls/k3x-45.mp3", .segment(mount: "/live", streamID: "k3x", sequence: 45, fileExtension: "mp3")),
+        ("/live.hls/k3x-45.1.aac", .part(mount: "/live", streamID: "k3x", sequence: 45, index: 1, fileExtension: "aac")),
     ] as [(String, HLSResource)])
     func resourceNamesParse(path: String, expected: HLSResource) {
         #expect(HLSResource(path: path) == expected)
@@ -176,7 +177,7 @@ struct HLSTests {
 
     @Test(arguments: [
         "/.m3u8", "/live.hls/../etc/passwd", "/live.hls/k3x-1.ts/..", "/live.hls/k3x--1.ts", "/live.hls/k3x-1.2.3.ts",
-        "/live.hls/-1.ts", "/live.hls/k3x-99999999999999999999.ts", "/live.hls/k.x-1.ts", "/live.hls/k3x-1.aac", "/live.hls/k3x-1.ts.mp3",
+        "/live.hls/-1.ts", "/live.hls/k3x-99999999999999999999.ts", "/live.hls/k.x-1.ts", "/live.hls/k3x-1.m4a", "/live.hls/k3x-1.ts.mp3",
         "/live/k3x-1.ts", "/.hls/k3x-1.ts", "/live.hls/k3x-+1.ts", "live.m3u8",
     ])
     func badResourceNamesNameNothing(path: String) {
@@ -211,7 +212,7 @@ struct HLSTests {
             blocks[0].bytes.withUnsafeReadableBytes { block in part.baseAddress == block.baseAddress }
         }
         #expect(sameStorage)
-        let playlist = HLSPlaylist.render(segmenter, names: HLSNames(mount: "/live", streamID: "a", fileExtension: "mp3"))
+        let playlist = HLSPlaylist.render(segmenter, names: HLSNames(mount: "/live", streamID: "a"))
         let last = segmenter.segments.last!.sequence
         #expect(playlist.contains("live.hls/a-1.mp3") && playlist.contains("live.hls/a-\(last).2.mp3"))
     }

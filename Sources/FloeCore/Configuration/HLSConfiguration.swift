@@ -1,4 +1,4 @@
-/// How a mount is offered as HLS (`/MOUNT.m3u8`): every MP3 mount is, unless its configuration turns it off.
+/// How a mount is offered as HLS (`/MOUNT.m3u8`): every MP3 and AAC mount is, unless its configuration turns it off.
 ///
 /// Durations are targets: segments and parts hold whole frames, so each is the longest run of frames that does
 /// not exceed its target (a 0.5 s part of 44.1 kHz MP3 is 19 frames, 0.496 s).
@@ -15,28 +15,13 @@ public struct HLSConfiguration: Sendable, Equatable {
     public var format: Format = .transportStream
 
     public enum Format: String, Sendable, Equatable, CaseIterable {
-        /// MPEG-TS (`.ts`): the MP3 frames in PES packets, titles as timed ID3 where they change. What every
+        /// MPEG-TS (`.ts`): the MP3 or AAC (ADTS) frames in PES packets, titles as timed ID3 where they change. What every
         /// player takes, Chromium among them.
         case transportStream = "ts"
-        /// Packed audio (RFC 8216 §3.4, `.mp3`): the frames as they are, after an ID3 tag with the timestamp and
+        /// Packed audio (RFC 8216 §3.4, `.mp3` or `.aac`): the frames as they are, after an ID3 tag with the timestamp and
         /// title; segments are slices of the mount's own blocks. Titles change at segment starts.
         case packed
 
-        /// The file extension of segments and parts.
-        public var fileExtension: String {
-            switch self {
-            case .transportStream: return "ts"
-            case .packed: return "mp3"
-            }
-        }
-
-        /// The `Content-Type` of segments and parts.
-        public var contentType: String {
-            switch self {
-            case .transportStream: return "video/mp2t"
-            case .packed: return "audio/mpeg"
-            }
-        }
     }
 
     public static let minimumWindow = 3

@@ -45,7 +45,7 @@ public enum HLSPlaylist {
             if configuration.partDuration != nil, segment.sequence >= partsFrom {
                 for part in segment.parts { text += partLine(part, names: names) }
             }
-            text += "#EXTINF:\(decimal(segment.duration, places: 5)),\n\(names.segment(segment.sequence))\n"
+            text += "#EXTINF:\(decimal(segment.duration, places: 5)),\n\(names.segment(segment.sequence, segment.fileExtension))\n"
         }
         if configuration.partDuration != nil {
             if let open = segmenter.openSegment {
@@ -57,13 +57,14 @@ public enum HLSPlaylist {
             }
             for part in segmenter.openParts { text += partLine(part, names: names) }
             let next = segmenter.nextPart
-            text += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(names.part(next.segment, next.index))\"\n"
+            let hint = names.part(next.segment, next.index, segmenter.nextFileExtension)
+            text += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(hint)\"\n"
         }
         return text
     }
 
     private static func partLine(_ part: HLSPart, names: HLSNames) -> String {
-        "#EXT-X-PART:DURATION=\(decimal(part.duration, places: 5)),URI=\"\(names.part(part.segment, part.index))\",INDEPENDENT=YES\n"
+        "#EXT-X-PART:DURATION=\(decimal(part.duration, places: 5)),URI=\"\(names.part(part.segment, part.index, part.fileExtension))\",INDEPENDENT=YES\n"
     }
 
     /// A duration in seconds with a fixed number of decimals (no exponent, whatever the locale).
@@ -92,7 +93,7 @@ public enum HLSPlaylist {
 ///  /live.m3u8                      playlist
 ///  /live.hls/k3x-45.ts             segment 45
 ///  /live.hls/k3x-45.2.ts           part 2 of segment 45
-///  /live.hls/k3x-45.mp3            segment 45 as packed audio (`format: packed`)
+///  /live.hls/k3x-45.mp3            segment 45 as packed audio (`format: packed`); `.aac` for AAC
 /// ```
 /// Playlists refer to them relative to the playlist's own URI (`live.hls/k3x-45.ts`), so they work under any
 /// prefix a proxy puts in front.
@@ -101,16 +102,13 @@ public struct HLSNames: Sendable, Equatable {
     public var mount: String
     /// The stream's id.
     public var streamID: String
-    /// `ts`, or `mp3` for packed audio.
-    public var fileExtension: String
 
     public static let playlistSuffix = ".m3u8"
     public static let directorySuffix = ".hls"
 
-    public init(mount: String, streamID: String, fileExtension: String = "ts") {
+    public init(mount: String, streamID: String) {
         self.mount = mount
         self.streamID = streamID
-        self.fileExtension = fileExtension
     }
 
     /// The last path component of the mount, percent-encoded: what the playlist's relative URIs start with.
@@ -129,11 +127,21 @@ public struct HLSNames: Sendable, Equatable {
         return encoded
     }
 
-    public func segment(_ sequence: Int) -> String {
+    /// The `Content-Type` of a segment or part with this file extension.
+    public static func contentType(fileExtension: String) -> String {
+        switch fileExtension {
+        case "mp3": return "audio/mpeg"
+        case "aac": return "audio/aac"
+        default: return "video/mp2t"
+        }
+    }
+
+    /// A segment's URI; `fileExtension` is `ts`, `mp3` or `aac`.
+    public func segment(_ sequence: Int, _ fileExtension: String = "ts") -> String {
         "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(fileExtension)"
     }
 
-    public func part(_ sequence: Int, _ index: Int) -> String {
+    public func part(_ sequence: Int, _ index: Int, _ fileExtension: String = "ts") -> String {
         "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(index).\(fileExtension)"
     }
 }

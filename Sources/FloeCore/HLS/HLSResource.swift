@@ -1,7 +1,7 @@
 /// What an HLS request path names (see `HLSNames`): a mount's playlist, one of its segments, or a part.
 ///
 /// Parsing is strict: a segment name is the stream id (letters and digits), a dash, the sequence number and
-/// optionally a dot and the part index, then `.ts` (or `.mp3`, packed audio). Anything else (`..`, extra components, signs, numbers too long
+/// optionally a dot and the part index, then `.ts` (or `.mp3` or `.aac`, packed audio). Anything else (`..`, extra components, signs, numbers too long
 /// to be real) names nothing, and the server answers 404.
 public enum HLSResource: Sendable, Equatable {
     case playlist(mount: String)
@@ -27,7 +27,7 @@ public enum HLSResource: Sendable, Equatable {
         guard let slash = path.lastIndex(of: "/") else { return nil }
         let directory = path[..<slash]
         let file = path[path.index(after: slash)...]
-        let fileExtension = file.hasSuffix(".ts") ? "ts" : file.hasSuffix(".mp3") ? "mp3" : ""
+        let fileExtension = ["ts", "mp3", "aac"].first { file.hasSuffix(".\($0)") } ?? ""
         guard directory.hasSuffix(HLSNames.directorySuffix), !fileExtension.isEmpty else { return nil }
         let mount = String(directory.dropLast(HLSNames.directorySuffix.count))
         guard mount.count > 1, !mount.hasSuffix("/") else { return nil }

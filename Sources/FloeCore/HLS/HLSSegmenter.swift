@@ -15,6 +15,8 @@ public struct HLSPart: Sendable {
     public var duration: Duration
     /// The response body, in order; shared by every request.
     public var buffers: [ByteBuffer]
+    /// `ts`, or for packed audio the codec's own: `mp3` or `aac`.
+    public var fileExtension: String
     /// Packed audio: the frames alone, without the part's tag (a segment sends them after its own tag).
     var frames: [ByteBuffer] = []
 }
@@ -27,6 +29,9 @@ public struct HLSSegment: Sendable {
     public var parts: [HLSPart]
     /// The response body, in order; shared by every request.
     public var buffers: [ByteBuffer]
+    /// `ts`, or for packed audio the codec's own (`mp3`, `aac`): a change of codec is a discontinuity, so one
+    /// segment's parts all have the same.
+    public var fileExtension: String
     public var duration: Duration
     /// Wall time of its first sample (`EXT-X-PROGRAM-DATE-TIME`).
     public var programDateTime: Date
@@ -109,6 +114,12 @@ public struct HLSSegmenter: Sendable {
         configuration.window = window
     }
 
+    /// The file extension of the next part: `ts`, or packed audio's `mp3` or `aac` by the codec playing.
+    public var nextFileExtension: String {
+        guard configuration.format == .packed else { return "ts" }
+        return muxer?.codec == .adtsAAC ? "aac" : "mp3"
+    }
+
     private var partTarget: Duration { configuration.partDuration ?? configuration.segmentDuration }
 
     /// The audio changes here (another source or mount): the segment being built ends, and the next one is
@@ -144,11 +155,8 @@ public struct HLSSegmenter: Sendable {
             }
             if muxer == nil || discontinuityPending {
                 // The stream type is read from the first frame, and again after each change of source (a fallback
-                // may be MPEG-2 where the mount was MPEG-1); continuity counters run on.
-                let version = bytes.withUnsafeReadableBytes { raw in
-                    raw.count >= 4 ? MPEGFrameHeader(raw[0], raw[1], raw[2], raw[3])?.version : nil
-                }
-                let codec: TransportStreamMuxer.AudioCodec = version == nil || version == .mpeg1 ? .mpeg1Audio : .mpeg2Audio
+                // may be MPEG-2 where the mount was MPEG-1, or AAC); continuity counters run on.
+                let codec = bytes.withUnsafeReadableBytes { TransportStreamMuxer.AudioCodec(firstFrame: $0) }
                 if muxer == nil { muxer = TransportStreamMuxer(codec: codec) } else { muxer!.codec = codec }
             }
             if timeline == nil || discontinuityPending || !Self.continues(frame.mediaTime, expectedMediaTime) {
@@ -236,7 +244,10 @@ public struct HLSSegmenter: Sendable {
             let frames = packedRuns.map { $0.bytes.getSlice(at: $0.bytes.readerIndex + $0.start, length: $0.length)! }
             let tag = Self.packedTag(pts: start.pts, title: start.title)
             openParts.append(
-                HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, buffers: [tag] + frames, frames: frames)
+                HLSPart(
+                    segment: nextSequence, index: openParts.count, duration: partDuration, buffers: [tag] + frames,
+                    fileExtension: nextFileExtension, frames: frames
+                )
             )
             packedRuns = []
             packedStart = nil
@@ -245,7 +256,9 @@ public struct HLSSegmenter: Sendable {
         }
         guard part != nil else { return }
         flushPES()
-        openParts.append(HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, buffers: [part!]))
+        openParts.append(
+            HLSPart(segment: nextSequence, index: openParts.count, duration: partDuration, buffers: [part!], fileExtension: "ts")
+        )
         part = nil
         partDuration = .zero
     }
@@ -270,6 +283,7 @@ public struct HLSSegmenter: Sendable {
                 sequence: nextSequence,
                 parts: openParts,
                 buffers: buffers,
+                fileExtension: openParts[0].fileExtension,
                 duration: segmentDuration,
                 programDateTime: start.date,
                 discontinuity: start.discontinuity,

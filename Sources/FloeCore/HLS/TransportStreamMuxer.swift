@@ -1,3 +1,4 @@
+import MPEGAudio
 import NIOCore
 
 /// Writes MPEG transport stream packets (ISO/IEC 13818-1) for an audio-only HLS rendition: one program with an
@@ -25,6 +26,18 @@ public struct TransportStreamMuxer: Sendable {
         case mpeg2Audio
         /// AAC in ADTS frames: stream type 0x0F.
         case adtsAAC
+
+        /// The codec of the frame at the front of `bytes`: ADTS by its layer bits (00), otherwise MPEG audio by
+        /// its version (MPEG-1 when the bytes say nothing).
+        public init(firstFrame bytes: UnsafeRawBufferPointer) {
+            if bytes.count >= 2, bytes[0] == 0xFF, bytes[1] & 0xF6 == 0xF0 {
+                self = .adtsAAC
+            } else if bytes.count >= 4, let header = MPEGFrameHeader(bytes, at: 0), header.version != .mpeg1 {
+                self = .mpeg2Audio
+            } else {
+                self = .mpeg1Audio
+            }
+        }
 
         var streamType: UInt8 {
             switch self {

@@ -3,12 +3,12 @@ import NIOCore
 
 /// Turns the raw bytes of a source connection into blocks ready to publish.
 ///
-/// For MPEG audio it finds frames (dropping garbage and ID3 tags, never emitting a partial frame), clocks
-/// them with a `FrameClock`, and gathers whole frames into blocks of about `blockDuration` of media. Writing to
+/// For MPEG audio and ADTS (AAC) it finds frames (dropping garbage and ID3 tags, never emitting a partial frame),
+/// clocks them with a `FrameClock`, and gathers whole frames into blocks of about `blockDuration` of media. Writing to
 /// listeners once per block, rather than per read or per frame, is what keeps system calls per listener low.
 /// Other formats pass through in blocks of `passthroughBlockBytes`, or whatever arrived within `blockDuration`.
 public struct SourceIngest: Sendable {
-    /// Media time gathered into one block (MPEG).
+    /// Media time gathered into one block (framed formats).
     public var blockDuration: Duration
     /// Bytes gathered into one block (pass-through formats).
     public var passthroughBlockBytes: Int
@@ -17,14 +17,15 @@ public struct SourceIngest: Sendable {
     /// The source's media clock.
     public private(set) var clock: FrameClock
     /// Framing counters: frames, garbage and ID3 bytes skipped, resyncs.
-    public var framing: MPEGFrameSynchronizer.Statistics { synchronizer.statistics }
+    public var framing: FramingStatistics { framer?.statistics ?? FramingStatistics() }
     /// Total bytes received from the source.
     public private(set) var bytesReceived: Int = 0
 
     /// Largest block gathered, whatever its play time.
     public static let maximumBlockBytes = 256 * 1024
 
-    private var synchronizer = MPEGFrameSynchronizer()
+    /// The synchroniser of a framed format; `nil` for Ogg and pass-through.
+    private var framer: AudioFramer?
     /// Bytes received but not yet framed.
     private var pending: ByteBuffer
     /// The block being gathered.
@@ -43,6 +44,11 @@ public struct SourceIngest: Sendable {
         self.blockDuration = blockDuration
         self.passthroughBlockBytes = passthroughBlockBytes
         self.clock = clock
+        switch format {
+        case .mpeg: self.framer = .mpeg(MPEGFrameSynchronizer())
+        case .aac: self.framer = .adts(ADTSFrameSynchronizer())
+        case .ogg, .passthrough: self.framer = nil
+        }
         self.pending = ByteBufferAllocator().buffer(capacity: 8192)
         self.block = ByteBufferAllocator().buffer(capacity: 8192)
     }
@@ -67,7 +73,7 @@ public struct SourceIngest: Sendable {
     public mutating func receive(_ incoming: ByteBuffer, at now: NIODeadline) -> [Output] {
         bytesReceived += incoming.readableBytes
         switch format {
-        case .mpeg:
+        case .mpeg, .aac:
             var incoming = incoming
             pending.writeBuffer(&incoming)
             return frameAndGather(at: now, isEndOfStream: false)
@@ -93,14 +99,14 @@ public struct SourceIngest: Sendable {
     /// the new stream on the last bytes published). The clock carries on.
     public mutating func startNewStream() -> [Output] {
         pending.clear()
-        synchronizer.startNewStream()
+        framer?.startNewStream()
         return block.readableBytes > 0 ? [takeBlock()] : []
     }
 
     /// Called when the source has ended: returns whatever whole frames (or bytes) remain as a final block.
     public mutating func finish(at now: NIODeadline) -> [Output] {
         var outputs: [Output] = []
-        if case .mpeg = format {
+        if format.isFramed {
             outputs = frameAndGather(at: now, isEndOfStream: true)
         }
         if block.readableBytes > 0 {
@@ -112,22 +118,17 @@ public struct SourceIngest: Sendable {
     private mutating func frameAndGather(at now: NIODeadline, isEndOfStream: Bool) -> [Output] {
         var outputs: [Output] = []
         while pending.readableBytes > 0 {
-            let step = pending.withUnsafeReadableBytes { synchronizer.step($0, isEndOfStream: isEndOfStream) }
+            let step = pending.withUnsafeReadableBytes { framer!.step($0, isEndOfStream: isEndOfStream) }
             switch step {
             case .needMoreData:
                 compactPending()
                 return outputs
-            case .skip(let count, _):
+            case .skip(let count):
                 pending.moveReaderIndex(forwardBy: count)
             case .frame(let frame):
                 let time: FrameClock.FrameTime
-                if frame.kind == .audio {
-                    time = clock.record(
-                        samples: frame.header.samplesPerFrame,
-                        sampleRate: frame.header.sampleRate,
-                        bytes: frame.length,
-                        at: now
-                    )
+                if frame.samples > 0 {
+                    time = clock.record(samples: frame.samples, sampleRate: frame.sampleRate, bytes: frame.length, at: now)
                 } else {
                     time = .init(mediaTime: clock.mediaTime, duration: .zero, deadline: now)
                 }

@@ -2,10 +2,13 @@
 public enum StreamFormat: Sendable, Equatable {
     /// MPEG audio (MP3 and its layer I/II siblings): framed, clocked, frame-aligned blocks, ICY metadata.
     case mpeg
+    /// AAC in ADTS (AAC-LC, HE-AAC, HE-AACv2): framed and clocked like MPEG audio, ICY metadata included (as
+    /// Icecast's MP3 format, which also serves `audio/aac` and `audio/aacp`).
+    case aac
     /// Ogg (Vorbis, Opus, FLAC, …): relayed in whole pages; the header pages of the current chain are replayed to
     /// every listener before its first page, as Icecast's Ogg format does, so late joiners can decode.
     case ogg
-    /// Anything else (AAC, WebM, …): relayed as bytes, like Icecast's generic format.
+    /// Anything else (WebM, FLAC, …): relayed as bytes, like Icecast's generic format.
     /// `allowsICYMetadata` is false for Ogg/WebM/Opus, whose metadata travels in-band.
     case passthrough(allowsICYMetadata: Bool)
 
@@ -16,6 +19,8 @@ public enum StreamFormat: Sendable, Equatable {
         switch essence {
         case "audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/mpg":
             self = .mpeg
+        case "audio/aac", "audio/aacp", "audio/x-aac", "audio/x-aacp", "audio/adts":
+            self = .aac
         case "application/ogg", "audio/ogg", "video/ogg", "application/x-ogg", "audio/x-ogg", "audio/opus",
             "audio/vorbis", "audio/flac+ogg":
             self = .ogg
@@ -33,10 +38,19 @@ public enum StreamFormat: Sendable, Equatable {
         return essence.hasPrefix("text/") || essence.hasSuffix("html") || essence.hasSuffix("xml") || essence.hasSuffix("json")
     }
 
+    /// Whether the format is cut into frames with play times (MPEG audio, ADTS): blocks start on frame
+    /// boundaries, so bursts, fallbacks, hand-overs and segments cut between frames.
+    public var isFramed: Bool {
+        switch self {
+        case .mpeg, .aac: return true
+        case .ogg, .passthrough: return false
+        }
+    }
+
     /// Whether listeners of this format may ask for ICY metadata.
     public var allowsICYMetadata: Bool {
         switch self {
-        case .mpeg: return true
+        case .mpeg, .aac: return true
         case .ogg: return false
         case .passthrough(let allows): return allows
         }

@@ -142,7 +142,7 @@ final class HLSStream: MountOutput {
     func playlist() -> ByteBuffer {
         state.withLockedValue { state in
             if let playlist = state.playlist { return playlist }
-            let names = HLSNames(mount: home.path, streamID: streamID, fileExtension: state.configuration.format.fileExtension)
+            let names = HLSNames(mount: home.path, streamID: streamID)
             let playlist = ByteBuffer(string: HLSPlaylist.render(state.segmenter, names: names))
             state.playlist = playlist
             return playlist
@@ -225,7 +225,8 @@ final class HLSStream: MountOutput {
     func segment(_ sequence: Int, streamID: String, fileExtension: String) -> HLSSegment? {
         guard streamID == self.streamID else { return nil }
         return state.withLockedValue { state in
-            Self.serves(fileExtension, state) ? state.segmenter.segment(sequence) : nil
+            guard state.configuration.enabled, let segment = state.segmenter.segment(sequence) else { return nil }
+            return segment.fileExtension == fileExtension ? segment : nil
         }
     }
 
@@ -233,7 +234,8 @@ final class HLSStream: MountOutput {
     func part(_ sequence: Int, index: Int, streamID: String, fileExtension: String) -> HLSPart? {
         guard streamID == self.streamID else { return nil }
         return state.withLockedValue { state in
-            Self.serves(fileExtension, state) ? state.segmenter.part(segment: sequence, index: index) : nil
+            guard state.configuration.enabled, let part = state.segmenter.part(segment: sequence, index: index) else { return nil }
+            return part.fileExtension == fileExtension ? part : nil
         }
     }
 
@@ -242,12 +244,9 @@ final class HLSStream: MountOutput {
         guard streamID == self.streamID else { return false }
         return state.withLockedValue { state in
             let next = state.segmenter.nextPart
-            return Self.serves(fileExtension, state) && next.segment == sequence && next.index == index
+            return state.configuration.enabled && state.segmenter.nextFileExtension == fileExtension
+                && next.segment == sequence && next.index == index
         }
-    }
-
-    private static func serves(_ fileExtension: String, _ state: State) -> Bool {
-        state.configuration.enabled && state.configuration.format.fileExtension == fileExtension
     }
 
     // MARK: Counting

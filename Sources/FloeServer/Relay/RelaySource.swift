@@ -556,7 +556,7 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
     /// Body bytes received, and the feed's frame count when this connection began feeding it.
     private var received = 0
     private var framesAtStart = 0
-    /// An MPEG stream without a single frame in this many bytes is not audio: the connection is dropped.
+    /// A framed stream (MPEG audio, ADTS) without a single frame in this many bytes is not audio: the connection is dropped.
     static let garbageLimit = 128 * 1024
     /// Set while this stream's first bytes are matched against what the feed already published (a stream that
     /// continues a held feed, or takes over from another upstream); see `StreamAligner`.
@@ -604,7 +604,7 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
         case .success(let feed):
             self.feed = feed
             framesAtStart = feed.framesReceived
-            if case .mpeg = feed.format, !feed.publishedTail.isEmpty {
+            if feed.format.isFramed, !feed.publishedTail.isEmpty {
                 aligner = StreamAligner(tail: feed.publishedTail)
                 let stream = NIOLoopBound(self, eventLoop: eventLoop)
                 alignmentDeadline = eventLoop.scheduleTask(in: Self.alignmentWait) { stream.value.stopAligning() }
@@ -637,11 +637,12 @@ fileprivate final class RelayStream: HTTPClientResponseDelegate {
                 }
             }
             received += bytes.readableBytes
-            // Audio reached the mount: for MPEG, a frame (random bytes are not a stream that played).
-            if case .mpeg = feed.format {
+            // Audio reached the mount: for a framed format, a frame (random bytes are not a stream that played).
+            if feed.format.isFramed {
                 streamed = streamed || feed.framesReceived > framesAtStart
                 if received >= Self.garbageLimit, !streamed {
-                    refuse("no MPEG audio frame in the first \(Self.garbageLimit / 1024) KiB")
+                    let name = feed.format == .aac ? "ADTS (AAC)" : "MPEG audio"
+                    refuse("no \(name) frame in the first \(Self.garbageLimit / 1024) KiB")
                 }
             } else {
                 streamed = streamed || bytes.readableBytes > 0

@@ -2,14 +2,14 @@ import FloeCore
 import NIOCore
 
 /// HLS requests: a mount's playlist (`/live.m3u8`), its segments and parts (`/live.hls/<id>-<n>[.<part>].ts`, or
-/// `.mp3` for packed audio).
+/// `.mp3` or `.aac` for packed audio).
 ///
 /// ```
 ///  playlist   200 application/vnd.apple.mpegurl    max-age ≤ half a part (or segment)
 ///             ?_HLS_msn=N[&_HLS_part=P]            waits on the event loop until that segment or part exists,
 ///                                                  at most three target durations (then 503); 400 when N is
 ///                                                  more than two segments ahead, or not a number
-///  segment    200 video/mp2t (audio/mpeg packed)   immutable: cached for a day, strong ETag; 304 for If-None-Match
+///  segment    200 video/mp2t (packed: audio/mpeg, audio/aac)   immutable: cached for a day, strong ETag; 304 for If-None-Match
 ///  part       as a segment; the part the playlist hints at next (EXT-X-PRELOAD-HINT) waits like a playlist
 ///  unknown    404 (another run's id, a segment out of the window, a mount without HLS)
 /// ```
@@ -52,8 +52,8 @@ struct HLSResponder: Responder {
             connection.respondAndClose(.error(404, "No HLS stream here"))
             return
         }
-        if case .live(let source) = mount.snapshot.source, source.descriptor.format != .mpeg, !stream.isServing {
-            connection.respondAndClose(.error(404, "HLS is offered for MP3 mounts"))
+        if case .live(let source) = mount.snapshot.source, !source.descriptor.format.isFramed, !stream.isServing {
+            connection.respondAndClose(.error(404, "HLS is offered for MP3 and AAC mounts"))
             return
         }
         guard configuration.listenerAuthentication == nil else {
@@ -71,12 +71,11 @@ struct HLSResponder: Responder {
                 connection.respondAndClose(.error(404, "No such segment"))
                 return
             }
-            send(segment.buffers, etag: "\(id)-\(sequence)", format: stream.configuration.format, request: request, on: connection)
+            send(segment.buffers, etag: "\(id)-\(sequence)", fileExtension: fileExtension, request: request, on: connection)
         case .part(_, let id, let sequence, let index, let fileExtension):
             stream.recordRequest(.part, client: request.peer)
-            let format = stream.configuration.format
             if let part = stream.part(sequence, index: index, streamID: id, fileExtension: fileExtension) {
-                send(part.buffers, etag: "\(id)-\(sequence).\(index)", format: format, request: request, on: connection)
+                send(part.buffers, etag: "\(id)-\(sequence).\(index)", fileExtension: fileExtension, request: request, on: connection)
             } else if stream.isNextPart(sequence, index: index, streamID: id, fileExtension: fileExtension) {
                 let timeout = Self.blockingTimeout(stream.configuration)
                 waitThen(stream.wait(forSegment: sequence, part: index, timeout: timeout, channel: connection.channel, on: connection.eventLoop), request: request, on: connection) { connection, _ in
@@ -84,7 +83,7 @@ struct HLSResponder: Responder {
                         connection.respondAndClose(.error(404, "No such part"))
                         return
                     }
-                    send(part.buffers, etag: "\(id)-\(sequence).\(index)", format: format, request: request, on: connection)
+                    send(part.buffers, etag: "\(id)-\(sequence).\(index)", fileExtension: fileExtension, request: request, on: connection)
                 }
             } else {
                 connection.respondAndClose(.error(404, "No such part"))
@@ -208,7 +207,7 @@ struct HLSResponder: Responder {
     private func send(
         _ buffers: [ByteBuffer],
         etag: String,
-        format: HLSConfiguration.Format,
+        fileExtension: String,
         request: Request,
         on connection: Connection
     ) {
@@ -220,7 +219,7 @@ struct HLSResponder: Responder {
             connection.respondAndClose(response)
             return
         }
-        var response = IcecastResponse(status: 200, contentType: format.contentType)
+        var response = IcecastResponse(status: 200, contentType: HLSNames.contentType(fileExtension: fileExtension))
         response.cacheControl = Self.segmentCacheControl
         response.extraHeaders = ["ETag: \(tag)"]
         write(response, body: buffers, request: request, on: connection)

@@ -174,10 +174,10 @@ final class SourceFeed {
         for mirror in mirrors {
             removeMirror(mirror.mount)
         }
-        // A relay waiting for this live source to leave takes the mount back, listeners and all (MPEG only, as
-        // for the takeover; otherwise the relay notices the mount is free and connects anew).
+        // A relay waiting for this live source to leave takes the mount back, listeners and all (framed formats
+        // only, as for the takeover; otherwise the relay notices the mount is free and connects anew).
         if let relay = server.relays.relayAwaitingMount(mount.path), case .live(let live) = mount.snapshot.source,
-            live.id == sourceID, case .mpeg = live.descriptor.format
+            live.id == sourceID, live.descriptor.format.isFramed
         {
             let relayID = server.makeConnectionID()
             if mount.handOverSource(from: sourceID, to: relayID, descriptor: live.descriptor) {

@@ -62,10 +62,10 @@ struct SourceLogin {
         }
     }
 
-    /// Takes `mount` from the relay feeding it, when that relay yields to sources. Only MPEG to MPEG: listeners
+    /// Takes `mount` from the relay feeding it, when that relay yields to sources. Only between framed streams of one format: listeners
     /// keep the headers they were sent, and an Ogg stream's header pages would have to be sent again.
     private func takeOverFromRelay(_ mount: Mount, descriptor: SourceDescriptor) -> Bool {
-        guard case .mpeg = descriptor.format,
+        guard descriptor.format.isFramed,
             let relay = server.relays.relay(for: path), relay.relay.yieldsToSource,
             case .live(let current) = mount.snapshot.source, current.descriptor.format == descriptor.format,
             relay.feeds(sourceID: current.id),

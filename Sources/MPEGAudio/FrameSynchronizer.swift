@@ -1,5 +1,9 @@
-/// Incremental MPEG audio synchroniser: finds whole frames at the front of a byte stream that may start
+/// Incremental audio frame synchroniser: finds whole frames at the front of a byte stream that may start
 /// anywhere, carry ID3v2 tags, garbage, or a truncated last frame.
+///
+/// One algorithm for every format whose frames start with a sync word and state their own length: MPEG audio
+/// (``MPEGFrameSynchronizer``) and AAC in ADTS (``ADTSFrameSynchronizer``). The format supplies the header
+/// parser through ``SynchronizableFrame``.
 ///
 /// It works on the *front* of the caller's pending bytes and never holds bytes itself. Each ``step(_:isEndOfStream:)``
 /// answers one of:
@@ -42,7 +46,8 @@
 /// ```
 ///
 /// - While searching, a candidate header is accepted only when the header at `frameLength` is valid and
-///   compatible (same version, layer, sample rate, channel count): a lone 0xFFE… in garbage is not enough.
+///   compatible (``FrameHeader/isCompatible(with:)``: for MPEG the same version, layer, sample rate and channel
+///   count): a lone sync word in garbage is not enough.
 ///   The look-ahead costs one frame of latency, once.
 /// - While synchronized, a compatible header is accepted as soon as its whole frame is present, with no
 ///   look-ahead, so a live stream is passed on frame by frame without delay.
@@ -54,7 +59,7 @@
 ///
 /// ## Bounded buffering
 ///
-/// No valid header describes a frame longer than ``MPEGFrameHeader/maximumFrameLength``, and ID3v2 tags are
+/// No valid header describes a frame longer than ``FrameHeader/maximumFrameLength``, and ID3v2 tags are
 /// skipped piecemeal, so ``Step/needMoreData`` is only ever answered while fewer than ``maximumBytesNeeded``
 /// bytes are pending. A caller may treat a larger pending buffer as a bug.
 ///
@@ -64,7 +69,7 @@
 /// if its frame is complete, and trailing bytes that cannot start anything are skipped as garbage. Then
 /// ``Step/needMoreData`` is final: what remains (a truncated last frame, or a partial header after the last
 /// frame) is not a frame.
-public struct MPEGFrameSynchronizer: Sendable {
+public struct FrameSynchronizer<Frame: SynchronizableFrame>: Sendable {
     /// Why bytes are dropped.
     public enum SkipReason: Sendable, Hashable {
         /// Bytes that are not a frame: data before the first frame, between frames after a glitch, or a rejected
@@ -74,55 +79,39 @@ public struct MPEGFrameSynchronizer: Sendable {
         case id3v2Tag
     }
 
-    /// The outcome of one ``MPEGFrameSynchronizer/step(_:isEndOfStream:)``.
+    /// The outcome of one ``FrameSynchronizer/step(_:isEndOfStream:)``.
     public enum Step: Sendable, Hashable {
         /// The first `frame.length` bytes are this whole frame.
-        case frame(MPEGFrame)
+        case frame(Frame)
         /// Drop the first `count` bytes, `1 <= count <= bytes.count`.
         case skip(count: Int, reason: SkipReason)
         /// Nothing can be decided from these bytes; call again with more (or, at end of stream, stop).
         case needMoreData
     }
 
-    /// Running counts since ``init()``, for logs and metrics.
-    public struct Statistics: Sendable, Hashable {
-        /// Frames reported, of every kind.
-        public var frames: Int
-        /// Bytes skipped as ``SkipReason/garbage`` while searching for sync.
-        public var garbageBytes: Int
-        /// Bytes skipped inside ID3v2 tags.
-        public var id3Bytes: Int
-        /// Times sync was lost after having been established.
-        public var resyncs: Int
-
-        public init(frames: Int = 0, garbageBytes: Int = 0, id3Bytes: Int = 0, resyncs: Int = 0) {
-            self.frames = frames
-            self.garbageBytes = garbageBytes
-            self.id3Bytes = id3Bytes
-            self.resyncs = resyncs
-        }
-    }
+    /// Running counts since ``init()``, for logs and metrics; one type for every format.
+    public typealias Statistics = FramingStatistics
 
     /// Where the synchroniser is between steps.
     private enum State: Sendable, Hashable {
         /// Looking for a confirmed frame header or an ID3v2 tag.
         case searching
         /// The last reported frame was accepted; `locked` holds the stream parameters to compare against.
-        case synchronized(locked: MPEGFrameHeader)
+        case synchronized(locked: Frame.Header)
         /// Inside an ID3v2 tag, `remaining` bytes of which have not been skipped yet.
         case skippingTag(remaining: Int)
     }
 
     /// What a candidate header at the front turned out to be.
     private enum Candidate {
-        case accept(MPEGFrameHeader)
+        case accept(Frame.Header)
         case reject
         case undecided
     }
 
     /// The most pending bytes for which ``step(_:isEndOfStream:)`` can still answer ``Step/needMoreData``:
     /// the longest frame plus the next header that confirms it.
-    public static let maximumBytesNeeded = MPEGFrameHeader.maximumFrameLength + 4
+    public static var maximumBytesNeeded: Int { Frame.Header.maximumFrameLength + Frame.Header.byteCount }
 
     private var state: State
 
@@ -159,8 +148,8 @@ public struct MPEGFrameSynchronizer: Sendable {
             return skipTag(remaining: remaining, available: bytes.count)
 
         case .synchronized(let locked):
-            guard bytes.count >= 4 else { return .needMoreData }
-            if let header = MPEGFrameHeader(bytes, at: 0), header.isCompatible(with: locked) {
+            guard bytes.count >= Frame.Header.byteCount else { return .needMoreData }
+            if let header = Frame.Header(bytes, at: 0), header.isCompatible(with: locked) {
                 guard bytes.count >= header.frameLength else { return .needMoreData }
                 return report(header, in: bytes)
             }
@@ -219,27 +208,27 @@ public struct MPEGFrameSynchronizer: Sendable {
     }
 
     /// Reports the complete frame at the front. - Precondition: `bytes.count >= header.frameLength`.
-    private mutating func report(_ header: MPEGFrameHeader, in bytes: UnsafeRawBufferPointer) -> Step {
+    private mutating func report(_ header: Frame.Header, in bytes: UnsafeRawBufferPointer) -> Step {
         statistics.frames += 1
-        return .frame(MPEGFrame(header: header, kind: MPEGFrameKind(classifying: bytes, header: header)))
+        return .frame(Frame(header: header, classifying: bytes))
     }
 
     /// Decides whether the 0xFF at the front starts a frame, confirmed by the header after it.
     private static func evaluateCandidate(_ bytes: UnsafeRawBufferPointer, isEndOfStream: Bool) -> Candidate {
         let available = bytes.count
-        guard MPEGFrameHeader.couldStart(bytes, at: 0) else { return .reject }
-        guard available >= 4 else { return isEndOfStream ? .reject : .undecided }
-        guard let header = MPEGFrameHeader(bytes, at: 0) else { return .reject }
+        guard Frame.Header.couldStart(bytes, at: 0) else { return .reject }
+        guard available >= Frame.Header.byteCount else { return isEndOfStream ? .reject : .undecided }
+        guard let header = Frame.Header(bytes, at: 0) else { return .reject }
 
         let length = header.frameLength
-        if available >= length + 4 {
-            guard let next = MPEGFrameHeader(bytes, at: length), next.isCompatible(with: header) else {
+        if available >= length + Frame.Header.byteCount {
+            guard let next = Frame.Header(bytes, at: length), next.isCompatible(with: header) else {
                 return .reject
             }
             return .accept(header)
         }
         // Part of the successor may already show it cannot be a header: no need to wait for the rest.
-        if available > length, !MPEGFrameHeader.couldStart(bytes, at: length) {
+        if available > length, !Frame.Header.couldStart(bytes, at: length) {
             return .reject
         }
         guard isEndOfStream else { return .undecided }
@@ -254,8 +243,8 @@ public struct MPEGFrameSynchronizer: Sendable {
         while index < count {
             switch bytes[index] {
             case 0xFF:
-                // At end of stream a header needs all four bytes to be there.
-                if MPEGFrameHeader.couldStart(bytes, at: index), !isEndOfStream || count - index >= 4 {
+                // At end of stream a header needs all its bytes to be there.
+                if Frame.Header.couldStart(bytes, at: index), !isEndOfStream || count - index >= Frame.Header.byteCount {
                     return index
                 }
             case UInt8(ascii: "I"):

@@ -1,4 +1,4 @@
-extension MPEGFrameSynchronizer {
+extension FrameSynchronizer {
     /// The same step as the `UnsafeRawBufferPointer` one, for callers that keep their pending bytes in an array.
     public mutating func step(_ bytes: [UInt8], isEndOfStream: Bool = false) -> Step {
         bytes.withUnsafeBytes { buffer in
@@ -11,9 +11,9 @@ extension MPEGFrameSynchronizer {
     /// Runs a fresh synchroniser over `bytes` as a whole stream (end of stream included, so a complete last
     /// frame counts and a truncated one does not). Garbage and ID3v2 tags are skipped; the offsets say where
     /// each frame starts, so `bytes[offset..<offset + frame.length]` is the frame.
-    public static func frames(in bytes: [UInt8]) -> [(offset: Int, frame: MPEGFrame)] {
-        var synchronizer = MPEGFrameSynchronizer()
-        var result: [(offset: Int, frame: MPEGFrame)] = []
+    public static func frames(in bytes: [UInt8]) -> [(offset: Int, frame: Frame)] {
+        var synchronizer = Self()
+        var result: [(offset: Int, frame: Frame)] = []
         bytes.withUnsafeBytes { all in
             var offset = 0
             while true {
