@@ -217,6 +217,62 @@ struct HLSTests {
         #expect(playlist.contains("live.hls/a-1.mp3") && playlist.contains("live.hls/a-\(last).2.mp3"))
     }
 
+    /// ADTS frames as the mount would publish them: 1024 samples at 44.1 kHz each, zero payloads of varying size.
+    static func aacBlocks(seconds: Int) -> [StreamBlock] {
+        var stream: [UInt8] = []
+        for index in 0..<(seconds * 44_100 / 1024) {
+            let length: Int = 300 + index % 40
+            let high = UInt8(0x80 | length >> 11)
+            let middle = UInt8((length >> 3) & 0xFF)
+            let low = UInt8((length & 0x07) << 5 | 0x1F)
+            let header: [UInt8] = [0xFF, 0xF1, 0x50, high, middle, low, 0xFC]
+            stream += header
+            stream += [UInt8](repeating: 0, count: length - 7)
+        }
+        var ingest = SourceIngest(format: .aac)
+        let outputs = ingest.receive(ByteBuffer(bytes: stream), at: .uptimeNanoseconds(0)) + ingest.finish(at: .uptimeNanoseconds(0))
+        return outputs.enumerated().map { StreamBlock(sequence: $0, bytes: $1.bytes, metadata: .empty, frames: $1.frames) }
+    }
+
+    @Test func aacIsMuxedAsADTSStreamTypeAndPackedAsAAC() throws {
+        let blocks = Self.aacBlocks(seconds: 8)
+        let frames = blocks.flatMap(\.frames)
+        #expect(frames.allSatisfy { $0.duration == .nanoseconds(1024 * 1_000_000_000 / 44_100) })
+        let segmenter = Self.segmented(blocks, configuration: HLSConfiguration(window: 10))
+        var first: [UInt8] = []
+        for buffer in segmenter.segments[0].buffers { first += Array(buffer.readableBytesView) }
+        // The PMT lists PID 0x100 as stream type 0x0F (ADTS AAC).
+        var pmtListsADTS = false
+        for start in stride(from: 0, to: first.count, by: 188) where first[start + 1] & 0x1F == 0x10 && first[start + 2] == 0 {
+            let packet = Array(first[start..<(start + 188)])
+            for index in 0..<(188 - 3) where packet[index] == 0x0F && packet[index + 1] == 0xE1 && packet[index + 2] == 0x00 {
+                pmtListsADTS = true
+            }
+        }
+        #expect(pmtListsADTS)
+        var all: [UInt8] = []
+        for segment in segmenter.segments { for buffer in segment.buffers { all += Array(buffer.readableBytesView) } }
+        let demuxed = try TransportStreamReader.read(all)
+        let published = blocks.flatMap { Array($0.bytes.readableBytesView) }
+        #expect(Array(published.prefix(demuxed.audio.count)) == demuxed.audio)
+        #expect(segmenter.segments.allSatisfy { $0.fileExtension == "ts" })
+
+        var packed = HLSConfiguration(window: 10)
+        packed.format = .packed
+        let packedSegmenter = Self.segmented(blocks, configuration: packed)
+        #expect(packedSegmenter.segments.allSatisfy { $0.fileExtension == "aac" && $0.parts.allSatisfy { $0.fileExtension == "aac" } })
+        let playlist = HLSPlaylist.render(packedSegmenter, names: HLSNames(mount: "/radio", streamID: "q"))
+        let last = packedSegmenter.segments.last!.sequence
+        #expect(playlist.contains("radio.hls/q-0.aac") && playlist.contains("radio.hls/q-\(last).1.aac"))
+        #expect(playlist.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"radio.hls/q-\(packedSegmenter.nextPart.segment).\(packedSegmenter.nextPart.index).aac\""))
+        // A packed segment is its tag, then the frames exactly as published.
+        let segment = packedSegmenter.segments[1]
+        let body = segment.buffers.dropFirst().flatMap { Array($0.readableBytesView) }
+        let offset = packedSegmenter.segments[0].buffers.dropFirst().reduce(0) { $0 + $1.readableBytes }
+        #expect(Array(published[offset..<(offset + body.count)]) == body)
+        #expect(HLSNames.contentType(fileExtension: segment.fileExtension) == "audio/aac")
+    }
+
     @Test func namesArePercentEncodedRelativeURIs() {
         let names = HLSNames(mount: "/radio/a b.mp3", streamID: "z9")
         #expect(names.segment(3) == "a%20b.mp3.hls/z9-3.ts")

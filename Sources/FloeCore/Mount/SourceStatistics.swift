@@ -2,7 +2,7 @@
 public struct SourceStatistics: Sendable, Equatable {
     /// Bytes received from the source.
     public var bytesRead: Int
-    /// Frames found (MPEG), all kinds.
+    /// Frames found (MPEG audio, ADTS), all kinds.
     public var frames: Int
     /// Bytes skipped as garbage while looking for frames, and inside ID3 tags.
     public var garbageBytes: Int
@@ -15,6 +15,9 @@ public struct SourceStatistics: Sendable, Equatable {
     public var realTimeRatio: Double?
     /// Whether the source keeps real time.
     public var pace: FrameClock.Pace
+    /// Play time of the frames received (framed formats), and their sample rate (the core rate for HE-AAC).
+    public var mediaTime: Duration
+    public var sampleRate: Int
 
     public init(
         bytesRead: Int = 0,
@@ -24,7 +27,9 @@ public struct SourceStatistics: Sendable, Equatable {
         resyncs: Int = 0,
         measuredBitrate: Int? = nil,
         realTimeRatio: Double? = nil,
-        pace: FrameClock.Pace = .realTime
+        pace: FrameClock.Pace = .realTime,
+        mediaTime: Duration = .zero,
+        sampleRate: Int = 0
     ) {
         self.bytesRead = bytesRead
         self.frames = frames
@@ -34,5 +39,7 @@ public struct SourceStatistics: Sendable, Equatable {
         self.measuredBitrate = measuredBitrate
         self.realTimeRatio = realTimeRatio
         self.pace = pace
+        self.mediaTime = mediaTime
+        self.sampleRate = sampleRate
     }
 }

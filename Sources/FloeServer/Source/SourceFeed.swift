@@ -127,7 +127,9 @@ final class SourceFeed {
                     resyncs: framing.resyncs,
                     measuredBitrate: ingest.clock.measuredBitrate,
                     realTimeRatio: ingest.clock.realTimeRatio(at: now),
-                    pace: reportedPace
+                    pace: reportedPace,
+                    mediaTime: ingest.clock.mediaTime,
+                    sampleRate: ingest.clock.sampleRate
                 )
             )
         }

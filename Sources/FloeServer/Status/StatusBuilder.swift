@@ -91,6 +91,10 @@ struct StatusBuilder {
             if let ratio = statistics.realTimeRatio {
                 values.append(StatusValue("floe_realtime_ratio", String(format: "%.3f", ratio)))
             }
+            if statistics.sampleRate > 0 {
+                values.append(StatusValue("floe_media_seconds", String(format: "%.3f", statistics.mediaTime.seconds)))
+                values.append(StatusValue("floe_sample_rate", "\(statistics.sampleRate)"))
+            }
         }
         values += outputValues(mount.path)
         // Beyond Icecast: the mount's HLS playlist, and who reads it (distinct clients within the live window;
