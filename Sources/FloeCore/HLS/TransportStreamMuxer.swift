@@ -220,22 +220,3 @@ extension Array where Element == UInt8 {
         append(UInt8(value & 0xFF))
     }
 }
-
-/// The CRC-32 of MPEG-2 sections (polynomial 0x04C11DB7, initial value all ones, no reflection, no final XOR).
-enum MPEGCRC32 {
-    static let table: [UInt32] = (0..<256).map { index in
-        var crc = UInt32(index) << 24
-        for _ in 0..<8 {
-            crc = crc & 0x8000_0000 != 0 ? (crc << 1) ^ 0x04C1_1DB7 : crc << 1
-        }
-        return crc
-    }
-
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc = (crc << 8) ^ table[Int((crc >> 24) ^ UInt32(byte))]
-        }
-        return crc
-    }
-}

@@ -26,7 +26,8 @@ public struct OggPage: Sendable, Equatable {
     public enum Scan: Sendable, Equatable {
         /// A whole page of `page.length` bytes.
         case page(OggPage)
-        /// Not a page: drop this many bytes (up to the next possible "OggS").
+        /// Not a page (no capture pattern, or a page whose CRC does not match): drop this many bytes (up to the
+        /// next possible "OggS").
         case garbage(Int)
         case needMoreData
     }
@@ -55,6 +56,12 @@ public struct OggPage: Sendable, Equatable {
         for index in 0..<segments { bodyLength += Int(bytes[27 + index]) }
         let length = 27 + segments + bodyLength
         guard bytes.count >= length else { return .needMoreData }
+        // The CRC (initial value 0) covers the whole page with its own field read as zeros.
+        let stored = UInt32(bytes[22]) | UInt32(bytes[23]) << 8 | UInt32(bytes[24]) << 16 | UInt32(bytes[25]) << 24
+        var crc = CRC32.update(0, UnsafeRawBufferPointer(rebasing: bytes[0..<22]))
+        crc = CRC32.update(crc, [0, 0, 0, 0] as [UInt8])
+        crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: bytes[26..<length]))
+        guard crc == stored else { return .garbage(1) }
         var granule: UInt64 = 0
         for index in 0..<8 { granule |= UInt64(bytes[6 + index]) << (8 * UInt64(index)) }
         var serial: UInt32 = 0

@@ -17,7 +17,8 @@ public struct SourceIngest: Sendable {
     /// The source's media clock.
     public private(set) var clock: FrameClock
     /// Framing counters: frames, garbage and ID3 bytes skipped, resyncs.
-    public var framing: FramingStatistics { framer?.statistics ?? FramingStatistics() }
+    /// For Ogg, `frames` counts pages, and garbage includes pages whose CRC does not match.
+    public var framing: FramingStatistics { framer?.statistics ?? pageStatistics }
     /// Total bytes received from the source.
     public private(set) var bytesReceived: Int = 0
 
@@ -26,6 +27,9 @@ public struct SourceIngest: Sendable {
 
     /// The synchroniser of a framed format; `nil` for Ogg and pass-through.
     private var framer: AudioFramer?
+    /// Ogg: pages found, bytes skipped, and times a run of pages was broken by garbage.
+    private var pageStatistics = FramingStatistics()
+    private var lastScanWasPage = false
     /// Bytes received but not yet framed.
     private var pending: ByteBuffer
     /// The block being gathered.
@@ -60,7 +64,14 @@ public struct SourceIngest: Sendable {
         /// The header this block's data needs (Ogg), and whether the block starts with it.
         public var streamHeader: StreamHeader? = nil
         public var beginsWithHeader = false
+        /// Ogg: the codec and tags of a chain whose first audio this block holds (each new chain's, once).
+        public var chainTags: OggStreamTags? = nil
     }
+
+    /// Ogg: the codec and tags of the current chain.
+    public private(set) var oggTags: OggStreamTags?
+    /// Ogg: tags of a chain whose first block has not been taken yet.
+    private var pendingChainTags: OggStreamTags?
 
     /// Ogg: the header pages of the current chain, complete once the first data page arrives.
     private var oggHeader: StreamHeader?
@@ -175,7 +186,12 @@ public struct SourceIngest: Sendable {
                 return outputs
             case .garbage(let count):
                 pending.moveReaderIndex(forwardBy: count)
+                pageStatistics.garbageBytes += count
+                if lastScanWasPage { pageStatistics.resyncs += 1 }
+                lastScanWasPage = false
             case .page(let page):
+                pageStatistics.frames += 1
+                lastScanWasPage = true
                 var bytes = pending.readSlice(length: page.length)!
                 if page.isBeginningOfStream, collectingHeader == nil {
                     // A new chain: what came before it goes out under the old header.
@@ -196,6 +212,8 @@ public struct SourceIngest: Sendable {
                         continue
                     }
                     let header = StreamHeader(id: (oggHeader?.id ?? 0) + 1, bytes: collectingHeader!)
+                    oggTags = OggStreamTags(headerPages: header.bytes)
+                    pendingChainTags = oggTags
                     collectingHeader = nil
                     oggHeader = header
                     if collectingInBand {
@@ -220,7 +238,9 @@ public struct SourceIngest: Sendable {
         var output = Output(bytes: block, frames: blockFrames)
         output.streamHeader = oggHeader
         output.beginsWithHeader = blockBeginsWithHeader
+        output.chainTags = pendingChainTags
         blockBeginsWithHeader = false
+        pendingChainTags = nil
         block = ByteBufferAllocator().buffer(capacity: max(8192, output.bytes.readableBytes + 1024))
         blockFrames = []
         blockMedia = .zero

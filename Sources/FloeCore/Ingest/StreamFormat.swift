@@ -50,8 +50,7 @@ public enum StreamFormat: Sendable, Equatable {
     /// Whether listeners of this format may ask for ICY metadata.
     public var allowsICYMetadata: Bool {
         switch self {
-        case .mpeg, .aac: return true
-        case .ogg: return false
+        case .mpeg, .aac, .ogg: return true
         case .passthrough(let allows): return allows
         }
     }

@@ -18,6 +18,8 @@ public struct SourceStatistics: Sendable, Equatable {
     /// Play time of the frames received (framed formats), and their sample rate (the core rate for HE-AAC).
     public var mediaTime: Duration
     public var sampleRate: Int
+    /// The codec of an Ogg stream's current chain (`Vorbis`, `Opus`, `FLAC`), when known.
+    public var codec: String?
 
     public init(
         bytesRead: Int = 0,
@@ -29,7 +31,8 @@ public struct SourceStatistics: Sendable, Equatable {
         realTimeRatio: Double? = nil,
         pace: FrameClock.Pace = .realTime,
         mediaTime: Duration = .zero,
-        sampleRate: Int = 0
+        sampleRate: Int = 0,
+        codec: String? = nil
     ) {
         self.bytesRead = bytesRead
         self.frames = frames
@@ -41,5 +44,6 @@ public struct SourceStatistics: Sendable, Equatable {
         self.pace = pace
         self.mediaTime = mediaTime
         self.sampleRate = sampleRate
+        self.codec = codec
     }
 }

@@ -117,8 +117,8 @@ final class ListenerSession: ChannelInboundHandler, RemovableChannelHandler {
     func write(_ block: StreamBlock) {
         if let header = block.streamHeader, header.id != sentHeaderID {
             if !block.beginsWithHeader {
-                bytesSent += header.bytes.readableBytes
-                channel.write(header.bytes, promise: nil)
+                // Through the interleaver like any stream byte: an ICY listener of an Ogg mount counts them too.
+                writeAudio(header.bytes, metadata: block.metadata)
             }
             sentHeaderID = header.id
         }

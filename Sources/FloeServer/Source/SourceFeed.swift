@@ -83,6 +83,16 @@ final class SourceFeed {
 
     /// Hands a block to the mount and its mirrors.
     private func publish(_ output: SourceIngest.Output) {
+        if let title = output.chainTags?.displayTitle {
+            // A new Ogg chain's title (Vorbis comments, OpusTags, FLAC's comments): the block carries it.
+            for target in [mount] + mirrors.map(\.mount) where target.snapshot.metadata.title != title {
+                switch target.metadataUpdated(MetadataUpdate(title: title)) {
+                case .updated: logger.info("Metadata on mountpoint \(target.path) changed to \"\(title)\" (from the stream)")
+                case .rejectTooLong: logger.warning("Title in the stream too long", metadata: ["mount.path": "\(target.path)"])
+                case .rejectNoSource: break
+                }
+            }
+        }
         mount.publish(output, from: sourceID)
         for mirror in mirrors { mirror.mount.publish(output, from: mirror.sourceID) }
         if !output.frames.isEmpty { mount.metrics?.frames.increment(by: output.frames.count) }
@@ -129,7 +139,8 @@ final class SourceFeed {
                     realTimeRatio: ingest.clock.realTimeRatio(at: now),
                     pace: reportedPace,
                     mediaTime: ingest.clock.mediaTime,
-                    sampleRate: ingest.clock.sampleRate
+                    sampleRate: ingest.clock.sampleRate,
+                    codec: ingest.oggTags?.codec.rawValue
                 )
             )
         }

@@ -95,6 +95,7 @@ struct StatusBuilder {
                 values.append(StatusValue("floe_media_seconds", String(format: "%.3f", statistics.mediaTime.seconds)))
                 values.append(StatusValue("floe_sample_rate", "\(statistics.sampleRate)"))
             }
+            if let codec = statistics.codec { values.append(StatusValue("floe_codec", codec)) }
         }
         values += outputValues(mount.path)
         // Beyond Icecast: the mount's HLS playlist, and who reads it (distinct clients within the live window;

@@ -220,6 +220,9 @@ struct AdminResponder: Responder {
             return .error(400, "Missing parameter")
         }
         guard mode == "updinfo" else { return reply(message: "No such action", success: false) }
+        if !Self.acceptsURLTitles(mount) {
+            return reply(message: "Mountpoint will not accept URL updates", success: true)
+        }
         let charset = value("charset").map { String(decoding: $0, as: UTF8.self) }
         guard
             let update = MetadataUpdate(
@@ -239,6 +242,18 @@ struct AdminResponder: Responder {
         case .rejectTooLong:
             logger.warning("Metadata too long", metadata: ["mount.path": "\(path)"])
             return reply(message: "Metadata too long", success: false)
+        }
+    }
+
+    /// Whether `/admin/metadata` may set the mount's title, as in Icecast 2.4: not for a stream whose titles travel
+    /// in-band only (Ogg Opus, Ogg FLAC, WebM); Ogg Vorbis does take them (Floe shows them in status and to ICY
+    /// listeners; unlike Icecast it does not rewrite the stream's own comment header).
+    static func acceptsURLTitles(_ mount: Mount) -> Bool {
+        guard case .live(let source) = mount.snapshot.source else { return true }
+        switch source.descriptor.format {
+        case .mpeg, .aac: return true
+        case .ogg: return mount.statistics?.codec == OggStreamTags.Codec.vorbis.rawValue
+        case .passthrough(let allowsICYMetadata): return allowsICYMetadata
         }
     }
 

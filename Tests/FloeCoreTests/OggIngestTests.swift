@@ -1,0 +1,134 @@
+import FloeCore
+import NIOCore
+import Testing
+
+@Suite("Ogg pages and tags")
+struct OggIngestTests {
+    /// One Ogg page holding `packets` (each ending on it), with a correct CRC.
+    static func page(_ packets: [[UInt8]], serial: UInt32 = 7, sequence: UInt32, granule: UInt64, flags: UInt8 = 0, continued: [UInt8]? = nil) -> [UInt8] {
+        var lacing: [UInt8] = []
+        var body: [UInt8] = []
+        for packet in packets {
+            var remaining = packet.count
+            while remaining >= 255 {
+                lacing.append(255)
+                remaining -= 255
+            }
+            lacing.append(UInt8(remaining))
+            body += packet
+        }
+        if let continued {
+            // A packet that goes on in the next page: whole 255-byte segments only.
+            lacing += [UInt8](repeating: 255, count: continued.count / 255)
+            body += continued
+        }
+        var page = Array("OggS".utf8) + [0, flags]
+        page += (0..<8).map { UInt8(truncatingIfNeeded: granule >> (8 * UInt64($0))) }
+        page += (0..<4).map { UInt8(truncatingIfNeeded: serial >> (8 * UInt32($0))) }
+        page += (0..<4).map { UInt8(truncatingIfNeeded: sequence >> (8 * UInt32($0))) }
+        page += [0, 0, 0, 0, UInt8(lacing.count)] + lacing + body
+        // The CRC of RFC 3533: polynomial 0x04C11DB7, unreflected, initial 0, over the page with a zero CRC field.
+        var crc: UInt32 = 0
+        for byte in page {
+            crc ^= UInt32(byte) << 24
+            for _ in 0..<8 { crc = crc & 0x8000_0000 != 0 ? (crc << 1) ^ 0x04C1_1DB7 : crc << 1 }
+        }
+        page.replaceSubrange(22..<26, with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (8 * UInt32($0))) })
+        return page
+    }
+
+    static func comments(_ list: [String], vendor: String = "test") -> [UInt8] {
+        func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        var bytes = le32(vendor.utf8.count) + Array(vendor.utf8) + le32(list.count)
+        for comment in list { bytes += le32(comment.utf8.count) + Array(comment.utf8) }
+        return bytes
+    }
+
+    /// A Vorbis chain's header pages, the comment packet long enough to span two pages.
+    static func vorbisHeader(title: String, serial: UInt32 = 7) -> [UInt8] {
+        let identification = [0x01] + Array("vorbis".utf8) + [UInt8](repeating: 1, count: 23)
+        let comment = [0x03] + Array("vorbis".utf8) + comments(["ENCODER=" + String(repeating: "x", count: 600), "title=\(title)", "ARTIST=The Band"]) + [1]
+        let split = 510
+        let setup = [0x05] + Array("vorbis".utf8) + [UInt8](repeating: 2, count: 40)
+        return page([identification], serial: serial, sequence: 0, granule: 0, flags: 0x02)
+            + page([], serial: serial, sequence: 1, granule: .max, continued: Array(comment[..<split]))
+            + page([Array(comment[split...]), setup], serial: serial, sequence: 2, granule: 0, flags: 0x01)
+    }
+
+    @Test func aPageWithABadCRCIsGarbageAndTheNextPageIsFound() {
+        let good = Self.page([[1, 2, 3]], sequence: 5, granule: 100)
+        var bad = Self.page([[4, 5, 6]], sequence: 6, granule: 200)
+        bad[bad.count - 1] ^= 0x01
+        let stream = bad + good
+        var offset = 0
+        var pages: [Int] = []
+        var skipped = 0
+        stream.withUnsafeBytes { all in
+            while offset < all.count {
+                switch OggPage.scan(UnsafeRawBufferPointer(rebasing: all[offset...])) {
+                case .page(let page):
+                    pages.append(offset)
+                    offset += page.length
+                case .garbage(let count):
+                    skipped += count
+                    offset += count
+                case .needMoreData:
+                    return
+                }
+            }
+        }
+        #expect(pages == [bad.count])
+        #expect(skipped == bad.count)
+    }
+
+    @Test func eachChainsTitleAndCodecComeWithItsFirstBlockAndBrokenPagesAreDropped() throws {
+        var ingest = SourceIngest(format: .ogg, passthroughBlockBytes: 1)
+        let data1 = Self.page([[9, 9, 9]], sequence: 3, granule: 1024)
+        var broken = Self.page([[8, 8, 8]], sequence: 4, granule: 2048)
+        broken[30] ^= 0xFF
+        let chain2 = Self.vorbisHeader(title: "Second", serial: 8)
+        let data2 = Self.page([[7, 7, 7]], serial: 8, sequence: 3, granule: 1024)
+        let stream = Self.vorbisHeader(title: "First") + data1 + broken + chain2 + data2
+        let outputs = ingest.receive(ByteBuffer(bytes: stream), at: .uptimeNanoseconds(0))
+
+        let tagged = outputs.compactMap(\.chainTags)
+        #expect(tagged.map(\.displayTitle) == ["The Band - First", "The Band - Second"])
+        #expect(tagged.allSatisfy { $0.codec == .vorbis })
+        // Relayed: the first chain's data page, then the second chain in-band (header, then data); never the
+        // broken page.
+        let relayed = outputs.flatMap { Array($0.bytes.readableBytesView) }
+        #expect(relayed == data1 + chain2 + data2)
+        #expect(ingest.framing.garbageBytes == broken.count)
+        #expect(ingest.framing.resyncs == 1)
+    }
+
+    @Test(arguments: [
+        ("overlong vendor", [0x03] + Array("vorbis".utf8) + [0xFF, 0xFF, 0xFF, 0x7F]),
+        ("overlong comment", [0x03] + Array("vorbis".utf8) + [0, 0, 0, 0, 1, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0x41]),
+        ("truncated count", [0x03] + Array("vorbis".utf8) + [0, 0, 0, 0, 1]),
+        ("huge count", [0x03] + Array("vorbis".utf8) + [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]),
+    ] as [(String, [UInt8])])
+    func brokenCommentHeadersGiveNoTags(name: String, comment: [UInt8]) {
+        let identification = [0x01] + Array("vorbis".utf8) + [UInt8](repeating: 1, count: 23)
+        let header = Self.page([identification], sequence: 0, granule: 0, flags: 0x02) + Self.page([comment], sequence: 1, granule: 0)
+        let tags = OggStreamTags(headerPages: ByteBuffer(bytes: header))
+        #expect(tags?.codec == .vorbis, "\(name)")
+        #expect(tags?.displayTitle == nil, "\(name)")
+    }
+
+    @Test func opusAndFLACTagsAreRead() {
+        let opus = Self.page([Array("OpusHead".utf8) + [1, 2, 0, 0]], sequence: 0, granule: 0, flags: 0x02)
+            + Self.page([Array("OpusTags".utf8) + Self.comments(["TITLE=Opus Song"])], sequence: 1, granule: 0)
+        let opusTags = OggStreamTags(headerPages: ByteBuffer(bytes: opus))
+        #expect(opusTags?.codec == .opus && opusTags?.title == "Opus Song" && opusTags?.artist == nil)
+        #expect(opusTags?.displayTitle == "Opus Song")
+        let streamInfo = [0x7F] + Array("FLAC".utf8) + [1, 0, 0, 1] + Array("fLaC".utf8) + [0, 0, 0, 34] + [UInt8](repeating: 0, count: 34)
+        let block = Self.comments(["ARTIST=Flac Band"])
+        let commentBlock = [0x84, 0, UInt8(block.count >> 8), UInt8(block.count & 0xFF)] + block
+        let flac = Self.page([streamInfo], sequence: 0, granule: 0, flags: 0x02) + Self.page([commentBlock], sequence: 1, granule: 0)
+        #expect(OggStreamTags(headerPages: ByteBuffer(bytes: flac))?.displayTitle == "Flac Band")
+        // Speex (or anything else) is no codec of the three: no tags.
+        let speex = Self.page([Array("Speex   ".utf8) + [0, 0]], sequence: 0, granule: 0, flags: 0x02)
+        #expect(OggStreamTags(headerPages: ByteBuffer(bytes: speex)) == nil)
+    }
+}
