@@ -287,6 +287,18 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.configuration.limits.burstSize == expectedBurst)
     }
 
+    @Test func burstAndQueueDurationsAreFloeElements() throws {
+        let loaded = try load(
+            """
+            <limits><floe-burst-duration>2.5</floe-burst-duration><floe-queue-duration>30</floe-queue-duration></limits>
+            <mount><mount-name>/m</mount-name><floe-burst-duration>0</floe-burst-duration></mount>
+            """
+        )
+        #expect(loaded.configuration.burst(forMount: "/x") == .duration(.milliseconds(2500)))
+        #expect(loaded.configuration.burst(forMount: "/m") == .duration(.zero))
+        #expect(loaded.configuration.queueCapacity(forMount: "/m") == .duration(.seconds(30)))
+    }
+
     /// An empty element counts as absent, as in Icecast: no empty password that anyone could match.
     @Test func emptyElementsCountAsAbsent() throws {
         let loaded = try load(

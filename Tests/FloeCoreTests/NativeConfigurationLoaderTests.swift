@@ -49,6 +49,23 @@ struct NativeConfigurationLoaderTests {
         )
     }
 
+    @Test func burstAndQueueInSecondsWinAtTheirLevel() throws {
+        let configuration = try load(
+            """
+            limits: { burst-size: 32 KiB, burst-duration: 3, queue-duration: 20 }
+            mounts:
+              /bytes: { burst-size: 8 KiB }
+              /seconds: { burst-size: 8 KiB, burst-duration: 0.5, queue-size: 1 MiB }
+            """
+        ).configuration
+        #expect(configuration.burst(forMount: "/other") == .duration(.seconds(3)))
+        #expect(configuration.burst(forMount: "/bytes") == .bytes(8192))
+        #expect(configuration.burst(forMount: "/seconds") == .duration(.milliseconds(500)))
+        #expect(configuration.queueCapacity(forMount: "/other") == .duration(.seconds(20)))
+        #expect(configuration.queueCapacity(forMount: "/seconds") == .bytes(1 << 20))
+        #expect(loadError("limits:\n  queue-duration: 0\n")?.option == "limits/queue-duration")
+    }
+
     @Test func hlsSettingsPerMount() throws {
         let configuration = try load(
             """

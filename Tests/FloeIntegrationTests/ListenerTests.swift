@@ -1,6 +1,7 @@
 import FloeCore
 import FloeTestSupport
 import Foundation
+import MPEGAudio
 import Testing
 
 extension IntegrationTests {
@@ -322,6 +323,43 @@ extension IntegrationTests {
             try next.send(requestHead("GET /nothing HTTP/1.0"))
             #expect(String(decoding: next.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 404"))
             _ = silent
+            await server.stop()
+        }
+
+        /// `burst-duration` sizes the burst in play time: listeners of a 320 kbit/s and of a 64 kbit/s mount start
+        /// about as far behind live (where `burst-size: 64 KiB` would give them 1.6 s and 8 s). A mount's own
+        /// setting overrides the global one.
+        @Test func aBurstInSecondsIsThePlayTimeWhateverTheBitrate() async throws {
+            let fast = SineMP3.make(seconds: 6, bitrate: 320)
+            let slow = SineMP3.make(seconds: 6, bitrate: 64, channels: 1)
+            let server = try await TestServer {
+                $0.limits.burstDuration = 2
+                $0.mounts["/short"] = .init(burstDuration: 1)
+            }
+            var sources: [RawSocket] = []
+            for (mount, bytes) in [("/fast", fast), ("/slow", slow), ("/short", slow)] {
+                let source = try rawSource(port: server.port, mount: mount)
+                try source.send(bytes)
+                sources.append(source)
+            }
+            #expect(try await eventually {
+                let metrics = try await prometheusMetrics(port: server.port)
+                return metrics["floe_bytes_in_total{mount=\"/fast\"}", default: 0] >= Double(fast.count)
+                    && metrics["floe_bytes_in_total{mount=\"/slow\"}", default: 0] >= Double(slow.count)
+                    && metrics["floe_bytes_in_total{mount=\"/short\"}", default: 0] >= Double(slow.count)
+            })
+            for (mount, expected) in [("/fast", 2.0), ("/slow", 2.0), ("/short", 1.0)] {
+                // The burst arrives at once; then nothing more, as the sources send nothing more.
+                let socket = try RawSocket(port: server.port, timeout: 1)
+                try socket.send(requestHead("GET \(mount) HTTP/1.0"))
+                var (_, burst) = try socket.receiveHead()
+                while let more = try? socket.receive(), !more.isEmpty { burst += more }
+                let frames = MPEGFrameSynchronizer.frames(in: burst)
+                let seconds = Double(frames.count * 1152) / 44_100
+                // Whole blocks of about half a second: at least the burst, less than a block more.
+                #expect(seconds >= expected && seconds < expected + 0.6, "\(mount): a burst of \(seconds) s")
+            }
+            _ = sources
             await server.stop()
         }
     }

@@ -23,7 +23,7 @@ struct FanOutTests {
         let departures = self.departures
         return LoopBroadcaster(
             eventLoop: loop,
-            queueCapacity: queueCapacity,
+            queueCapacity: .bytes(queueCapacity),
             listenerLeft: { id, slow in departures.record(id, slow: slow) },
             listenerMovedIn: { _ in }
         )
@@ -58,7 +58,7 @@ struct FanOutTests {
     func listeners(_ count: Int, in fanout: LoopBroadcaster) throws -> [FanOutListener] {
         try (0..<count).map { id in
             let made = try self.listener(id)
-            fanout.add(made.session, burstBytes: 0, generation: 1)
+            fanout.add(made.session, burst: .bytes(0), generation: 1)
             return made
         }
     }
@@ -218,13 +218,13 @@ struct FanOutTests {
         }
         fanout.publish(block(5, size: 100))  // the continuation slice is still to run
         let late = try listener(1_000)
-        fanout.add(late.session, burstBytes: 250, generation: 1)
+        fanout.add(late.session, burst: .bytes(250), generation: 1)
         // 250 bytes back from the live edge lies inside block 3: the burst is all of blocks 3, 4 and 5.
         #expect(try late.received() == bytes(of: 3...5, size: 100))
         let live = try listener(1_001)
-        fanout.add(live.session, burstBytes: 0, generation: 1)
+        fanout.add(live.session, burst: .bytes(0), generation: 1)
         let history = try listener(1_002)
-        fanout.add(history.session, burstBytes: 10_000, generation: 1)
+        fanout.add(history.session, burst: .bytes(10_000), generation: 1)
         #expect(try live.received().isEmpty)
         #expect(try history.received() == bytes(of: 0...5, size: 100))
         finishPasses()

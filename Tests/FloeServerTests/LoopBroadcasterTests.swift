@@ -11,7 +11,7 @@ struct LoopBroadcasterTests {
     let loop = EmbeddedEventLoop()
 
     func broadcaster() -> LoopBroadcaster {
-        LoopBroadcaster(eventLoop: loop, queueCapacity: 1 << 20, listenerLeft: { _, _ in }, listenerMovedIn: { _ in })
+        LoopBroadcaster(eventLoop: loop, queueCapacity: .bytes(1 << 20), listenerLeft: { _, _ in }, listenerMovedIn: { _ in })
     }
 
     func block(_ sequence: Int, generation: Int, byte: UInt8) -> StreamBlock {
@@ -42,7 +42,7 @@ struct LoopBroadcasterTests {
         let fanout = broadcaster()
         for sequence in 0..<3 { fanout.publish(block(sequence, generation: 1, byte: UInt8(sequence))) }
         let (session, channel) = try listener(1)
-        fanout.add(session, burstBytes: 150, generation: 1)
+        fanout.add(session, burst: .bytes(150), generation: 1)
         #expect(try written(channel) == [UInt8](repeating: 1, count: 100) + [UInt8](repeating: 2, count: 100))
         fanout.publish(block(3, generation: 1, byte: 3))
         #expect(try written(channel) == [UInt8](repeating: 3, count: 100))
@@ -52,10 +52,10 @@ struct LoopBroadcasterTests {
         let fanout = broadcaster()
         fanout.publish(block(0, generation: 1, byte: 1))
         let (old, oldChannel) = try listener(1)
-        fanout.add(old, burstBytes: 64, generation: 1)
+        fanout.add(old, burst: .bytes(64), generation: 1)
         // The next source is live and admitted a listener before this loop ran the old source's end.
         let (new, newChannel) = try listener(2)
-        fanout.add(new, burstBytes: 64, generation: 2)
+        fanout.add(new, burst: .bytes(64), generation: 2)
         #expect(try written(newChannel).isEmpty, "no burst of the old source's audio")
         fanout.endAll(generation: 1)
         loop.run()
@@ -71,7 +71,7 @@ struct LoopBroadcasterTests {
         fallback.publish(block(0, generation: 1, byte: 7))
         main.publish(block(0, generation: 1, byte: 1))
         let (session, channel) = try listener(1)
-        main.add(session, burstBytes: 64, generation: 1)
+        main.add(session, burst: .bytes(64), generation: 1)
         _ = try written(channel)
         main.moveAll(to: fallback, generation: 1)
         #expect(session.broadcaster === fallback)
@@ -90,7 +90,7 @@ struct LoopBroadcasterTests {
         first.streamHeader = mainHeader
         main.publish(first)
         let (session, channel) = try listener(1)
-        main.add(session, burstBytes: 64, generation: 1)
+        main.add(session, burst: .bytes(64), generation: 1)
         #expect(try written(channel) == [UInt8](repeating: 0xAA, count: 10) + [UInt8](repeating: 1, count: 100))
         main.moveAll(to: fallback, generation: 1)
         var next = block(0, generation: 1, byte: 2)

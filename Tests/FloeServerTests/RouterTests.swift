@@ -58,7 +58,7 @@ struct RouterTests {
     @Test func aLiveMountNamedLikeAViewIsServedAsAMount() {
         let server = server()
         let router = Router(server: server, eventLoop: loop)
-        let mount = server.mounts.mountCreatingIfNeeded("/metrics", queueCapacity: 1 << 16, hls: HLSConfiguration())
+        let mount = server.mounts.mountCreatingIfNeeded("/metrics", queueCapacity: .bytes(1 << 16), hls: HLSConfiguration())
         #expect(router.responder(for: request("GET", "/metrics", server: server)) is PublicStatusResponder)
         _ = mount.sourceConnected(id: 1, descriptor: SourceDescriptor(contentType: "audio/mpeg", headers: [], peerAddress: "x"))
         #expect(router.responder(for: request("GET", "/metrics", server: server)) is ListenerResponder)

@@ -3,8 +3,12 @@ import NIOCore
 /// The recent history of a mount: a bounded queue of shared blocks, addressed by sequence number.
 ///
 /// Listeners are positions (`sequence` of the next block to send) into this queue, not buffers of their own.
-/// When the queue holds more than `capacityBytes`, the oldest blocks are released; a listener whose position
-/// falls before `firstSequence` has fallen too far behind and must be dropped (Icecast's `queue-size`).
+/// When the queue holds more than its `capacity` (bytes, or play time), the oldest blocks are released; a listener
+/// whose position falls before `firstSequence` has fallen too far behind and must be dropped (Icecast's
+/// `queue-size`, or Floe's `queue-duration`).
+///
+/// Play time is the frame clock's (the frames' durations). Blocks of unframed formats (Ogg, pass-through) have
+/// none: their play time is estimated from `unframedBytesPerSecond` (the source's declared bitrate).
 ///
 /// ```
 ///   firstSequence                                   endSequence
@@ -12,23 +16,42 @@ import NIOCore
 ///        v                                               v
 ///      [ b17 ][ b18 ][ b19 ][ b20 ][ b21 ][ b22 ][ b23 ]
 ///               ^ burst start for a new listener   ^ live edge
-///                 (≥ burstBytes before the end)
+///                 (≥ the burst before the end)
 /// ```
 public struct BroadcastQueue: Sendable {
-    /// Bytes the queue may hold before it releases old blocks.
-    public var capacityBytes: Int
+    /// How much the queue may hold before it releases old blocks.
+    public var capacity: StreamAmount
+    /// Bytes per second of unframed blocks, for their estimated play time (128 kbit/s unless told).
+    public var unframedBytesPerSecond: Int
     /// Blocks in sequence order.
     private var blocks: CircularBuffer<StreamBlock>
     /// Sequence number of the oldest block held (or of the next block, when empty).
     public private(set) var firstSequence: Int
     /// Total bytes held.
     public private(set) var byteCount: Int
+    /// Total play time held.
+    public private(set) var playTime: Duration = .zero
 
-    public init(capacityBytes: Int, firstSequence: Int = 0) {
-        self.capacityBytes = capacityBytes
+    public init(capacity: StreamAmount, unframedBytesPerSecond: Int = 16_000, firstSequence: Int = 0) {
+        self.capacity = capacity
+        self.unframedBytesPerSecond = unframedBytesPerSecond
         self.blocks = CircularBuffer(initialCapacity: 64)
         self.firstSequence = firstSequence
         self.byteCount = 0
+    }
+
+    /// A block's play time: its frames', or for an unframed block its bytes at `unframedBytesPerSecond`.
+    public func playTime(of block: StreamBlock) -> Duration {
+        if let playTime = block.playTime { return playTime }
+        let rate = Int64(max(1, unframedBytesPerSecond))
+        return .nanoseconds(Int64(block.bytes.readableBytes) * 1_000_000_000 / rate)
+    }
+
+    private var isOverCapacity: Bool {
+        switch capacity {
+        case .bytes(let bytes): return byteCount > bytes
+        case .duration(let duration): return playTime > duration
+        }
     }
 
     /// Sequence number the next appended block must carry.
@@ -46,10 +69,12 @@ public struct BroadcastQueue: Sendable {
         precondition(block.sequence == endSequence, "blocks must be appended in sequence")
         blocks.append(block)
         byteCount += block.bytes.readableBytes
+        playTime += playTime(of: block)
         var released = 0
-        while byteCount > capacityBytes, blocks.count > 1 {
+        while isOverCapacity, blocks.count > 1 {
             let old = blocks.removeFirst()
             byteCount -= old.bytes.readableBytes
+            playTime -= playTime(of: old)
             firstSequence += 1
             released += 1
         }
@@ -62,16 +87,24 @@ public struct BroadcastQueue: Sendable {
         return blocks[blocks.index(blocks.startIndex, offsetBy: sequence - firstSequence)]
     }
 
-    /// Where a new listener starts: the newest block such that at least `burstBytes` lie between its start and
-    /// the live edge, or the oldest block when the queue holds less. `burstBytes == 0` starts at the live edge.
-    public func burstStart(burstBytes: Int) -> Int {
-        guard burstBytes > 0 else { return endSequence }
-        var accumulated = 0
+    /// Where a new listener starts: the newest block such that at least `burst` (bytes, or play time) lies between
+    /// its start and the live edge, or the oldest block when the queue holds less. A zero burst starts at the live
+    /// edge.
+    public func burstStart(_ burst: StreamAmount) -> Int {
+        guard !burst.isZero else { return endSequence }
+        var bytes = 0
+        var time = Duration.zero
         var sequence = endSequence
         for block in blocks.reversed() {
-            accumulated += block.bytes.readableBytes
             sequence -= 1
-            if accumulated >= burstBytes { return sequence }
+            switch burst {
+            case .bytes(let wanted):
+                bytes += block.bytes.readableBytes
+                if bytes >= wanted { return sequence }
+            case .duration(let wanted):
+                time += playTime(of: block)
+                if time >= wanted { return sequence }
+            }
         }
         return firstSequence
     }
@@ -81,5 +114,6 @@ public struct BroadcastQueue: Sendable {
         firstSequence = endSequence
         blocks.removeAll(keepingCapacity: true)
         byteCount = 0
+        playTime = .zero
     }
 }

@@ -22,6 +22,14 @@ public struct StreamBlock: Sendable {
     /// header in-band and must not be sent it separately.
     public var beginsWithHeader: Bool
 
+    /// The block's play time by the frame clock: the sum of its frames' durations; `nil` for unframed formats.
+    public var playTime: Duration? {
+        guard !frames.isEmpty else { return nil }
+        var total = Duration.zero
+        for frame in frames { total += frame.duration }
+        return total
+    }
+
     public init(
         sequence: Int,
         bytes: ByteBuffer,

@@ -65,6 +65,10 @@ public enum EmbeddedConfiguration {
           # sources: 16                   # sources at once
           # queue-size: 512 KiB           # stream kept per mount; a listener further behind is dropped
           # burst-size: 64 KiB            # recent stream a new listener gets at once, so players start quickly
+          # queue-duration:               # seconds of play time instead of queue-size (by the frame clock)
+          # burst-duration:               # seconds instead of burst-size: 4 s is 64 KiB at 128 kbit/s, 32 KiB at
+          #                               # 64 kbit/s; listeners of every mount start as far behind live. A
+          #                               # mount's own setting wins over these; at one level, seconds win
           # header-timeout: 15            # seconds a client has to send its request head
           # source-timeout: 10            # seconds without data before a source is dropped
           # block-duration: 0.5           # seconds of audio per write to a listener (at most 10); lower it for
@@ -157,6 +161,8 @@ public enum EmbeddedConfiguration {
         #   metadata-interval: 16000      # bytes of audio between ICY metadata blocks, for new listeners
         #   burst-size:                   # not set: limits/burst-size
         #   queue-size:                   # not set: limits/queue-size
+        #   burst-duration:               # seconds; wins over burst-size (here and in limits)
+        #   queue-duration:               # seconds; wins over queue-size (here and in limits)
         #   source-timeout:               # not set: limits/source-timeout
         #   fallback-mount:               # not set: listeners are disconnected when the source leaves
         #   fallback-override: false

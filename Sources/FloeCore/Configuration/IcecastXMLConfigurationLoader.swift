@@ -339,6 +339,13 @@ private struct ElementValue {
         return value
     }
 
+    /// A number of seconds greater than 0.
+    func positiveSeconds() throws(ConfigurationError) -> Double {
+        let value = try seconds()
+        guard value > 0 else { throw error("expected a number of seconds greater than 0, got \(quoted)") }
+        return value
+    }
+
     /// An Icecast boolean: an integer, anything but 0 meaning yes. Words such as `yes` are refused, because
     /// Icecast would read them as 0, the opposite of what they say.
     func flag() throws(ConfigurationError) -> Bool {
@@ -589,6 +596,8 @@ private enum IcecastXMLRules {
         "source-timeout": .apply { limits, value in limits.sourceTimeout = try value.seconds() },
         "floe-max-listeners-per-ip": .apply { limits, value in limits.maxListenersPerIP = try value.integer(atLeast: 1) },
         "floe-max-pending-per-ip": .apply { limits, value in limits.maxPendingPerIP = try value.integer(atLeast: 0) },
+        "floe-burst-duration": .apply { limits, value in limits.burstDuration = try value.seconds() },
+        "floe-queue-duration": .apply { limits, value in limits.queueDuration = try value.positiveSeconds() },
         "client-timeout": .unsupported("Icecast does not use it either"),
         "threadpool": .unsupported("Icecast ignores it too"),
     ]
@@ -641,6 +650,8 @@ private enum IcecastXMLRules {
             mount.maxListeners = try value.integerOrUnset(meaningOfUnset: "unlimited")
         },
         "floe-max-listeners-per-ip": .apply { mount, value in mount.maxListenersPerIP = try value.integer(atLeast: 1) },
+        "floe-burst-duration": .apply { mount, value in mount.burstDuration = try value.seconds() },
+        "floe-queue-duration": .apply { mount, value in mount.queueDuration = try value.positiveSeconds() },
         "stream-name": .apply { mount, value in mount.streamName = value.string },
         "stream-description": .apply { mount, value in mount.streamDescription = value.string },
         "stream-url": .apply { mount, value in mount.streamURL = value.string },

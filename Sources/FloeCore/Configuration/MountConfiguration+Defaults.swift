@@ -24,6 +24,8 @@ extension MountConfiguration {
         merged.metadataInterval = metadataInterval ?? defaults.metadataInterval
         merged.burstSize = burstSize ?? defaults.burstSize
         merged.queueSize = queueSize ?? defaults.queueSize
+        merged.burstDuration = burstDuration ?? defaults.burstDuration
+        merged.queueDuration = queueDuration ?? defaults.queueDuration
         merged.sourceTimeout = sourceTimeout ?? defaults.sourceTimeout
         merged.fallbackMount = fallbackMount ?? (defaults.fallbackMount == mountPath ? nil : defaults.fallbackMount)
         merged.fallbackOverride = fallbackOverride || defaults.fallbackOverride

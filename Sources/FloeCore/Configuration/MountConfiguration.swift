@@ -23,6 +23,9 @@ public struct MountConfiguration: Sendable, Equatable {
     public var burstSize: Int?
     /// Per-mount queue size in bytes, overriding `Limits.queueSize`.
     public var queueSize: Int?
+    /// Per-mount burst and queue in seconds of play time; see `StreamAmount.resolve` for which setting wins.
+    public var burstDuration: Double?
+    public var queueDuration: Double?
     /// Per-mount source timeout in seconds, overriding `Limits.sourceTimeout`.
     public var sourceTimeout: Double?
     /// Where listeners go when this mount has no source: another mount, or an MP3 file under the web root
@@ -99,6 +102,8 @@ public struct MountConfiguration: Sendable, Equatable {
         metadataInterval: Int? = nil,
         burstSize: Int? = nil,
         queueSize: Int? = nil,
+        burstDuration: Double? = nil,
+        queueDuration: Double? = nil,
         sourceTimeout: Double? = nil,
         fallbackMount: String? = nil,
         fallbackOverride: Bool = false,
@@ -128,6 +133,8 @@ public struct MountConfiguration: Sendable, Equatable {
         self.metadataInterval = metadataInterval
         self.burstSize = burstSize
         self.queueSize = queueSize
+        self.burstDuration = burstDuration
+        self.queueDuration = queueDuration
         self.sourceTimeout = sourceTimeout
         self.fallbackMount = fallbackMount
         self.fallbackOverride = fallbackOverride

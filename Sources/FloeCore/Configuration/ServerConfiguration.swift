@@ -125,6 +125,19 @@ public struct ServerConfiguration: Sendable, Equatable {
     public func mount(_ mountPath: String) -> MountConfiguration {
         mounts[mountPath] ?? defaultMount
     }
+
+    /// What a new listener of `mountPath` is sent at once: `burst-duration` or `burst-size`, the mount's own
+    /// setting before the global one, and at one level the duration before the bytes.
+    public func burst(forMount mountPath: String) -> StreamAmount {
+        let mount = mount(mountPath)
+        return .resolve(mountDuration: mount.burstDuration, mountBytes: mount.burstSize, globalDuration: limits.burstDuration, globalBytes: limits.burstSize)
+    }
+
+    /// How much stream `mountPath` keeps: `queue-duration` or `queue-size`, resolved as the burst is.
+    public func queueCapacity(forMount mountPath: String) -> StreamAmount {
+        let mount = mount(mountPath)
+        return .resolve(mountDuration: mount.queueDuration, mountBytes: mount.queueSize, globalDuration: limits.queueDuration, globalBytes: limits.queueSize)
+    }
 }
 
 extension ServerConfiguration {
@@ -190,6 +203,11 @@ extension ServerConfiguration {
         public var queueSize: Int
         /// Bytes of recent stream sent to a new listener at once (starting on a frame boundary).
         public var burstSize: Int
+        /// Seconds of play time a mount keeps, replacing `queueSize` when set (Floe's own).
+        public var queueDuration: Double?
+        /// Seconds of play time sent to a new listener at once, replacing `burstSize` when set (Floe's own): every
+        /// mount's listeners start the same time behind live, whatever its bitrate.
+        public var burstDuration: Double?
         /// Seconds a client has to send its whole request head.
         public var headerTimeout: Double
         /// Seconds of silence after which a source is dropped.
@@ -225,6 +243,8 @@ extension ServerConfiguration {
             self.sources = sources
             self.queueSize = queueSize
             self.burstSize = burstSize
+            self.queueDuration = nil
+            self.burstDuration = nil
             self.headerTimeout = headerTimeout
             self.sourceTimeout = sourceTimeout
             self.blockDuration = blockDuration

@@ -94,6 +94,12 @@ public struct SourceDescriptor: Sendable, Equatable {
         return lines
     }
 
+    /// The bitrate the source declared, in kbit/s: `ice-bitrate`, `icy-br`, or `ice-audio-info`'s `bitrate=`.
+    public var declaredBitrate: Int? {
+        let declared = header("ice-bitrate") ?? header("icy-br") ?? header("ice-audio-info").flatMap { Self.audioInfo($0)["bitrate"] }
+        return declared.flatMap { Int($0.trimmingSpaces()) }.flatMap { $0 > 0 && $0 < 100_000 ? $0 : nil }
+    }
+
     /// `ice-audio-info` entries (`bitrate=128;samplerate=44100`), values percent-decoded.
     public static func audioInfo(_ value: String) -> [String: String] {
         var result: [String: String] = [:]

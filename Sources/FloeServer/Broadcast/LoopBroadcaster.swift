@@ -39,13 +39,13 @@ final class LoopBroadcaster {
 
     init(
         eventLoop: EventLoop,
-        queueCapacity: Int,
+        queueCapacity: StreamAmount,
         listenerLeft: @escaping @Sendable (Int, Bool) -> Void,
         bytesSent: @escaping @Sendable (Int) -> Void = { _ in },
         listenerMovedIn: @escaping @Sendable (Int) -> Void
     ) {
         self.eventLoop = eventLoop
-        self.queue = BroadcastQueue(capacityBytes: queueCapacity)
+        self.queue = BroadcastQueue(capacity: queueCapacity)
         self.listenerLeft = listenerLeft
         self.bytesSent = bytesSent
         self.listenerMovedIn = listenerMovedIn
@@ -66,8 +66,9 @@ final class LoopBroadcaster {
     }
 
     /// Changes how much stream the queue keeps (a new source, after a reload changed `queue-size`).
-    func setQueueCapacity(_ bytes: Int) {
-        queue.capacityBytes = bytes
+    func setQueueCapacity(_ capacity: StreamAmount, unframedBytesPerSecond: Int) {
+        queue.capacity = capacity
+        queue.unframedBytesPerSecond = unframedBytesPerSecond
     }
 
     /// Adds a block at the live edge and starts a pass over the listeners: those that fell out of the queue are
@@ -138,14 +139,14 @@ final class LoopBroadcaster {
         }
     }
 
-    /// Starts a listener `burstBytes` behind the live edge (on a block, hence frame, boundary) and sends the
+    /// Starts a listener `burst` (bytes or play time) behind the live edge (on a block, hence frame, boundary) and sends the
     /// burst at once, so the first bytes go out in the same loop tick as the response head.
     ///
     /// A listener admitted for a newer source than this loop has seen yet (the old source's end is still queued
     /// for this loop) starts at the live edge: the queue holds only the old source's audio.
-    func add(_ listener: ListenerSession, burstBytes: Int, generation: Int) {
+    func add(_ listener: ListenerSession, burst: StreamAmount, generation: Int) {
         listener.generation = generation
-        listener.nextSequence = generation > self.generation ? queue.endSequence : queue.burstStart(burstBytes: burstBytes)
+        listener.nextSequence = generation > self.generation ? queue.endSequence : queue.burstStart(burst)
         listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)

@@ -62,7 +62,7 @@ final class Mount: Sendable {
     init(
         path: String,
         eventLoops: [EventLoop],
-        queueCapacity: Int,
+        queueCapacity: StreamAmount,
         metrics: MountMetrics? = nil,
         logger: Logger? = nil
     ) {
@@ -120,10 +120,11 @@ final class Mount: Sendable {
         }
     }
 
-    /// Applies `queue-size` on every loop; takes effect as blocks arrive.
-    func setQueueCapacity(_ bytes: Int) {
+    /// Applies `queue-size` or `queue-duration` on every loop, and the byte rate that estimates the play time of
+    /// an unframed stream (the source's declared bitrate); takes effect as blocks arrive.
+    func setQueueCapacity(_ capacity: StreamAmount, unframedBytesPerSecond: Int) {
         for bound in broadcasters {
-            bound.eventLoop.execute { bound.box.value.setQueueCapacity(bytes) }
+            bound.eventLoop.execute { bound.box.value.setQueueCapacity(capacity, unframedBytesPerSecond: unframedBytesPerSecond) }
         }
     }
 

@@ -99,7 +99,7 @@ struct HLSResponder: Responder {
         guard configuration.mounts[path] != nil else { return existing }
         let mount = existing ?? server.mounts.mountCreatingIfNeeded(
             path,
-            queueCapacity: configuration.mount(path).queueSize ?? configuration.limits.queueSize,
+            queueCapacity: configuration.queueCapacity(forMount: path),
             hls: configuration.mount(path).hlsSettings
         )
         if let stream = mount.hls, !mount.isLive, stream.currentMountPath == path,

@@ -195,8 +195,7 @@ struct ListenerResponder: Responder {
         if let intro = mountConfiguration.intro.flatMap({ server.intros.intro($0, configuration: configuration) }) {
             session.writeAudio(intro, metadata: mount.snapshot.metadata)
         }
-        let burst = mountConfiguration.burstSize ?? configuration.limits.burstSize
-        broadcaster.add(session, burstBytes: burst, generation: generation)
+        broadcaster.add(session, burst: configuration.burst(forMount: path), generation: generation)
         let limits = [mountConfiguration.maxListenerDuration, authenticated?.timeLimit].compactMap { $0 }.filter { $0 > 0 }
         if let limit = limits.min() {
             let timer = connection.eventLoop.scheduleTask(in: .seconds(configured: limit)) { channel.close(promise: nil) }

@@ -114,7 +114,7 @@ public final class FloeServer: Service, Sendable {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             let mount = context.mounts.mountCreatingIfNeeded(
                 path,
-                queueCapacity: configuration.limits.queueSize,
+                queueCapacity: configuration.queueCapacity(forMount: path),
                 hls: configuration.mount(path).hlsSettings
             )
             let blockDuration = Duration.seconds(configured: configuration.limits.blockDuration)

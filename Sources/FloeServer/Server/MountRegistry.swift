@@ -25,7 +25,7 @@ final class MountRegistry: Sendable {
     }
 
     /// The mount at `path`, created with `queueCapacity` and HLS settings `hls` when new.
-    func mountCreatingIfNeeded(_ path: String, queueCapacity: Int, hls: HLSConfiguration) -> Mount {
+    func mountCreatingIfNeeded(_ path: String, queueCapacity: StreamAmount, hls: HLSConfiguration) -> Mount {
         mounts.withLock { mounts in
             if let mount = mounts[path] { return mount }
             let mount = makeMount(path, queueCapacity: queueCapacity, hls: hls)
@@ -38,7 +38,7 @@ final class MountRegistry: Sendable {
     /// so that a mount being retired cannot take the new source with it.
     func connectSource(
         _ path: String,
-        queueCapacity: Int,
+        queueCapacity: StreamAmount,
         hls: HLSConfiguration,
         id: Int,
         descriptor: SourceDescriptor
@@ -75,7 +75,7 @@ final class MountRegistry: Sendable {
         return retired.map(\.path)
     }
 
-    private func makeMount(_ path: String, queueCapacity: Int, hls: HLSConfiguration) -> Mount {
+    private func makeMount(_ path: String, queueCapacity: StreamAmount, hls: HLSConfiguration) -> Mount {
         let mount = Mount(
             path: path,
             eventLoops: eventLoops,

@@ -31,7 +31,8 @@ struct SourceLogin {
             logger.warning("Source refused: too many sources", metadata: ["mount.path": "\(path)"])
             return .failure(.tooManySources)
         }
-        let queueSize = mountConfiguration.queueSize ?? configuration.limits.queueSize
+        let queueSize = configuration.queueCapacity(forMount: path)
+        let byteRate = (descriptor.declaredBitrate ?? 128) * 125
         let (mount, connected) = server.mounts.connectSource(
             path,
             queueCapacity: queueSize,
@@ -41,7 +42,7 @@ struct SourceLogin {
         )
         switch connected {
         case .rejectMountInUse where takesSourceSlot && takeOverFromRelay(mount, descriptor: descriptor):
-            mount.setQueueCapacity(queueSize)
+            mount.setQueueCapacity(queueSize, unframedBytesPerSecond: byteRate)
             mount.metrics?.sourceConnects.increment()
             return .success(mount)
         case .rejectMountInUse:
@@ -50,7 +51,7 @@ struct SourceLogin {
             return .failure(.mountInUse)
         case .accept:
             // The mount may predate a reload that changed its queue size: a new source gets the current one.
-            mount.setQueueCapacity(queueSize)
+            mount.setQueueCapacity(queueSize, unframedBytesPerSecond: byteRate)
             mount.metrics?.sourceConnects.increment()
             let fallbacks = server.mounts.fallbackChain(of: path, configuration: configuration)
             if mountConfiguration.fallbackOverride {

@@ -39,7 +39,7 @@ final class SpeakerDirectory: Sendable {
                     }
                     let mount = context.mounts.mountCreatingIfNeeded(
                         path,
-                        queueCapacity: configuration.mount(path).queueSize ?? configuration.limits.queueSize,
+                        queueCapacity: configuration.queueCapacity(forMount: path),
                         hls: configuration.mount(path).hlsSettings
                     )
                     let loop = eventLoops[nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue % eventLoops.count]
