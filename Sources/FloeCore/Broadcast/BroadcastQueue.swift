@@ -87,26 +87,29 @@ public struct BroadcastQueue: Sendable {
         return blocks[blocks.index(blocks.startIndex, offsetBy: sequence - firstSequence)]
     }
 
-    /// Where a new listener starts: the newest block such that at least `burst` (bytes, or play time) lies between
-    /// its start and the live edge, or the oldest block when the queue holds less. A zero burst starts at the live
-    /// edge.
+    /// Where a new listener starts: the newest join point (see `StreamBlock.isJoinPoint`) such that at least
+    /// `burst` (bytes, or play time) lies between its start and the live edge, or the oldest join point when the
+    /// queue holds less. A zero burst, or a queue without a join point, starts at the live edge (where a listener
+    /// still waits for a join point).
     public func burstStart(_ burst: StreamAmount) -> Int {
         guard !burst.isZero else { return endSequence }
         var bytes = 0
         var time = Duration.zero
         var sequence = endSequence
+        var oldestJoinPoint = endSequence
         for block in blocks.reversed() {
             sequence -= 1
             switch burst {
             case .bytes(let wanted):
                 bytes += block.bytes.readableBytes
-                if bytes >= wanted { return sequence }
+                if bytes >= wanted, block.isJoinPoint { return sequence }
             case .duration(let wanted):
                 time += playTime(of: block)
-                if time >= wanted { return sequence }
+                if time >= wanted, block.isJoinPoint { return sequence }
             }
+            if block.isJoinPoint { oldestJoinPoint = sequence }
         }
-        return firstSequence
+        return oldestJoinPoint
     }
 
     /// Forgets every block; the next block may carry any sequence number.

@@ -21,6 +21,9 @@ public struct StreamBlock: Sendable {
     /// Whether `bytes` starts with `streamHeader` itself (a new Ogg chain): listeners reaching this block get the
     /// header in-band and must not be sent it separately.
     public var beginsWithHeader: Bool
+    /// Whether a listener may start with this block: always, except a WebM block that does not open with a
+    /// keyframe cluster.
+    public var isJoinPoint: Bool
 
     /// The block's play time by the frame clock: the sum of its frames' durations; `nil` for unframed formats.
     public var playTime: Duration? {
@@ -37,6 +40,7 @@ public struct StreamBlock: Sendable {
         frames: [FrameSpan] = [],
         streamHeader: StreamHeader? = nil,
         beginsWithHeader: Bool = false,
+        isJoinPoint: Bool = true,
         generation: Int = 0
     ) {
         self.generation = generation
@@ -46,6 +50,7 @@ public struct StreamBlock: Sendable {
         self.frames = frames
         self.streamHeader = streamHeader
         self.beginsWithHeader = beginsWithHeader
+        self.isJoinPoint = isJoinPoint
     }
 }
 

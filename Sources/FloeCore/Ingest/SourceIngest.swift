@@ -51,7 +51,7 @@ public struct SourceIngest: Sendable {
         switch format {
         case .mpeg: self.framer = .mpeg(MPEGFrameSynchronizer())
         case .aac: self.framer = .adts(ADTSFrameSynchronizer())
-        case .ogg, .passthrough: self.framer = nil
+        case .ogg, .webm, .passthrough: self.framer = nil
         }
         self.pending = ByteBufferAllocator().buffer(capacity: 8192)
         self.block = ByteBufferAllocator().buffer(capacity: 8192)
@@ -66,16 +66,24 @@ public struct SourceIngest: Sendable {
         public var beginsWithHeader = false
         /// Ogg: the codec and tags of a chain whose first audio this block holds (each new chain's, once).
         public var chainTags: OggStreamTags? = nil
+        /// Whether a listener may start with this block. Always, except in WebM, where a block that does not open
+        /// with a keyframe cluster is no place to start.
+        public var isJoinPoint = true
     }
+
+    /// WebM: the element framer, and whether the block being gathered opens with a joinable cluster.
+    private var matroska = MatroskaFramer()
+    private var blockIsJoinPoint = false
 
     /// Ogg: the codec and tags of the current chain.
     public private(set) var oggTags: OggStreamTags?
     /// Ogg: tags of a chain whose first block has not been taken yet.
     private var pendingChainTags: OggStreamTags?
 
-    /// Ogg: the header pages of the current chain, complete once the first data page arrives.
-    private var oggHeader: StreamHeader?
-    /// Ogg: header pages of a chain still being collected, and whether they go in-band (a chain after the first).
+    /// The header every listener needs first: an Ogg chain's header pages (complete once the first data page
+    /// arrives), or a WebM stream's EBML header, Segment and description (complete at the first cluster).
+    private var currentHeader: StreamHeader?
+    /// A header still being collected, and whether it goes in-band (an Ogg chain or WebM stream after the first).
     private var collectingHeader: ByteBuffer?
     private var collectingInBand = false
     private var blockBeginsWithHeader = false
@@ -92,6 +100,10 @@ public struct SourceIngest: Sendable {
             var incoming = incoming
             pending.writeBuffer(&incoming)
             return paginate(at: now)
+        case .webm:
+            var incoming = incoming
+            pending.writeBuffer(&incoming)
+            return gatherClusters(at: now)
         case .passthrough:
             if blockStartedAt == nil { blockStartedAt = now }
             var incoming = incoming
@@ -111,6 +123,8 @@ public struct SourceIngest: Sendable {
     public mutating func startNewStream() -> [Output] {
         pending.clear()
         framer?.startNewStream()
+        matroska.startNewStream()
+        lastScanWasPage = false
         return block.readableBytes > 0 ? [takeBlock()] : []
     }
 
@@ -197,7 +211,7 @@ public struct SourceIngest: Sendable {
                     // A new chain: what came before it goes out under the old header.
                     if block.readableBytes > 0 { outputs.append(takeBlock()) }
                     collectingHeader = ByteBuffer()
-                    collectingInBand = oggHeader != nil
+                    collectingInBand = currentHeader != nil
                 }
                 if collectingHeader != nil {
                     let isData = !page.isBeginningOfStream && page.granulePosition != 0 && page.granulePosition != .max
@@ -211,11 +225,11 @@ public struct SourceIngest: Sendable {
                         }
                         continue
                     }
-                    let header = StreamHeader(id: (oggHeader?.id ?? 0) + 1, bytes: collectingHeader!)
+                    let header = StreamHeader(id: (currentHeader?.id ?? 0) + 1, bytes: collectingHeader!)
                     oggTags = OggStreamTags(headerPages: header.bytes)
                     pendingChainTags = oggTags
                     collectingHeader = nil
-                    oggHeader = header
+                    currentHeader = header
                     if collectingInBand {
                         var inBand = header.bytes
                         block.writeBuffer(&inBand)
@@ -234,9 +248,88 @@ public struct SourceIngest: Sendable {
         return outputs
     }
 
+    /// WebM: the stream's header elements and where listeners may start; see `MatroskaFramer`. Blocks close
+    /// every `blockDuration` or `passthroughBlockBytes` as for other unframed formats, and say whether they open
+    /// with a joinable cluster, so a listener can wait for one.
+    private mutating func gatherClusters(at now: NIODeadline) -> [Output] {
+        var outputs: [Output] = []
+        while pending.readableBytes > 0 {
+            let step = pending.withUnsafeReadableBytes { matroska.step($0) }
+            switch step {
+            case .needMoreData:
+                compactPending()
+                return outputs
+            case .garbage(let count):
+                pending.moveReaderIndex(forwardBy: count)
+                pageStatistics.garbageBytes += count
+                if lastScanWasPage { pageStatistics.resyncs += 1 }
+                lastScanWasPage = false
+            case .drop(let count):
+                pending.moveReaderIndex(forwardBy: count)
+            case .streamStart(let count):
+                // A new stream: what came before goes out under the old header.
+                if block.readableBytes > 0 { outputs.append(takeBlock()) }
+                var element = pending.readSlice(length: count)!
+                collectingHeader = ByteBufferAllocator().buffer(capacity: 4096)
+                collectingHeader!.writeBuffer(&element)
+                collectingInBand = currentHeader != nil
+            case .segmentStart(let count):
+                pending.moveReaderIndex(forwardBy: count)
+                collectingHeader?.writeBytes(MatroskaFramer.unknownSizeSegment)
+            case .headerElement(let count):
+                var element = pending.readSlice(length: count)!
+                if collectingHeader != nil, collectingHeader!.readableBytes + count <= Self.maximumBlockBytes {
+                    collectingHeader!.writeBuffer(&element)
+                }
+            case .clusterStart(let count, let joinable):
+                pageStatistics.frames += 1
+                lastScanWasPage = true
+                if let header = collectingHeader {
+                    // The header is complete at the first cluster.
+                    if block.readableBytes > 0 { outputs.append(takeBlock()) }
+                    currentHeader = StreamHeader(id: (currentHeader?.id ?? 0) + 1, bytes: header)
+                    collectingHeader = nil
+                    if collectingInBand {
+                        var inBand = header
+                        block.writeBuffer(&inBand)
+                        blockBeginsWithHeader = true
+                    }
+                } else if joinable, block.readableBytes > 0, isBlockDue(at: now, fraction: 4) {
+                    // A place to start begins a block of its own, unless the block so far is tiny.
+                    outputs.append(takeBlock())
+                }
+                if block.readableBytes == blockHeaderBytes { blockIsJoinPoint = joinable }
+                var bytes = pending.readSlice(length: count)!
+                if blockStartedAt == nil { blockStartedAt = now }
+                block.writeBuffer(&bytes)
+            case .data(let count):
+                var bytes = pending.readSlice(length: count)!
+                if blockStartedAt == nil { blockStartedAt = now }
+                block.writeBuffer(&bytes)
+                // Listeners get stream at least every block duration, in the middle of a cluster if need be.
+                if isBlockDue(at: now) || block.readableBytes >= Self.maximumBlockBytes {
+                    outputs.append(takeBlock())
+                }
+            }
+        }
+        compactPending()
+        return outputs
+    }
+
+    /// Bytes of in-band header at the start of the block being gathered (0 unless it begins a new WebM stream).
+    private var blockHeaderBytes: Int { blockBeginsWithHeader ? currentHeader?.bytes.readableBytes ?? 0 : 0 }
+
+    /// Whether the block being gathered is big enough or old enough to go out (or a `fraction` of that).
+    private func isBlockDue(at now: NIODeadline, fraction: Int = 1) -> Bool {
+        block.readableBytes >= passthroughBlockBytes / fraction
+            || blockStartedAt.map { now - $0 >= .nanoseconds(blockDuration.nanoseconds / Int64(fraction)) } ?? false
+    }
+
     private mutating func takeBlock() -> Output {
         var output = Output(bytes: block, frames: blockFrames)
-        output.streamHeader = oggHeader
+        output.isJoinPoint = format != .webm || blockIsJoinPoint
+        blockIsJoinPoint = false
+        output.streamHeader = currentHeader
         output.beginsWithHeader = blockBeginsWithHeader
         output.chainTags = pendingChainTags
         blockBeginsWithHeader = false

@@ -8,7 +8,10 @@ public enum StreamFormat: Sendable, Equatable {
     /// Ogg (Vorbis, Opus, FLAC, …): relayed in whole pages; the header pages of the current chain are replayed to
     /// every listener before its first page, as Icecast's Ogg format does, so late joiners can decode.
     case ogg
-    /// Anything else (WebM, FLAC, …): relayed as bytes, like Icecast's generic format.
+    /// WebM and Matroska: the EBML header, Segment info and tracks are replayed to every listener before its first
+    /// cluster, and listeners start at a cluster that opens with a keyframe.
+    case webm
+    /// Anything else (FLAC, …): relayed as bytes, like Icecast's generic format.
     /// `allowsICYMetadata` is false for Ogg/WebM/Opus, whose metadata travels in-band.
     case passthrough(allowsICYMetadata: Bool)
 
@@ -21,6 +24,8 @@ public enum StreamFormat: Sendable, Equatable {
             self = .mpeg
         case "audio/aac", "audio/aacp", "audio/x-aac", "audio/x-aacp", "audio/adts":
             self = .aac
+        case "video/webm", "audio/webm", "video/x-matroska", "audio/x-matroska", "video/matroska", "audio/matroska":
+            self = .webm
         case "application/ogg", "audio/ogg", "video/ogg", "application/x-ogg", "audio/x-ogg", "audio/opus",
             "audio/vorbis", "audio/flac+ogg":
             self = .ogg
@@ -43,7 +48,7 @@ public enum StreamFormat: Sendable, Equatable {
     public var isFramed: Bool {
         switch self {
         case .mpeg, .aac: return true
-        case .ogg, .passthrough: return false
+        case .ogg, .webm, .passthrough: return false
         }
     }
 
@@ -51,6 +56,7 @@ public enum StreamFormat: Sendable, Equatable {
     public var allowsICYMetadata: Bool {
         switch self {
         case .mpeg, .aac, .ogg: return true
+        case .webm: return false
         case .passthrough(let allows): return allows
         }
     }

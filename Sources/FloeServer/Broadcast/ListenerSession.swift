@@ -112,9 +112,20 @@ final class ListenerSession: ChannelInboundHandler, RemovableChannelHandler {
     /// The stream header (Ogg header pages) this listener has been sent, by id.
     var sentHeaderID: Int?
 
+    /// Whether the listener has yet to be sent its first block of this mount: it starts at a join point.
+    var awaitsJoinPoint = true
+
     /// Writes one block without flushing and moves past it, preceded by the stream header the listener lacks.
-    /// Audio slices are shared with every listener.
+    /// Audio slices are shared with every listener. A listener that has not started yet skips blocks that are no
+    /// place to start (WebM clusters without a keyframe).
     func write(_ block: StreamBlock) {
+        if awaitsJoinPoint {
+            guard block.isJoinPoint else {
+                nextSequence = block.sequence + 1
+                return
+            }
+            awaitsJoinPoint = false
+        }
         if let header = block.streamHeader, header.id != sentHeaderID {
             if !block.beginsWithHeader {
                 // Through the interleaver like any stream byte: an ICY listener of an Ogg mount counts them too.

@@ -214,8 +214,10 @@ final class LoopBroadcaster {
         listener.isDetached = false
         listener.nextSequence = queue.endSequence
         listener.generation = generation
-        // Another mount's stream: its Ogg header pages (if any) must be sent again.
+        // Another mount's stream: its header (Ogg pages, WebM elements) must be sent again, and it starts at a
+        // join point.
         listener.sentHeaderID = nil
+        listener.awaitsJoinPoint = true
         listener.broadcaster = self
         listener.slot = listeners.count
         listeners.append(listener)

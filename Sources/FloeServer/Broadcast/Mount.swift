@@ -262,6 +262,7 @@ final class Mount: Sendable {
             frames: output.frames,
             streamHeader: output.streamHeader,
             beginsWithHeader: output.beginsWithHeader,
+            isJoinPoint: output.isJoinPoint,
             generation: generation
         )
         for bound in broadcasters {

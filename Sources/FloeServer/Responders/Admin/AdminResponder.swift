@@ -253,6 +253,7 @@ struct AdminResponder: Responder {
         switch source.descriptor.format {
         case .mpeg, .aac: return true
         case .ogg: return mount.statistics?.codec == OggStreamTags.Codec.vorbis.rawValue
+        case .webm: return false
         case .passthrough(let allowsICYMetadata): return allowsICYMetadata
         }
     }
