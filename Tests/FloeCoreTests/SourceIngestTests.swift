@@ -62,7 +62,7 @@ struct SourceIngestTests {
     }
 
     @Test func passthroughKeepsBytesAsTheyCame() {
-        var ingest = SourceIngest(format: StreamFormat(contentType: "video/webm"))
+        var ingest = SourceIngest(format: StreamFormat(contentType: "audio/x-opus"))
         var out: [UInt8] = []
         let data = (0..<10_000).map { UInt8($0 % 251) }
         for chunk in stride(from: 0, to: data.count, by: 700) {
