@@ -51,6 +51,12 @@ let package = Package(
             ]
         ),
 
+        // The codecs, behind small Swift types: libmpg123 decoding (speakers, transcoded mounts) and LAME encoding.
+        .target(
+            name: "FloeCodec",
+            dependencies: ["CMPG123", "CLame", "MPEGAudio", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+
         // The speaker: a mount's frames played by their clock to RTP (RTP/), FEC multicast (FEC/) or a sound device
         // (Playback/: libmpg123 → libout123). No mounts, no HTTP: the server feeds it blocks.
         .target(
@@ -59,6 +65,7 @@ let package = Package(
                 "FloeCore",
                 "MPEGAudio",
                 "FloeFEC",
+                "FloeCodec",
                 "CMPG123",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,6 +93,7 @@ let package = Package(
             dependencies: [
                 "FloeCore",
                 "FloeSpeaker",
+                "FloeCodec",
                 "FloeHTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -146,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "FloeSpeakerTests",
             dependencies: [
-                "FloeSpeaker", "FloeCore", "MPEGAudio", "FloeTestSupport",
+                "FloeSpeaker", "FloeCodec", "FloeCore", "MPEGAudio", "FloeTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

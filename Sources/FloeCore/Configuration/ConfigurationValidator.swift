@@ -83,6 +83,24 @@ public enum ConfigurationValidator {
                 throw fail(path, "fallback-mount", "the mount \(path) cannot fall back to itself")
             }
         }
+        // A transcoded mount is made from a configured mount other than itself, without a circle of transcodes.
+        for path in paths {
+            guard let transcode = configuration.mounts[path]!.transcode else { continue }
+            var chain = [path]
+            var origin = transcode.from
+            while true {
+                if origin == path {
+                    let text = (chain + [origin]).joined(separator: " ← ")
+                    throw fail(path, "transcode", chain.count == 1 ? "the mount \(path) cannot be transcoded from itself" : "transcode loop: \(text)")
+                }
+                guard let originMount = configuration.mounts[origin] else {
+                    throw fail(path, "transcode", "transcode from \(origin): no such mount (the origin needs settings of its own, in mounts)")
+                }
+                guard let next = originMount.transcode?.from, !chain.contains(origin) else { break }
+                chain.append(origin)
+                origin = next
+            }
+        }
         // Every loop passes through a configured mount: an unconfigured path falls back to the default mount's
         // fallback, and that one falling back to itself counts as no fallback. Starting from each configured mount
         // therefore finds every loop; the first in path order is reported.

@@ -700,6 +700,16 @@ private enum IcecastXMLRules {
         // Deprecated spelling of <public>0</public>; <no-yp>0</no-yp> leaves the choice to the source.
         "no-yp": .apply { mount, value in mount.public = try value.flag() ? 0 : nil },
         "charset": .apply { mount, value in mount.charset = value.string },
+        // Floe's own: this mount transcoded from another (`<floe-transcode from="/live" bitrate="64"/>`), with the
+        // native format's option names as attributes. Icecast ignores the element.
+        "floe-transcode": .apply { mount, value in
+            let options = value.element.attributes.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
+            do throws(TranscodeConfiguration.OptionError) {
+                mount.transcode = try TranscodeConfiguration(options: options)
+            } catch {
+                throw value.error("\(error.option): \(error.message)")
+            }
+        },
         // Floe's own: a speaker output, written as attributes with the native format's option names
         // (`<floe-output type="rtp" mode="mpa" address="239.255.0.1" port="5004"/>`). Icecast ignores the element.
         "floe-output": .apply { mount, value in

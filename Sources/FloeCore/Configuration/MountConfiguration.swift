@@ -73,6 +73,8 @@ public struct MountConfiguration: Sendable, Equatable {
     public var relay: PulledRelay? = nil
     /// HLS settings (`hls:`, `<floe-hls …/>`); `nil`: the defaults (`HLSConfiguration()`), HLS on.
     public var hls: HLSConfiguration? = nil
+    /// This mount is made from another by transcoding (`transcode:`, `<floe-transcode …/>`). Never inherited.
+    public var transcode: TranscodeConfiguration? = nil
 
     /// The HLS settings in force: this mount's, or the defaults.
     public var hlsSettings: HLSConfiguration { hls ?? HLSConfiguration() }

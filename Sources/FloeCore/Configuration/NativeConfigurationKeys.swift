@@ -378,6 +378,7 @@ enum NativeConfigurationKeys {
         },
         "outputs": { mount, value in mount.outputs = try speakerOutputs(value) },
         "hls": { mount, value in mount.hls = try hls(value) },
+        "transcode": { mount, value in mount.transcode = try transcode(value) },
         "relay": { mount, value in
             // The local mount is the mount's own; the loader sets it when the configuration is finished.
             let (relay, onDemand) = try relayEntry(value, localMountFromFile: "")
@@ -423,6 +424,23 @@ enum NativeConfigurationKeys {
             hls.partDuration = part
         },
     ]
+
+    /// A mount's transcoding: a mapping read by ``TranscodeConfiguration/init(options:)``; `~` for none.
+    private static func transcode(_ value: YAMLValue) throws(ConfigurationError) -> TranscodeConfiguration? {
+        if value.isNull { return nil }
+        var options: [(key: String, value: String)] = []
+        var lines: [String: YAMLValue] = [:]
+        for (key, option) in try value.entries() {
+            options.append((key, try option.text()))
+            lines[key] = option
+        }
+        do throws(TranscodeConfiguration.OptionError) {
+            return try TranscodeConfiguration(options: options)
+        } catch {
+            let place = lines[error.option] ?? value
+            throw ConfigurationError(file: place.fileName, line: place.line, option: "\(value.path)/\(error.option)", message: error.message)
+        }
+    }
 
     /// A mount's speaker outputs: a list of mappings, each read by ``SpeakerOutputConfiguration/init(options:defaultName:)``.
     private static func speakerOutputs(_ value: YAMLValue) throws(ConfigurationError) -> [SpeakerOutputConfiguration] {

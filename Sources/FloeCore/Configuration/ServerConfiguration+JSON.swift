@@ -163,6 +163,19 @@ private struct ConfigurationJSON {
             "http-headers": headers(mount.httpHeaders),
             "authentication": authentication(mount.listenerAuthentication),
             "outputs": .array(mount.outputs.map(output)),
+            "transcode": mount.transcode.map(transcode) ?? .null,
+        ])
+    }
+
+    private func transcode(_ transcode: TranscodeConfiguration) -> JSONValue {
+        .object([
+            "from": .text(transcode.from),
+            "bitrate": .integer(transcode.bitrate),
+            "samplerate": .integer(transcode.sampleRate),
+            "channels": .integer(transcode.channels),
+            "mode": .text(transcode.mode.rawValue),
+            "quality": .integer(transcode.quality),
+            "on-demand": .bool(transcode.onDemand),
         ])
     }
 

@@ -80,6 +80,7 @@ public final class FloeServer: Service, Sendable {
         poller.start()
         context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
+        context.transcodes.apply(configuration, context: context)
         let context = self.context
         let sampler = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(configured: ListenerHistory.interval)) { _ in
             var counts: [String: Int] = [:]
@@ -156,6 +157,7 @@ public final class FloeServer: Service, Sendable {
         for closed in context.speakers.closeAll() {
             try? await closed.get()
         }
+        await context.transcodes.closeAll()
         // Close every connection at once, then wait for all of them: thousands of listeners must not be closed
         // one round trip at a time.
         await context.connections.closeAll()
@@ -203,6 +205,7 @@ public final class FloeServer: Service, Sendable {
         context.relays.apply(configuration, server: context, eventLoops: Array(group.makeIterator()))
         context.intros.prepare(configuration)
         context.speakers.apply(configuration, context: context, eventLoops: Array(group.makeIterator()))
+        context.transcodes.apply(configuration, context: context)
     }
 
     /// Logs what certificate TLS connections get, and warns when it expires within `expiryWarning`.

@@ -49,6 +49,8 @@ final class ServerContext: Sendable {
     let history = ListenerHistory()
     /// The mounts' speaker outputs (RTP senders, local playback).
     let speakers = SpeakerDirectory()
+    /// Mounts made from other mounts by transcoding.
+    let transcodes = TranscodeDirectory()
     /// The relays pulling mounts from upstream servers.
     let relays = RelayDirectory()
     /// A secret of this server run that the admin page sends with state-changing commands (see

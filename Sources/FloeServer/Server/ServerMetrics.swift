@@ -30,6 +30,15 @@ final class ServerMetrics: Sendable {
         SpeakerCounters(mount: mount, output: output, factory: factory)
     }
 
+    /// The gauges of one transcoded mount, created once with it.
+    func transcodeGauges(mount: String) -> TranscodeGauges {
+        let dimensions = [("mount", mount)]
+        return TranscodeGauges(
+            realTimeFactor: CoreMetrics.Gauge(label: "floe_transcode_realtime_factor", dimensions: dimensions, factory: factory),
+            droppedSeconds: CoreMetrics.Gauge(label: "floe_transcode_dropped_seconds", dimensions: dimensions, factory: factory)
+        )
+    }
+
     /// The Prometheus text exposition, with listener and source gauges taken from `mounts` now.
     func render(mounts: [Mount], speakers: [Speaker] = []) -> String {
         var live = 0
@@ -45,6 +54,13 @@ final class ServerMetrics: Sendable {
         }
         return registry.emitToString()
     }
+}
+
+/// A transcoded mount's figures: seconds of encoding per second of audio, and audio dropped because the encoder
+/// fell behind. Set after each batch the encoder takes.
+struct TranscodeGauges: Sendable {
+    let realTimeFactor: CoreMetrics.Gauge
+    let droppedSeconds: CoreMetrics.Gauge
 }
 
 /// The series of one mount. Bumping one is an atomic add; nothing here takes a lock.

@@ -98,6 +98,16 @@ struct StatusBuilder {
             if let codec = statistics.codec { values.append(StatusValue("floe_codec", codec)) }
         }
         values += outputValues(mount.path)
+        // Beyond Icecast: a transcoded mount's origin and encoder figures.
+        if let transcoder = server.transcodes.transcoder(of: mount.path) {
+            let figures = transcoder.currentFigures
+            values.append(StatusValue("floe_transcode_from", transcoder.home.path))
+            if let factor = figures.realTimeFactor {
+                values.append(StatusValue("floe_transcode_realtime_factor", String(format: "%.4f", factor)))
+            }
+            values.append(StatusValue("floe_transcode_dropped_seconds", String(format: "%.1f", figures.droppedSeconds)))
+            values.append(StatusValue("floe_transcode_restarts", "\(figures.restarts)"))
+        }
         // Beyond Icecast: the mount's HLS playlist, and who reads it (distinct clients within the live window;
         // behind a cache, the cache is one).
         if let hls = mount.hls, hls.configuration.enabled, mountConfiguration.listenerAuthentication == nil, descriptor.format.isFramed {

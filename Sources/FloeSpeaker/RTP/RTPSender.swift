@@ -1,3 +1,4 @@
+import FloeCodec
 import FloeCore
 import Logging
 import NIOCore

@@ -9,20 +9,20 @@ import NIOCore
 /// speaker's clock counts.
 ///
 /// Not thread-safe; one owner at a time.
-final class MPEGDecoder {
-    let sampleRate: Int
-    let channels: Int
+package final class MPEGDecoder {
+    package let sampleRate: Int
+    package let channels: Int
     private let handle: OpaquePointer
     private var output: [Int16]
     /// The rate libmpg123 is told to resample to (`MPG123_FORCE_RATE`), or 0 while sources play at `sampleRate`
     /// natively: resampling is only switched on when needed, so native-rate audio decodes sample-exact.
     private var forcedRate = 0
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    init(sampleRate: Int, channels: Int) throws {
+    package init(sampleRate: Int, channels: Int) throws {
         self.sampleRate = sampleRate
         self.channels = channels
         var error: Int32 = 0
@@ -57,7 +57,7 @@ final class MPEGDecoder {
 
     /// Forgets the stream so far (its bit reservoir, a frame waiting for the next header): the source ended, and
     /// whatever comes next is a new stream.
-    func reset() {
+    package func reset() {
         mpg123_close(handle)
         _ = mpg123_open_feed(handle)
     }
@@ -66,7 +66,7 @@ final class MPEGDecoder {
     ///
     /// libmpg123 confirms a stream's first frame with the next frame's header, so the first frame comes out with
     /// the second; from then on each frame comes out as it goes in. Bytes it cannot decode produce no samples (and a log line at most), never a failure.
-    func decode(_ frame: ByteBuffer, sampleRate frameRate: Int) -> [Int16] {
+    package func decode(_ frame: ByteBuffer, sampleRate frameRate: Int) -> [Int16] {
         let wanted = frameRate == sampleRate ? 0 : sampleRate
         if wanted != forcedRate {
             forcedRate = wanted
