@@ -299,6 +299,18 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.configuration.queueCapacity(forMount: "/m") == .duration(.seconds(30)))
     }
 
+    @Test func floeTranscodeIsReadFromAttributes() throws {
+        let loaded = try load(
+            """
+            <mount><mount-name>/live</mount-name></mount>
+            <mount><mount-name>/low</mount-name><floe-transcode from="/live" bitrate="48" channels="1" mode="vbr" quality="6"/></mount>
+            """
+        )
+        #expect(loaded.configuration.mounts["/low"]?.transcode == TranscodeConfiguration(from: "/live", bitrate: 48, channels: 1, mode: .vbr, quality: 6))
+        let error = try #require(loadError("<mount><mount-name>/low</mount-name><floe-transcode bitrate=\"48\"/></mount>"))
+        #expect(error.message.contains("needs the mount it is made from"))
+    }
+
     /// An empty element counts as absent, as in Icecast: no empty password that anyone could match.
     @Test func emptyElementsCountAsAbsent() throws {
         let loaded = try load(

@@ -66,6 +66,27 @@ struct NativeConfigurationLoaderTests {
         #expect(loadError("limits:\n  queue-duration: 0\n")?.option == "limits/queue-duration")
     }
 
+    @Test func transcodedMountsNameAConfiguredOriginOtherThanThemselves() throws {
+        let configuration = try load(
+            """
+            mounts:
+              /live: {}
+              /live-64:
+                transcode: { from: /live, bitrate: 64, samplerate: 22050, channels: 1, mode: abr, quality: 2, on-demand: true }
+            """
+        ).configuration
+        var expected = TranscodeConfiguration(from: "/live", bitrate: 64, sampleRate: 22_050, channels: 1, mode: .abr, quality: 2)
+        expected.onDemand = true
+        #expect(configuration.mounts["/live-64"]?.transcode == expected)
+        #expect(loadError("mounts:\n  /a:\n    transcode: { from: /a }\n")?.message.contains("cannot be transcoded from itself") == true)
+        #expect(loadError("mounts:\n  /a:\n    transcode: { from: /nope }\n")?.message.contains("no such mount") == true)
+        let loop = "mounts:\n  /a:\n    transcode: { from: /b }\n  /b:\n    transcode: { from: /a }\n"
+        #expect(loadError(loop)?.message.contains("transcode loop") == true)
+        let badRate = loadError("mounts:\n  /l: {}\n  /a:\n    transcode: { from: /l, samplerate: 23000 }\n")
+        #expect(badRate?.option == "mounts[/a]/transcode/samplerate")
+        #expect(loadError("mounts:\n  /l: {}\n  /a:\n    transcode: { from: /l, bitrat: 64 }\n")?.message.contains("unknown transcode option") == true)
+    }
+
     @Test func hlsSettingsPerMount() throws {
         let configuration = try load(
             """

@@ -42,8 +42,8 @@ final class TranscodedMount: MountOutput {
         var media = Duration.zero
         var running = false
         var closed = false
-        /// Audio dropped since the worker last looked: it restarts the encoder before going on.
-        var droppedSinceLastBatch = Duration.zero
+        /// Audio dropped since the worker last took an item: it restarts the encoder before going on.
+        var droppedSinceLastItem = Duration.zero
     }
 
     /// What the figures say, for status and `/metrics`.
@@ -94,14 +94,19 @@ final class TranscodedMount: MountOutput {
     private func enqueue(_ item: Item) {
         let submit = queue.withLockedValue { queue -> Bool in
             guard !queue.closed else { return false }
-            if case .close = item { queue.closed = true }
+            if case .close = item {
+                // Nothing queued is worth encoding any more.
+                queue.closed = true
+                queue.items.removeAll()
+                queue.media = .zero
+            }
             queue.items.append(item)
             if case .block(let block) = item { queue.media += block.playTime ?? .zero }
             while queue.media > Self.maximumBacklog, let index = queue.items.firstIndex(where: { if case .block = $0 { true } else { false } }) {
                 guard case .block(let old) = queue.items.remove(at: index) else { break }
                 let media = old.playTime ?? .zero
                 queue.media -= media
-                queue.droppedSinceLastBatch += media
+                queue.droppedSinceLastItem += media
             }
             guard !queue.running else { return false }
             queue.running = true
@@ -110,36 +115,32 @@ final class TranscodedMount: MountOutput {
         if submit { pool.submit { [self] _ in drain() } }
     }
 
-    /// Runs on the pool: takes what is queued, in batches, until nothing is.
+    /// Runs on the pool: takes what is queued, one item at a time (so drops and a close are seen at once), until
+    /// nothing is.
     private func drain() {
         while true {
-            let batch = queue.withLockedValue { queue -> (items: [Item], dropped: Duration)? in
-                guard !queue.items.isEmpty else {
+            let next = queue.withLockedValue { queue -> (item: Item, dropped: Duration)? in
+                guard let item = queue.items.popFirst() else {
                     queue.running = false
                     return nil
                 }
-                defer {
-                    queue.items.removeAll()
-                    queue.media = .zero
-                    queue.droppedSinceLastBatch = .zero
-                }
-                return (Array(queue.items), queue.droppedSinceLastBatch)
+                if case .block(let block) = item { queue.media -= block.playTime ?? .zero }
+                defer { queue.droppedSinceLastItem = .zero }
+                return (item, queue.droppedSinceLastItem)
             }
-            guard let batch else { return }
-            if batch.dropped > .zero {
-                logger.warning("Transcoder behind: dropped audio", metadata: ["transcode.dropped_seconds": "\(batch.dropped.seconds)"])
+            guard let next else { return }
+            if next.dropped > .zero {
+                logger.warning("Transcoder behind: dropped audio", metadata: ["transcode.dropped_seconds": "\(next.dropped.seconds)"])
                 worker.restart()
-                figures.withLockedValue { $0.droppedSeconds += batch.dropped.seconds }
+                figures.withLockedValue { $0.droppedSeconds += next.dropped.seconds }
             }
-            for item in batch.items {
-                switch item {
-                case .block(let block): worker.transcode(block)
-                case .restart: worker.restart()
-                case .endOfSource: worker.endSource()
-                case .close:
-                    worker.endSource()
-                    return
-                }
+            switch next.item {
+            case .block(let block): worker.transcode(block)
+            case .restart: worker.restart()
+            case .endOfSource: worker.endSource()
+            case .close:
+                worker.endSource()
+                return
             }
             let report = worker.report
             let dropped = figures.withLockedValue { figures in
