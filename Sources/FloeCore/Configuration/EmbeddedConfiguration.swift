@@ -163,6 +163,14 @@ public enum EmbeddedConfiguration {
         #   queue-size:                   # not set: limits/queue-size
         #   burst-duration:               # seconds; wins over burst-size (here and in limits)
         #   queue-duration:               # seconds; wins over queue-size (here and in limits)
+        #   transcode:                    # not set: the mount's own source. Or made from another mount:
+        #     from: /live                 #   a configured MP3 mount; libmpg123 decodes, LAME encodes
+        #     bitrate: 64                 #   kbit/s (CBR, ABR)
+        #     samplerate: 22050           #   not set: the origin's
+        #     channels: 1                 #   not set: the origin's
+        #     mode: cbr                   #   cbr, vbr or abr
+        #     quality: 5                  #   0 (best) to 9; for vbr, LAME's -V level
+        #     on-demand: false            #   true: encode only while the mount has listeners
         #   source-timeout:               # not set: limits/source-timeout
         #   fallback-mount:               # not set: listeners are disconnected when the source leaves
         #   fallback-override: false
