@@ -80,11 +80,19 @@ struct NativeConfigurationLoaderTests {
         #expect(configuration.mounts["/live-64"]?.transcode == expected)
         #expect(loadError("mounts:\n  /a:\n    transcode: { from: /a }\n")?.message.contains("cannot be transcoded from itself") == true)
         #expect(loadError("mounts:\n  /a:\n    transcode: { from: /nope }\n")?.message.contains("no such mount") == true)
+        let throughDerived = "mounts:\n  /l:\n    fallback-mount: /l-64\n  /l-64:\n    transcode: { from: /l }\n"
+        #expect(loadError(throughDerived)?.message.contains("/l falls back to /l-64") == true)
         let loop = "mounts:\n  /a:\n    transcode: { from: /b }\n  /b:\n    transcode: { from: /a }\n"
         #expect(loadError(loop)?.message.contains("transcode loop") == true)
         let badRate = loadError("mounts:\n  /l: {}\n  /a:\n    transcode: { from: /l, samplerate: 23000 }\n")
         #expect(badRate?.option == "mounts[/a]/transcode/samplerate")
         #expect(loadError("mounts:\n  /l: {}\n  /a:\n    transcode: { from: /l, bitrat: 64 }\n")?.message.contains("unknown transcode option") == true)
+    }
+
+    @Test func aSpeakerOutputOnAMountDeclaredAsAACIsAnError() {
+        let yaml = "mounts:\n  /aac:\n    type: audio/aac\n    outputs:\n      - { type: rtp, mode: mpa, address: 127.0.0.1, port: 5004 }\n"
+        let error = loadError(yaml)
+        #expect(error?.message.contains("plays MPEG audio, and this mount's type is audio/aac") == true, "\(String(describing: error))")
     }
 
     @Test func hlsSettingsPerMount() throws {

@@ -11,11 +11,19 @@ public enum StreamAmount: Sendable, Equatable {
     /// The amount a mount uses, given its own setting and the global one, each possibly set both ways. The more
     /// specific level wins (the mount's own over the global); within one level, a duration wins over bytes.
     public static func resolve(mountDuration: Double?, mountBytes: Int?, globalDuration: Double?, globalBytes: Int) -> StreamAmount {
-        if let seconds = mountDuration { return .duration(.seconds(seconds)) }
+        if let seconds = mountDuration { return .duration(clamped(seconds)) }
         if let bytes = mountBytes { return .bytes(bytes) }
-        if let seconds = globalDuration { return .duration(.seconds(seconds)) }
+        if let seconds = globalDuration { return .duration(clamped(seconds)) }
         return .bytes(globalBytes)
     }
+
+    /// The loaders allow at most `maximumSeconds`; a model built in code is held to it too.
+    private static func clamped(_ seconds: Double) -> Duration {
+        .milliseconds(Int64((min(max(seconds, 0), maximumSeconds) * 1000).rounded()))
+    }
+
+    /// The longest burst or queue, in seconds (a day).
+    public static let maximumSeconds = 86_400.0
 
     /// Whether the amount is nothing (a burst of zero: start at the live edge).
     public var isZero: Bool {

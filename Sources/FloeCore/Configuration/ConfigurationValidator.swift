@@ -83,6 +83,18 @@ public enum ConfigurationValidator {
                 throw fail(path, "fallback-mount", "the mount \(path) cannot fall back to itself")
             }
         }
+        // Speaker outputs carry MPEG audio (RTP's MPA payload, FEC slices of MPEG frames, libmpg123): a mount
+        // declared as another format cannot have one.
+        for path in paths {
+            let mount = configuration.mounts[path]!
+            guard let type = mount.type, let output = mount.outputs.first else { continue }
+            let format = StreamFormat(contentType: type)
+            guard format != .mpeg else { continue }
+            throw fail(
+                path, "outputs",
+                "the speaker output \(output.name) plays MPEG audio, and this mount's type is \(type) (RTP for AAC, RFC 3640, is not implemented)"
+            )
+        }
         // A transcoded mount is made from a configured mount other than itself, without a circle of transcodes.
         for path in paths {
             guard let transcode = configuration.mounts[path]!.transcode else { continue }
@@ -99,6 +111,16 @@ public enum ConfigurationValidator {
                 guard let next = originMount.transcode?.from, !chain.contains(origin) else { break }
                 chain.append(origin)
                 origin = next
+            }
+            // The transcoder follows its origin's listeners to a fallback: that must not be the mount it feeds.
+            var fallbackChain: [String] = [transcode.from]
+            var current = transcode.from
+            while let next = fallback(of: current, in: configuration), !fallbackChain.contains(next), fallbackChain.count <= maximumFallbackDepth {
+                if next == path {
+                    throw fail(path, "transcode", "\(transcode.from) falls back to \(path) (\((fallbackChain + [next]).joined(separator: " → "))), which is made from it")
+                }
+                fallbackChain.append(next)
+                current = next
             }
         }
         // Every loop passes through a configured mount: an unconfigured path falls back to the default mount's

@@ -339,10 +339,12 @@ private struct ElementValue {
         return value
     }
 
-    /// A number of seconds greater than 0.
-    func positiveSeconds() throws(ConfigurationError) -> Double {
+    /// A burst or queue in seconds: greater than 0 (or at least 0), at most `StreamAmount.maximumSeconds`.
+    func streamSeconds(allowingZero: Bool) throws(ConfigurationError) -> Double {
         let value = try seconds()
-        guard value > 0 else { throw error("expected a number of seconds greater than 0, got \(quoted)") }
+        guard allowingZero || value > 0, value <= StreamAmount.maximumSeconds else {
+            throw error("expected seconds from \(allowingZero ? 0 : 0.001) to \(Int(StreamAmount.maximumSeconds)), got \(quoted)")
+        }
         return value
     }
 
@@ -596,8 +598,8 @@ private enum IcecastXMLRules {
         "source-timeout": .apply { limits, value in limits.sourceTimeout = try value.seconds() },
         "floe-max-listeners-per-ip": .apply { limits, value in limits.maxListenersPerIP = try value.integer(atLeast: 1) },
         "floe-max-pending-per-ip": .apply { limits, value in limits.maxPendingPerIP = try value.integer(atLeast: 0) },
-        "floe-burst-duration": .apply { limits, value in limits.burstDuration = try value.seconds() },
-        "floe-queue-duration": .apply { limits, value in limits.queueDuration = try value.positiveSeconds() },
+        "floe-burst-duration": .apply { limits, value in limits.burstDuration = try value.streamSeconds(allowingZero: true) },
+        "floe-queue-duration": .apply { limits, value in limits.queueDuration = try value.streamSeconds(allowingZero: false) },
         "client-timeout": .unsupported("Icecast does not use it either"),
         "threadpool": .unsupported("Icecast ignores it too"),
     ]
@@ -650,8 +652,8 @@ private enum IcecastXMLRules {
             mount.maxListeners = try value.integerOrUnset(meaningOfUnset: "unlimited")
         },
         "floe-max-listeners-per-ip": .apply { mount, value in mount.maxListenersPerIP = try value.integer(atLeast: 1) },
-        "floe-burst-duration": .apply { mount, value in mount.burstDuration = try value.seconds() },
-        "floe-queue-duration": .apply { mount, value in mount.queueDuration = try value.positiveSeconds() },
+        "floe-burst-duration": .apply { mount, value in mount.burstDuration = try value.streamSeconds(allowingZero: true) },
+        "floe-queue-duration": .apply { mount, value in mount.queueDuration = try value.streamSeconds(allowingZero: false) },
         "stream-name": .apply { mount, value in mount.streamName = value.string },
         "stream-description": .apply { mount, value in mount.streamDescription = value.string },
         "stream-url": .apply { mount, value in mount.streamURL = value.string },

@@ -192,9 +192,11 @@ public struct MatroskaFramer: Sendable {
     }
 
     /// Whether a listener may start at the cluster whose body starts at `start`: its first block of a video track
-    /// is a keyframe (for a stream without video: its first block is). A SimpleBlock says so in its flags; a
+    /// is a keyframe (a stream without video may be joined at any cluster). A SimpleBlock says so in its flags; a
     /// BlockGroup is a keyframe unless it holds a ReferenceBlock. `nil` until enough of the cluster is there.
     static func startsWithKeyframe(_ bytes: UnsafeRawBufferPointer, from start: Int, end: Int?, videoTracks: Set<UInt64>) -> Bool? {
+        // Without video every audio block decodes on its own, whatever its flags say.
+        guard !videoTracks.isEmpty else { return true }
         var offset = start
         let limit = min(end ?? Int.max, start + blockLookahead)
         while offset < limit {

@@ -294,8 +294,9 @@ public struct SourceIngest: Sendable {
                         block.writeBuffer(&inBand)
                         blockBeginsWithHeader = true
                     }
-                } else if joinable, block.readableBytes > 0, isBlockDue(at: now, fraction: 4) {
-                    // A place to start begins a block of its own, unless the block so far is tiny.
+                } else if joinable, block.readableBytes > 0, !blockIsJoinPoint || isBlockDue(at: now, fraction: 4) {
+                    // A place to start begins a block of its own, unless the block so far is a tiny one that
+                    // itself began at a place to start.
                     outputs.append(takeBlock())
                 }
                 if block.readableBytes == blockHeaderBytes { blockIsJoinPoint = joinable }

@@ -117,12 +117,13 @@ final class ListenerSession: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes one block without flushing and moves past it, preceded by the stream header the listener lacks.
     /// Audio slices are shared with every listener. A listener that has not started yet skips blocks that are no
-    /// place to start (WebM clusters without a keyframe).
-    func write(_ block: StreamBlock) {
+    /// place to start (WebM clusters without a keyframe). Returns whether it wrote the block.
+    @discardableResult
+    func write(_ block: StreamBlock) -> Bool {
         if awaitsJoinPoint {
             guard block.isJoinPoint else {
                 nextSequence = block.sequence + 1
-                return
+                return false
             }
             awaitsJoinPoint = false
         }
@@ -135,6 +136,7 @@ final class ListenerSession: ChannelInboundHandler, RemovableChannelHandler {
         }
         writeAudio(block.bytes, metadata: block.metadata)
         nextSequence = block.sequence + 1
+        return true
     }
 
     /// Writes audio that is not part of the mount's queue (an intro), counting it for ICY like any audio.

@@ -163,7 +163,7 @@ final class LoopBroadcaster {
     func pump(_ listener: ListenerSession) {
         var unflushed = 0
         while let block = queue.block(listener.nextSequence), listener.channel.isWritable {
-            listener.write(block)
+            guard listener.write(block) else { continue }
             unreportedBytes += block.bytes.readableBytes
             unflushed += 1
             if unflushed == listener.blocksPerFlush {

@@ -73,13 +73,19 @@ final class TranscodedMount: MountOutput {
         self.logger = logger
         worker = Worker(derived: derived, configuration: configuration, context: context, logger: logger)
         gauges = context.metrics.transcodeGauges(mount: derived.path)
+        worker.requestEnd = { [weak self] in self?.endOfSource() }
     }
 
     var currentFigures: Figures { figures.withLockedValue { $0 } }
 
     // MARK: MountOutput
 
-    func receive(_ block: StreamBlock) { enqueue(.block(block)) }
+    func receive(_ block: StreamBlock) {
+        // Following the origin's listeners onto the derived mount itself (a fallback chain through it) would feed
+        // the encoder its own output for ever: such blocks are not taken.
+        guard currentMountPath != derived.path else { return }
+        enqueue(.block(block))
+    }
 
     func endOfSource() { enqueue(.endOfSource) }
 
@@ -172,6 +178,8 @@ extension TranscodedMount {
         var encoding = false
         var refusedLogged = false
         var failureLogged = false
+        /// Ends the derived mount's source through the queue (`/admin/killsource`); set once, before any job.
+        var requestEnd: (@Sendable () -> Void)?
 
         init(derived: Mount, configuration: TranscodeConfiguration, context: ServerContext, logger: Logger) {
             self.derived = derived
@@ -204,8 +212,13 @@ extension TranscodedMount {
         func transcode(_ block: StreamBlock) {
             guard connectSource(for: block) else { return }
             if configuration.onDemand, derived.snapshot.listeners == 0 {
-                // Nobody listens: no encoding, and the next listener's stream starts cleanly.
-                if encoding { restart() }
+                // Nobody listens: no encoding. The source goes on under a new id, so the next listener's burst
+                // holds nothing of the last session.
+                if encoding {
+                    restart()
+                    endSource(movingListeners: false)
+                    _ = connectSource(for: block)
+                }
                 encoding = false
                 return
             }
@@ -235,11 +248,17 @@ extension TranscodedMount {
         /// The derived mount goes live with the origin's first block; `false` while another source feeds it.
         private func connectSource(for block: StreamBlock) -> Bool {
             if sourceID != nil { return true }
-            let origin = block.bytes.getSlice(at: block.bytes.readerIndex, length: min(4, block.bytes.readableBytes))
+            guard let origin = block.bytes.getSlice(at: block.bytes.readerIndex, length: min(4, block.bytes.readableBytes))
                 .flatMap(MP3Transcoder.format(ofFrame:))
+            else {
+                // AAC, Ogg, WebM: nothing libmpg123 decodes. The derived mount stays off rather than live and silent.
+                if !refusedLogged { logger.warning("Not transcoding: the origin's stream is not MPEG audio") }
+                refusedLogged = true
+                return false
+            }
             let id = context.makeConnectionID()
             var headers: [(name: String, value: String)] = [
-                ("ice-audio-info", configuration.audioInfo(originSampleRate: origin?.sampleRate ?? 44_100, originChannels: origin?.channels ?? 2)),
+                ("ice-audio-info", configuration.audioInfo(originSampleRate: origin.sampleRate, originChannels: origin.channels)),
             ]
             if configuration.mode != .vbr { headers.append(("ice-bitrate", "\(configuration.bitrate)")) }
             if let name = context.configuration.mount(derived.path).streamName { headers.append(("ice-name", name)) }
@@ -253,6 +272,13 @@ extension TranscodedMount {
             sourceID = id
             title = nil
             derived.metrics?.sourceConnects.increment()
+            // As for any source: /admin/killsource ends it (until the origin's next block), and what followed the
+            // derived mount's listeners to its fallbacks comes home.
+            if let requestEnd { derived.attachSource(closer: requestEnd) }
+            let configuration = context.configuration
+            let fallbacks = context.mounts.fallbackChain(of: derived.path, configuration: configuration)
+            if configuration.mount(derived.path).fallbackOverride { derived.reclaimListeners(from: fallbacks) }
+            derived.reclaimOutputs(from: fallbacks)
             logger.info("Transcoded mount is live")
             return true
         }
@@ -294,13 +320,14 @@ extension TranscodedMount {
 
         /// The origin's source ended: the last frames, then the derived mount's source ends (its listeners move
         /// to its own fallback, if it has one).
-        func endSource() {
+        func endSource(movingListeners: Bool = true) {
             restart()
             guard let sourceID else { return }
             for output in ingest.finish(at: .now()) { derived.publish(output, from: sourceID) }
             ingest = Self.makeIngest(context)
             let configuration = context.configuration
-            derived.sourceDisconnected(id: sourceID, fallback: context.mounts.liveFallback(of: derived.path, configuration: configuration))
+            let fallback = movingListeners ? context.mounts.liveFallback(of: derived.path, configuration: configuration) : nil
+            derived.sourceDisconnected(id: sourceID, fallback: fallback)
             derived.recordStatistics(nil)
             derived.metrics?.sourceDisconnects.increment()
             self.sourceID = nil
