@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "FloeTestSupport",
             dependencies: [
-                "CShout", "CLame", "CMPG123", "FloeServer", "FloeCore",
+                "CShout", "CLame", "CMPG123", "FloeCodec", "FloeServer", "FloeCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -199,13 +199,9 @@ public struct SourceIngest: Sendable {
                 compactPending()
                 return outputs
             case .garbage(let count):
-                pending.moveReaderIndex(forwardBy: count)
-                pageStatistics.garbageBytes += count
-                if lastScanWasPage { pageStatistics.resyncs += 1 }
-                lastScanWasPage = false
+                skipGarbage(count)
             case .page(let page):
-                pageStatistics.frames += 1
-                lastScanWasPage = true
+                countUnit()
                 var bytes = pending.readSlice(length: page.length)!
                 if page.isBeginningOfStream, collectingHeader == nil {
                     // A new chain: what came before it goes out under the old header.
@@ -260,10 +256,7 @@ public struct SourceIngest: Sendable {
                 compactPending()
                 return outputs
             case .garbage(let count):
-                pending.moveReaderIndex(forwardBy: count)
-                pageStatistics.garbageBytes += count
-                if lastScanWasPage { pageStatistics.resyncs += 1 }
-                lastScanWasPage = false
+                skipGarbage(count)
             case .drop(let count):
                 pending.moveReaderIndex(forwardBy: count)
             case .streamStart(let count):
@@ -282,8 +275,7 @@ public struct SourceIngest: Sendable {
                     collectingHeader!.writeBuffer(&element)
                 }
             case .clusterStart(let count, let joinable):
-                pageStatistics.frames += 1
-                lastScanWasPage = true
+                countUnit()
                 if let header = collectingHeader {
                     // The header is complete at the first cluster.
                     if block.readableBytes > 0 { outputs.append(takeBlock()) }
@@ -315,6 +307,38 @@ public struct SourceIngest: Sendable {
         }
         compactPending()
         return outputs
+    }
+
+    /// What a status page shows of this ingest now; `pace` is the caller's (it keeps hysteresis between reports).
+    public func statistics(at now: NIODeadline, pace: FrameClock.Pace) -> SourceStatistics {
+        let framing = framing
+        return SourceStatistics(
+            bytesRead: bytesReceived,
+            frames: framing.frames,
+            garbageBytes: framing.garbageBytes,
+            id3Bytes: framing.id3Bytes,
+            resyncs: framing.resyncs,
+            measuredBitrate: clock.measuredBitrate,
+            realTimeRatio: clock.realTimeRatio(at: now),
+            pace: pace,
+            mediaTime: clock.mediaTime,
+            sampleRate: clock.sampleRate,
+            codec: oggTags?.codec.rawValue
+        )
+    }
+
+    /// Ogg and WebM: drops bytes that are not stream, counting them (and a lost run of pages or clusters).
+    private mutating func skipGarbage(_ count: Int) {
+        pending.moveReaderIndex(forwardBy: count)
+        pageStatistics.garbageBytes += count
+        if lastScanWasPage { pageStatistics.resyncs += 1 }
+        lastScanWasPage = false
+    }
+
+    /// Ogg and WebM: a page or a cluster found.
+    private mutating func countUnit() {
+        pageStatistics.frames += 1
+        lastScanWasPage = true
     }
 
     /// Bytes of in-band header at the start of the block being gathered (0 unless it begins a new WebM stream).

@@ -127,22 +127,7 @@ final class SourceFeed {
         reportPaceChange(at: now)
         if !outputs.isEmpty {
             // Once per block (twice a second), not per read.
-            let framing = ingest.framing
-            mount.recordStatistics(
-                SourceStatistics(
-                    bytesRead: ingest.bytesReceived,
-                    frames: framing.frames,
-                    garbageBytes: framing.garbageBytes,
-                    id3Bytes: framing.id3Bytes,
-                    resyncs: framing.resyncs,
-                    measuredBitrate: ingest.clock.measuredBitrate,
-                    realTimeRatio: ingest.clock.realTimeRatio(at: now),
-                    pace: reportedPace,
-                    mediaTime: ingest.clock.mediaTime,
-                    sampleRate: ingest.clock.sampleRate,
-                    codec: ingest.oggTags?.codec.rawValue
-                )
-            )
+            mount.recordStatistics(ingest.statistics(at: now, pace: reportedPace))
         }
     }
 

@@ -292,25 +292,7 @@ extension TranscodedMount {
                 derived.metrics?.frames.increment(by: output.frames.count)
             }
             derived.metrics?.bytesIn.increment(by: encoded.count)
-            if !outputs.isEmpty { recordStatistics(at: now) }
-        }
-
-        private func recordStatistics(at now: NIODeadline) {
-            let framing = ingest.framing
-            derived.recordStatistics(
-                SourceStatistics(
-                    bytesRead: ingest.bytesReceived,
-                    frames: framing.frames,
-                    garbageBytes: framing.garbageBytes,
-                    id3Bytes: framing.id3Bytes,
-                    resyncs: framing.resyncs,
-                    measuredBitrate: ingest.clock.measuredBitrate,
-                    realTimeRatio: ingest.clock.realTimeRatio(at: now),
-                    pace: ingest.clock.pace(at: now),
-                    mediaTime: ingest.clock.mediaTime,
-                    sampleRate: ingest.clock.sampleRate
-                )
-            )
+            if !outputs.isEmpty { derived.recordStatistics(ingest.statistics(at: now, pace: ingest.clock.pace(at: now))) }
         }
 
         /// A clean cut: the encoder's last frames go out, the next frame starts a new encoder.
