@@ -19,8 +19,8 @@ public func fuzzHLS(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         case .playlist:
             break
         case .segment(let mount, let id, let sequence, let fileExtension):
-            let names = HLSNames(mount: mount, streamID: id, fileExtension: fileExtension)
-            let again = HLSResource(path: names.segment(sequence).replacingOccurrences(of: "%20", with: " "))
+            let names = HLSNames(mount: mount, streamID: id)
+            let again = HLSResource(path: names.segment(sequence, fileExtension).replacingOccurrences(of: "%20", with: " "))
             precondition(again == nil || again == resource || mount.contains("%"), "a segment name that does not name itself")
         case .part(_, _, let sequence, let index, _):
             precondition(sequence >= 0 && index >= 0, "a negative number")
@@ -67,6 +67,6 @@ public func fuzzHLS(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
             }
         }
     }
-    _ = HLSPlaylist.render(segmenter, names: HLSNames(mount: "/live", streamID: "f", fileExtension: configuration.format.fileExtension))
+    _ = HLSPlaylist.render(segmenter, names: HLSNames(mount: "/live", streamID: "f"))
     return 0
 }
