@@ -51,6 +51,18 @@ public enum AudioFramer: Sendable {
         }
     }
 
+    /// A name for status pages of the codec whose frame starts `bytes`: "MPEG-1 Layer III", "AAC-LC", …; `nil`
+    /// when the bytes start no frame header.
+    public static func codecName(ofFrameAt bytes: UnsafeRawBufferPointer) -> String? {
+        if bytes.count >= ADTSFrameHeader.byteCount, let header = ADTSFrameHeader(bytes, at: 0) {
+            return header.profileName
+        }
+        guard bytes.count >= MPEGFrameHeader.byteCount, let header = MPEGFrameHeader(bytes, at: 0) else { return nil }
+        let version = header.version == .mpeg1 ? "MPEG-1" : header.version == .mpeg2 ? "MPEG-2" : "MPEG-2.5"
+        let layer = header.layer == .layer1 ? "I" : header.layer == .layer2 ? "II" : "III"
+        return "\(version) Layer \(layer)"
+    }
+
     /// The synchroniser's running counts.
     public var statistics: FramingStatistics {
         switch self {

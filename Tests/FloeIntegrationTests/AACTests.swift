@@ -103,6 +103,7 @@ extension IntegrationTests {
             let reported = Double(stats["floe_media_seconds"] as? String ?? "") ?? (stats["floe_media_seconds"] as? Double ?? -1)
             #expect(abs(reported - mediaSeconds) < 0.002, "media time: \(reported) s for \(frames) frames")
             #expect(stats["floe_sample_rate"] as? Int == sampleRate)
+            #expect(stats["floe_codec"] as? String == (contentType == "audio/aacp" ? "HE-AAC (AAC-LC core)" : "AAC-LC"))
             #expect(stats["floe_garbage_bytes"] as? Int == 4)
             let bitrate = try #require(stats["floe_measured_bitrate"] as? Int)
             let expectedBitrate = Double(aac.bytes.count * 8) / (Double(aac.packets * 1024) / Double(sampleRate))

@@ -127,6 +127,7 @@ extension IntegrationTests {
             let bitrate = try #require(measured["floe_measured_bitrate"] as? Int)
             #expect(abs(bitrate - 128_000) < 2_000, "the frame clock's bitrate: \(bitrate)")
             #expect(measured["floe_garbage_bytes"] as? Int == 4)
+            #expect(measured["floe_codec"] as? String == "MPEG-1 Layer III")
             #expect((measured["floe_frames"] as? Int ?? 0) > 100)
             #expect(measured["floe_pace"] as? String == "fast", "64 KB in a fraction of a second is faster than real time")
 

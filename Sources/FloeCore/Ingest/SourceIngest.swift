@@ -27,6 +27,8 @@ public struct SourceIngest: Sendable {
 
     /// The synchroniser of a framed format; `nil` for Ogg and pass-through.
     private var framer: AudioFramer?
+    /// The codec of the frames lately gathered ("MPEG-1 Layer III", "AAC-LC").
+    private var framedCodec: String?
     /// Ogg: pages found, bytes skipped, and times a run of pages was broken by garbage.
     private var pageStatistics = FramingStatistics()
     private var lastScanWasPage = false
@@ -151,6 +153,11 @@ public struct SourceIngest: Sendable {
             case .skip(let count):
                 pending.moveReaderIndex(forwardBy: count)
             case .frame(let frame):
+                if blockFrames.isEmpty {
+                    // Once per block: what the frames are, for status pages.
+                    let name = pending.withUnsafeReadableBytes { AudioFramer.codecName(ofFrameAt: $0) }
+                    if name != framedCodec { framedCodec = name }
+                }
                 let time: FrameClock.FrameTime
                 if frame.samples > 0 {
                     time = clock.record(samples: frame.samples, sampleRate: frame.sampleRate, bytes: frame.length, at: now)
@@ -323,7 +330,7 @@ public struct SourceIngest: Sendable {
             pace: pace,
             mediaTime: clock.mediaTime,
             sampleRate: clock.sampleRate,
-            codec: oggTags?.codec.rawValue
+            codec: oggTags?.codec.rawValue ?? framedCodec
         )
     }
 

@@ -18,7 +18,8 @@ public struct SourceStatistics: Sendable, Equatable {
     /// Play time of the frames received (framed formats), and their sample rate (the core rate for HE-AAC).
     public var mediaTime: Duration
     public var sampleRate: Int
-    /// The codec of an Ogg stream's current chain (`Vorbis`, `Opus`, `FLAC`), when known.
+    /// The codec: of the frames (`MPEG-1 Layer III`, `AAC-LC`) or of an Ogg stream's current chain (`Vorbis`,
+    /// `Opus`, `FLAC`), when known.
     public var codec: String?
 
     public init(

@@ -95,7 +95,7 @@ struct StatusBuilder {
                 values.append(StatusValue("floe_media_seconds", String(format: "%.3f", statistics.mediaTime.seconds)))
                 values.append(StatusValue("floe_sample_rate", "\(statistics.sampleRate)"))
             }
-            if let codec = statistics.codec { values.append(StatusValue("floe_codec", codec)) }
+            if let codec = statistics.codec { values.append(StatusValue("floe_codec", Self.codecName(codec, statistics, descriptor))) }
         }
         values += outputValues(mount.path)
         // Beyond Icecast: a transcoded mount's origin and encoder figures.
@@ -126,6 +126,15 @@ struct StatusBuilder {
 
     /// Beyond Icecast: the mount's speaker outputs, as `floe_output_NAME_*` values (the SDP URL is public, the
     /// rest admin-only).
+    /// The codec as the frames say, except that HE-AAC shows in ADTS as its AAC-LC core: a source that declares
+    /// it (`audio/aacp`, or an `ice-audio-info` sample rate twice the core's) gets the name it sends.
+    static func codecName(_ codec: String, _ statistics: SourceStatistics, _ descriptor: SourceDescriptor) -> String {
+        guard codec == "AAC-LC" else { return codec }
+        let declaredRate = descriptor.header("ice-audio-info").flatMap { SourceDescriptor.audioInfo($0)["samplerate"] }.flatMap { Int($0) }
+        let isAACPlus = descriptor.contentType.lowercased().hasPrefix("audio/aacp") || descriptor.contentType.lowercased().hasPrefix("audio/x-aacp")
+        return isAACPlus || declaredRate == 2 * statistics.sampleRate ? "HE-AAC (AAC-LC core)" : codec
+    }
+
     func outputValues(_ mountPath: String) -> [StatusValue] {
         server.speakers.speakers(of: mountPath).flatMap { speaker in
             outputFields(speaker).map { StatusValue("floe_output_\(speaker.configuration.name)_\($0.name)", $0.value) }
