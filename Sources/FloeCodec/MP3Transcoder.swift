@@ -36,11 +36,9 @@ package final class MP3Transcoder {
     /// Decodes one whole MP3 frame and encodes what it yields; returns the MP3 bytes ready (whole frames).
     /// A frame that is not MPEG audio yields nothing.
     package func transcode(_ frame: ByteBuffer) throws -> [UInt8] {
-        guard let bytes = frame.getBytes(at: frame.readerIndex, length: min(4, frame.readableBytes)), bytes.count == 4,
-            let header = MPEGFrameHeader(bytes[0], bytes[1], bytes[2], bytes[3])
-        else { return [] }
-        let rate = settings.sampleRate ?? header.sampleRate
-        let channels = settings.channels ?? header.channelCount
+        guard let input = Self.format(ofFrame: frame) else { return [] }
+        let rate = settings.sampleRate ?? input.sampleRate
+        let channels = settings.channels ?? input.channels
         var out: [UInt8] = []
         if let encoder, encoder.sampleRate != rate || encoder.channels != channels {
             out += restart()
@@ -50,7 +48,7 @@ package final class MP3Transcoder {
             decoder = try MPEGDecoder(sampleRate: rate, channels: channels)
             encoder = try MP3Encoder(sampleRate: rate, channels: channels, mode: settings.mode, quality: settings.quality)
         }
-        let pcm = decoder!.decode(frame, sampleRate: header.sampleRate)
+        let pcm = decoder!.decode(frame, sampleRate: input.sampleRate)
         return out + encoder!.encode(pcm)
     }
 

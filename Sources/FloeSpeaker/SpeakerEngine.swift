@@ -161,7 +161,7 @@ package final class SpeakerEngine: Sendable {
     /// A frame that is not MPEG audio: an AAC frame is a format this output cannot carry (logged once per run).
     private func refuseUnplayable(_ span: FrameSpan, in bytes: ByteBuffer) {
         guard core.value.formatProblem == nil, let first = bytes.getBytes(at: bytes.readerIndex + span.offset, length: 2),
-            first[0] == 0xFF, first[1] & 0xF6 == 0xF0
+            first.withUnsafeBytes({ ADTSFrameHeader.couldStart($0, at: 0) })
         else { return }
         let problem = "the source sends AAC, and this output plays MPEG audio only"
         core.value.formatProblem = problem

@@ -30,7 +30,7 @@ public struct TransportStreamMuxer: Sendable {
         /// The codec of the frame at the front of `bytes`: ADTS by its layer bits (00), otherwise MPEG audio by
         /// its version (MPEG-1 when the bytes say nothing).
         public init(firstFrame bytes: UnsafeRawBufferPointer) {
-            if bytes.count >= 2, bytes[0] == 0xFF, bytes[1] & 0xF6 == 0xF0 {
+            if bytes.count >= 2, ADTSFrameHeader.couldStart(bytes, at: 0) {
                 self = .adtsAAC
             } else if bytes.count >= 4, let header = MPEGFrameHeader(bytes, at: 0), header.version != .mpeg1 {
                 self = .mpeg2Audio

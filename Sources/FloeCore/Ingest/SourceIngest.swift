@@ -93,28 +93,18 @@ public struct SourceIngest: Sendable {
     /// Takes the bytes of one read and returns the blocks that became complete (usually none or one).
     public mutating func receive(_ incoming: ByteBuffer, at now: NIODeadline) -> [Output] {
         bytesReceived += incoming.readableBytes
-        switch format {
-        case .mpeg, .aac:
-            var incoming = incoming
-            pending.writeBuffer(&incoming)
-            return frameAndGather(at: now, isEndOfStream: false)
-        case .ogg:
-            var incoming = incoming
-            pending.writeBuffer(&incoming)
-            return paginate(at: now)
-        case .webm:
-            var incoming = incoming
-            pending.writeBuffer(&incoming)
-            return gatherClusters(at: now)
-        case .passthrough:
+        var incoming = incoming
+        if case .passthrough = format {
             if blockStartedAt == nil { blockStartedAt = now }
-            var incoming = incoming
             block.writeBuffer(&incoming)
-            let old = blockStartedAt.map { now - $0 >= .nanoseconds(blockDuration.nanoseconds) } ?? false
-            if block.readableBytes >= passthroughBlockBytes || old {
-                return [takeBlock()]
-            }
-            return []
+            return isBlockDue(at: now) ? [takeBlock()] : []
+        }
+        pending.writeBuffer(&incoming)
+        switch format {
+        case .mpeg, .aac: return frameAndGather(at: now, isEndOfStream: false)
+        case .ogg: return paginate(at: now)
+        case .webm: return gatherClusters(at: now)
+        case .passthrough: return []
         }
     }
 
@@ -211,10 +201,7 @@ public struct SourceIngest: Sendable {
                 countUnit()
                 var bytes = pending.readSlice(length: page.length)!
                 if page.isBeginningOfStream, collectingHeader == nil {
-                    // A new chain: what came before it goes out under the old header.
-                    if block.readableBytes > 0 { outputs.append(takeBlock()) }
-                    collectingHeader = ByteBuffer()
-                    collectingInBand = currentHeader != nil
+                    startHeader(ByteBuffer(), outputs: &outputs)
                 }
                 if collectingHeader != nil {
                     let isData = !page.isBeginningOfStream && page.granulePosition != 0 && page.granulePosition != .max
@@ -228,21 +215,13 @@ public struct SourceIngest: Sendable {
                         }
                         continue
                     }
-                    let header = StreamHeader(id: (currentHeader?.id ?? 0) + 1, bytes: collectingHeader!)
-                    oggTags = OggStreamTags(headerPages: header.bytes)
+                    completeHeader()
+                    oggTags = OggStreamTags(headerPages: currentHeader!.bytes)
                     pendingChainTags = oggTags
-                    collectingHeader = nil
-                    currentHeader = header
-                    if collectingInBand {
-                        var inBand = header.bytes
-                        block.writeBuffer(&inBand)
-                        blockBeginsWithHeader = true
-                    }
                 }
                 if blockStartedAt == nil { blockStartedAt = now }
                 block.writeBuffer(&bytes)
-                let old = blockStartedAt.map { now - $0 >= .nanoseconds(blockDuration.nanoseconds) } ?? false
-                if block.readableBytes >= passthroughBlockBytes || old {
+                if isBlockDue(at: now) {
                     outputs.append(takeBlock())
                 }
             }
@@ -267,12 +246,7 @@ public struct SourceIngest: Sendable {
             case .drop(let count):
                 pending.moveReaderIndex(forwardBy: count)
             case .streamStart(let count):
-                // A new stream: what came before goes out under the old header.
-                if block.readableBytes > 0 { outputs.append(takeBlock()) }
-                var element = pending.readSlice(length: count)!
-                collectingHeader = ByteBufferAllocator().buffer(capacity: 4096)
-                collectingHeader!.writeBuffer(&element)
-                collectingInBand = currentHeader != nil
+                startHeader(pending.readSlice(length: count)!, outputs: &outputs)
             case .segmentStart(let count):
                 pending.moveReaderIndex(forwardBy: count)
                 collectingHeader?.writeBytes(MatroskaFramer.unknownSizeSegment)
@@ -283,16 +257,10 @@ public struct SourceIngest: Sendable {
                 }
             case .clusterStart(let count, let joinable):
                 countUnit()
-                if let header = collectingHeader {
+                if collectingHeader != nil {
                     // The header is complete at the first cluster.
                     if block.readableBytes > 0 { outputs.append(takeBlock()) }
-                    currentHeader = StreamHeader(id: (currentHeader?.id ?? 0) + 1, bytes: header)
-                    collectingHeader = nil
-                    if collectingInBand {
-                        var inBand = header
-                        block.writeBuffer(&inBand)
-                        blockBeginsWithHeader = true
-                    }
+                    completeHeader()
                 } else if joinable, block.readableBytes > 0, !blockIsJoinPoint || isBlockDue(at: now, fraction: 4) {
                     // A place to start begins a block of its own, unless the block so far is a tiny one that
                     // itself began at a place to start.
@@ -332,6 +300,27 @@ public struct SourceIngest: Sendable {
             sampleRate: clock.sampleRate,
             codec: oggTags?.codec.rawValue ?? framedCodec
         )
+    }
+
+    /// Ogg and WebM: a new chain or stream starts with `first`, its first header bytes; what came before goes out
+    /// under the old header.
+    private mutating func startHeader(_ first: ByteBuffer, outputs: inout [Output]) {
+        if block.readableBytes > 0 { outputs.append(takeBlock()) }
+        collectingHeader = first
+        collectingInBand = currentHeader != nil
+    }
+
+    /// Ogg and WebM: the header collected is complete. It becomes the current one, and goes in-band at the start of
+    /// the block being gathered (empty here) for a chain or stream after the first.
+    private mutating func completeHeader() {
+        let header = StreamHeader(id: (currentHeader?.id ?? 0) + 1, bytes: collectingHeader!)
+        collectingHeader = nil
+        currentHeader = header
+        if collectingInBand {
+            var inBand = header.bytes
+            block.writeBuffer(&inBand)
+            blockBeginsWithHeader = true
+        }
     }
 
     /// Ogg and WebM: drops bytes that are not stream, counting them (and a lost run of pages or clusters).

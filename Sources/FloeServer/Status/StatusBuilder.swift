@@ -131,7 +131,8 @@ struct StatusBuilder {
     static func codecName(_ codec: String, _ statistics: SourceStatistics, _ descriptor: SourceDescriptor) -> String {
         guard codec == "AAC-LC" else { return codec }
         let declaredRate = descriptor.header("ice-audio-info").flatMap { SourceDescriptor.audioInfo($0)["samplerate"] }.flatMap { Int($0) }
-        let isAACPlus = descriptor.contentType.lowercased().hasPrefix("audio/aacp") || descriptor.contentType.lowercased().hasPrefix("audio/x-aacp")
+        let type = descriptor.contentType.lowercased()
+        let isAACPlus = type.hasPrefix("audio/aacp") || type.hasPrefix("audio/x-aacp")
         return isAACPlus || declaredRate == 2 * statistics.sampleRate ? "HE-AAC (AAC-LC core)" : codec
     }
 
