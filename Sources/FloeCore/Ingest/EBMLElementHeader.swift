@@ -33,15 +33,20 @@ public struct EBMLElementHeader: Sendable, Equatable {
         for index in 0..<idLength { id = id << 8 | UInt32(bytes[offset + index]) }
         let sizeLength = Self.vintLength(bytes[offset + idLength])
         guard sizeLength >= 1 else { return .invalid }
-        guard offset + idLength + sizeLength <= bytes.count else { return .needMoreData }
-        var size = UInt64(bytes[offset + idLength]) & (0xFF >> UInt64(sizeLength))
-        var allOnes = size == (0xFF >> UInt64(sizeLength))
-        for index in 1..<sizeLength {
-            let byte = bytes[offset + idLength + index]
-            size = size << 8 | UInt64(byte)
-            allOnes = allOnes && byte == 0xFF
-        }
-        return .header(EBMLElementHeader(id: id, size: allOnes ? nil : size, length: idLength + sizeLength))
+        guard let size = vint(bytes, at: offset + idLength, end: bytes.count) else { return .needMoreData }
+        let unknown = size.value == (UInt64(1) << UInt64(7 * sizeLength)) - 1
+        return .header(EBMLElementHeader(id: id, size: unknown ? nil : size.value, length: idLength + sizeLength))
+    }
+
+    /// A variable-length integer's value (without its length marker) and length at `offset`; `nil` when its first
+    /// byte is 0x00 or it does not end before `end`.
+    static func vint(_ bytes: UnsafeRawBufferPointer, at offset: Int, end: Int) -> (value: UInt64, length: Int)? {
+        guard offset < end else { return nil }
+        let length = vintLength(bytes[offset])
+        guard length >= 1, offset + length <= end else { return nil }
+        var value = UInt64(bytes[offset]) & (0xFF >> UInt64(length))
+        for index in 1..<length { value = value << 8 | UInt64(bytes[offset + index]) }
+        return (value, length)
     }
 
     /// A variable-length integer's length from its first byte: one more than its leading zero bits; 0 for 0x00.

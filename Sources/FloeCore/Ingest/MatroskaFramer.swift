@@ -231,7 +231,7 @@ public struct MatroskaFramer: Sendable {
     private static func blockTrackAndKeyframe(_ bytes: UnsafeRawBufferPointer, id: UInt32, body: Int, end: Int) -> (track: UInt64, keyframe: Bool)? {
         if id == MatroskaID.simpleBlock {
             // Track number (a variable-length integer), a 16-bit timecode, then the flags.
-            guard body < end, let track = vint(bytes, at: body, end: end), body + track.length + 2 < end else { return nil }
+            guard body < end, let track = EBMLElementHeader.vint(bytes, at: body, end: end), body + track.length + 2 < end else { return nil }
             return (track.value, bytes[body + track.length + 2] & 0x80 != 0)
         }
         var offset = body
@@ -239,22 +239,12 @@ public struct MatroskaFramer: Sendable {
         var referenced = false
         while offset < end, case .header(let child) = EBMLElementHeader.read(UnsafeRawBufferPointer(rebasing: bytes[..<end]), at: offset) {
             let childBody = offset + child.length
-            if child.id == 0xA1, let number = vint(bytes, at: childBody, end: end) { track = number.value }
+            if child.id == 0xA1, let number = EBMLElementHeader.vint(bytes, at: childBody, end: end) { track = number.value }
             if child.id == 0xFB { referenced = true }
             guard let size = child.size else { break }
             offset = childBody + Int(min(size, UInt64(Int.max / 2)))
         }
         return track.map { ($0, !referenced) }
-    }
-
-    /// A variable-length integer's value (without its marker) and length at `offset`.
-    private static func vint(_ bytes: UnsafeRawBufferPointer, at offset: Int, end: Int) -> (value: UInt64, length: Int)? {
-        guard offset < end else { return nil }
-        let length = EBMLElementHeader.vintLength(bytes[offset])
-        guard length >= 1, offset + length <= end else { return nil }
-        var value = UInt64(bytes[offset]) & (0xFF >> UInt64(length))
-        for index in 1..<length { value = value << 8 | UInt64(bytes[offset + index]) }
-        return (value, length)
     }
 
     /// The numbers of the video tracks (TrackType 1) in a Tracks element's body.
