@@ -30,6 +30,19 @@ struct IcecastXMLConfigurationLoaderTests {
         _ = try? IcecastXMLConfigurationLoader().load(xml: String(decoding: [0x01, 0x3C, 0x3F, 0x78, 0x78, 0x2D, 0x78, 0x2D, 0xFF, 0x6E, 0x3F, 0x3E], as: UTF8.self), fileName: "x.xml")
     }
 
+    /// libxml2 parses on after an error, so an instruction without data crashed the parser from places the first
+    /// workaround skipped (found by fuzzing a coverage-guided build): `<?xml?>` inside the document, and a `<?y?>`
+    /// in the data of an instruction, or in a comment, that a control character had already broken. Each of these
+    /// killed the process before; now the broken ones are configuration errors, and the rest load.
+    @Test func processingInstructionsAfterAnErrorAreHarmless() throws {
+        for body in ["<?x \u{01} <?y?>", "<!-- \u{01} <?z?> -->", "<a>\u{01}<?w?></a>"] {
+            #expect(throws: ConfigurationError.self, "\(body.debugDescription)") { try load(body) }
+        }
+        #expect(try load("<?xml?><hostname>a.example</hostname>").configuration.hostname == "a.example")
+        let blanked = XMLProcessingInstructions.blankingEmpty(Array("<?x \u{01} <?y?><!-- \u{01} <?z?> --><![CDATA[<?c?>]]>".utf8))
+        #expect(String(decoding: blanked, as: UTF8.self) == "<?x \u{01}      <!-- \u{01}       --><![CDATA[<?c?>]]>")
+    }
+
     // MARK: - The Debian stock file
 
     /// The file Debian's icecast2 package installs must load as it is: a drop-in replacement starts there.
