@@ -131,4 +131,59 @@ struct OggIngestTests {
         let speex = Self.page([Array("Speex   ".utf8) + [0, 0]], sequence: 0, granule: 0, flags: 0x02)
         #expect(OggStreamTags(headerPages: ByteBuffer(bytes: speex)) == nil)
     }
+
+    /// The clock rate comes from each codec's identification header: Vorbis's sample rate, FLAC's STREAMINFO,
+    /// and 48 kHz for any Opus stream; an absurd rate gives none.
+    @Test func granuleRatesComeFromTheIdentificationHeaders() {
+        func le32(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        let vorbis = [0x01] + Array("vorbis".utf8) + le32(0) + [2] + le32(22_050) + [UInt8](repeating: 0, count: 14)
+        #expect(OggStreamTags(headerPages: ByteBuffer(bytes: Self.page([vorbis], serial: 9, sequence: 0, granule: 0, flags: 0x02)))?.granuleRate == 22_050)
+        let absurd = [0x01] + Array("vorbis".utf8) + le32(0) + [2] + le32(5_000_000) + [UInt8](repeating: 0, count: 14)
+        let absurdTags = OggStreamTags(headerPages: ByteBuffer(bytes: Self.page([absurd], sequence: 0, granule: 0, flags: 0x02)))
+        #expect(absurdTags?.codec == .vorbis && absurdTags?.granuleRate == nil)
+        // STREAMINFO: block sizes (4 bytes), frame sizes (6), then 20 bits of sample rate: 96,000 = 0x17700.
+        let streamInfo = [0x7F] + Array("FLAC".utf8) + [1, 0, 0, 1] + Array("fLaC".utf8) + [0, 0, 0, 34]
+            + [UInt8](repeating: 0, count: 10) + [0x17, 0x70, 0x00] + [UInt8](repeating: 0, count: 21)
+        #expect(OggStreamTags(headerPages: ByteBuffer(bytes: Self.page([streamInfo], sequence: 0, granule: 0, flags: 0x02)))?.granuleRate == 96_000)
+        let opus = Self.page([Array("OpusHead".utf8) + [1, 2, 0, 0] + le32(44_100)], serial: 3, sequence: 0, granule: 0, flags: 0x02)
+        let opusTags = OggStreamTags(headerPages: ByteBuffer(bytes: opus))
+        #expect(opusTags?.granuleRate == 48_000 && opusTags?.serial == 3)
+    }
+
+    /// Each page that moves the audio stream's position on reports the samples and the stream's bytes since the
+    /// last one; other streams, pages without a position, and positions that go back or leap count nothing.
+    @Test func theGranuleClockCountsTheAudioStreamsSamplesAndBytes() throws {
+        let opus = Self.page([Array("OpusHead".utf8) + [1, 2, 0, 0]], serial: 5, sequence: 0, granule: 0, flags: 0x02)
+        let tags = try #require(OggStreamTags(headerPages: ByteBuffer(bytes: opus)))
+        var clock = try #require(OggGranuleClock(tags: tags))
+        /// A page of `body` bytes (27 + 1 + body in all) through the clock.
+        func advance(serial: UInt32 = 5, granule: UInt64, body: Int = 72) -> [Int]? {
+            let bytes = Self.page([[UInt8](repeating: 1, count: body)], serial: serial, sequence: 1, granule: granule)
+            guard case .page(let page) = bytes.withUnsafeBytes({ OggPage.scan($0) }) else { return [-1] }
+            return clock.advance(by: page).map { [$0.samples, $0.bytes] }
+        }
+        #expect(advance(granule: 960) == [960, 100])
+        #expect(advance(serial: 6, granule: 90_000) == nil, "another stream of the chain")
+        #expect(advance(granule: .max, body: 200) == nil, "no packet ends on this page")
+        #expect(advance(granule: 2880, body: 22) == [1920, 228 + 50])
+        #expect(advance(granule: 2880) == nil)
+        #expect(advance(granule: 1000) == nil, "back in time: a restarted encoder")
+        #expect(advance(granule: 1960) == [960, 100], "counting goes on from there")
+        #expect(advance(granule: 1960 + 61 * 48_000) == nil, "a leap of more than a minute")
+        #expect(advance(granule: 1960 + 61 * 48_000 + 480) == [480, 100])
+    }
+
+    /// Ogg blocks carry their play time by the granule positions, and drive the ingest's clock: media time and
+    /// sample rate for status, and burst and queue durations that do not guess at a bitrate.
+    @Test func oggBlocksCarryTheirPlayTime() {
+        var ingest = SourceIngest(format: .ogg, passthroughBlockBytes: 1)
+        let header = Self.page([Array("OpusHead".utf8) + [1, 2, 0, 0]], sequence: 0, granule: 0, flags: 0x02)
+            + Self.page([Array("OpusTags".utf8) + Self.comments([])], sequence: 1, granule: 0)
+        let data = (1...4).flatMap { Self.page([[UInt8](repeating: 7, count: 200)], sequence: UInt32($0 + 1), granule: UInt64($0) * 24_000) }
+        let outputs = ingest.receive(ByteBuffer(bytes: header + data), at: .uptimeNanoseconds(0))
+        #expect(outputs.map(\.mediaDuration) == Array(repeating: .milliseconds(500), count: 4))
+        #expect(ingest.clock.mediaTime == .seconds(2))
+        #expect(ingest.clock.sampleRate == 48_000)
+        #expect(ingest.clock.measuredBitrate == data.count * 8 / 2)
+    }
 }

@@ -40,7 +40,7 @@ public struct BroadcastQueue: Sendable {
         self.byteCount = 0
     }
 
-    /// A block's play time: its frames', or for an unframed block its bytes at `unframedBytesPerSecond`.
+    /// A block's play time: its frames' (or its Ogg granule positions'), else its bytes at `unframedBytesPerSecond`.
     public func playTime(of block: StreamBlock) -> Duration {
         if let playTime = block.playTime { return playTime }
         let rate = Int64(max(1, unframedBytesPerSecond))

@@ -25,9 +25,13 @@ public struct StreamBlock: Sendable {
     /// keyframe cluster.
     public var isJoinPoint: Bool
 
-    /// The block's play time by the frame clock: the sum of its frames' durations; `nil` for unframed formats.
+    /// Play time from the stream's own timestamps when it has no frames (an Ogg block's granule positions).
+    public var mediaDuration: Duration?
+
+    /// The block's play time by the frame clock: the sum of its frames' durations; for unframed formats, their
+    /// `mediaDuration`, or `nil` when their stream does not say.
     public var playTime: Duration? {
-        guard !frames.isEmpty else { return nil }
+        guard !frames.isEmpty else { return mediaDuration }
         var total = Duration.zero
         for frame in frames { total += frame.duration }
         return total
@@ -41,8 +45,10 @@ public struct StreamBlock: Sendable {
         streamHeader: StreamHeader? = nil,
         beginsWithHeader: Bool = false,
         isJoinPoint: Bool = true,
+        mediaDuration: Duration? = nil,
         generation: Int = 0
     ) {
+        self.mediaDuration = mediaDuration
         self.generation = generation
         self.sequence = sequence
         self.bytes = bytes

@@ -1,9 +1,12 @@
 import NIOCore
 
-/// The codec and the artist and title an Ogg chain's header pages carry: Vorbis comments (Vorbis), OpusTags
-/// (Opus), or the VORBIS_COMMENT metadata block of Ogg FLAC.
+/// The codec, the artist and title, and the clock rate an Ogg chain's header pages carry: Vorbis comments
+/// (Vorbis), OpusTags (Opus), or the VORBIS_COMMENT metadata block of Ogg FLAC.
 ///
 /// ```
+///  Vorbis   packet 1: 0x01 "vorbis", version (LE32), channels, sample rate (LE32) at byte 12
+///  Opus     granule positions count 48 kHz samples, whatever the input rate (RFC 7845 §4)
+///  FLAC     packet 1: … "fLaC", STREAMINFO block header, STREAMINFO: sample rate in the 20 bits at byte 27
 ///  Vorbis   packet 2: 0x03 "vorbis" │ comments
 ///  Opus     packet 2: "OpusTags"    │ comments
 ///  FLAC     packet 1: 0x7F "FLAC" …; packets 2…: metadata blocks [last|type, 24-bit length, body]; type 4: comments
@@ -21,6 +24,11 @@ public struct OggStreamTags: Sendable, Equatable {
     }
 
     public var codec: Codec
+    /// The logical stream these come from: the chain's first Vorbis, Opus or FLAC stream.
+    public var serial: UInt32
+    /// Granule positions per second in that stream (its sample rate; 48,000 for Opus); `nil` when the
+    /// identification header is too short or names a rate outside 1 kHz–768 kHz.
+    public var granuleRate: Int?
     /// The first ARTIST and TITLE comments, if any (keys are case-insensitive).
     public var artist: String?
     public var title: String?
@@ -68,6 +76,8 @@ public struct OggStreamTags: Sendable, Equatable {
                 let codec = Self.codec(ofFirstPacket: first)
             else { continue }
             self.codec = codec
+            self.serial = serial
+            self.granuleRate = Self.granuleRate(ofFirstPacket: first, codec: codec)
             for packet in streamPackets.dropFirst() {
                 if let comments = Self.comments(in: packet, codec: codec) {
                     artist = Self.value(of: "ARTIST", in: comments)
@@ -85,6 +95,21 @@ public struct OggStreamTags: Sendable, Equatable {
         if packet.starts(with: Array("OpusHead".utf8)) { return .opus }
         if packet.starts(with: [0x7F] + Array("FLAC".utf8)) { return .flac }
         return nil
+    }
+
+    static func granuleRate(ofFirstPacket packet: [UInt8], codec: Codec) -> Int? {
+        let rate: Int
+        switch codec {
+        case .opus:
+            return 48_000
+        case .vorbis:
+            guard packet.count >= 16 else { return nil }
+            rate = (12..<16).reduce(0) { $0 | Int(packet[$1]) << (8 * ($1 - 12)) }
+        case .flac:
+            guard packet.count >= 30 else { return nil }
+            rate = Int(packet[27]) << 12 | Int(packet[28]) << 4 | Int(packet[29]) >> 4
+        }
+        return (1_000...768_000).contains(rate) ? rate : nil
     }
 
     /// The comment list of a comment packet of `codec`, or `nil` when `packet` is not one.

@@ -71,6 +71,9 @@ public struct SourceIngest: Sendable {
         /// Whether a listener may start with this block. Always, except in WebM, where a block that does not open
         /// with a keyframe cluster is no place to start.
         public var isJoinPoint = true
+        /// Ogg: the block's play time by its audio stream's granule positions; `nil` for other formats, and for a
+        /// chain whose clock rate is unknown.
+        public var mediaDuration: Duration? = nil
     }
 
     /// WebM: the element framer, and whether the block being gathered opens with a joinable cluster.
@@ -81,6 +84,8 @@ public struct SourceIngest: Sendable {
     public private(set) var oggTags: OggStreamTags?
     /// Ogg: tags of a chain whose first block has not been taken yet.
     private var pendingChainTags: OggStreamTags?
+    /// Ogg: the current chain's clock, which also drives `clock` (media time, bitrate and pace, as for frames).
+    private var oggClock: OggGranuleClock?
 
     /// The header every listener needs first: an Ogg chain's header pages (complete once the first data page
     /// arrives), or a WebM stream's EBML header, Segment and description (complete at the first cluster).
@@ -218,6 +223,11 @@ public struct SourceIngest: Sendable {
                     completeHeader()
                     oggTags = OggStreamTags(headerPages: currentHeader!.bytes)
                     pendingChainTags = oggTags
+                    oggClock = oggTags.flatMap(OggGranuleClock.init)
+                }
+                if let counted = oggClock?.advance(by: page) {
+                    let time = clock.record(samples: counted.samples, sampleRate: oggClock!.rate, bytes: counted.bytes, at: now)
+                    blockMedia += time.duration
                 }
                 if blockStartedAt == nil { blockStartedAt = now }
                 block.writeBuffer(&bytes)
@@ -353,6 +363,7 @@ public struct SourceIngest: Sendable {
         output.streamHeader = currentHeader
         output.beginsWithHeader = blockBeginsWithHeader
         output.chainTags = pendingChainTags
+        if format == .ogg, oggClock != nil { output.mediaDuration = blockMedia }
         blockBeginsWithHeader = false
         pendingChainTags = nil
         block = ByteBufferAllocator().buffer(capacity: max(8192, output.bytes.readableBytes + 1024))

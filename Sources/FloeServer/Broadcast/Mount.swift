@@ -263,6 +263,7 @@ final class Mount: Sendable {
             streamHeader: output.streamHeader,
             beginsWithHeader: output.beginsWithHeader,
             isJoinPoint: output.isJoinPoint,
+            mediaDuration: output.mediaDuration,
             generation: generation
         )
         for bound in broadcasters {
