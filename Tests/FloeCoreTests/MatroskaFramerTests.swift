@@ -21,8 +21,8 @@ struct MatroskaFramerTests {
         element(MatroskaID.simpleBlock, [0x80 | track, 0x00, 0x00, keyframe ? 0x80 : 0x00] + [UInt8](repeating: 0x55, count: size))
     }
 
-    static func cluster(keyframe: Bool, blocks: Int = 3, unknownSize: Bool = false) -> [UInt8] {
-        let timecode = element(0xE7, [0x10])
+    static func cluster(keyframe: Bool, blocks: Int = 3, unknownSize: Bool = false, timecode: UInt16 = 0x10) -> [UInt8] {
+        let timecode = element(0xE7, [UInt8(timecode >> 8), UInt8(timecode & 0xFF)])
         var body = timecode + simpleBlock(keyframe: keyframe)
         for _ in 1..<blocks { body += simpleBlock(keyframe: false) }
         return element(MatroskaID.cluster, body, unknownSize: unknownSize)
@@ -120,5 +120,23 @@ struct MatroskaFramerTests {
         let oversized = Self.ebmlHeader + Self.element(MatroskaID.segment, tracksTooBig + good, unknownSize: true)
         let (afterOversized, _) = Self.ingest(oversized, chunk: 4096)
         #expect(afterOversized.flatMap { Array($0.bytes.readableBytesView) } == good)
+    }
+
+    /// Each cluster's Timecode step, in ticks of Info's TimestampScale, is play time credited to the block the
+    /// next cluster starts in; a step back (an encoder restarted) counts nothing, and counting goes on from there.
+    @Test(arguments: [1, 13, 100_000])
+    func clusterTimecodesGiveBlocksTheirPlayTime(chunk: Int) {
+        let timecodes: [UInt16] = [0, 500, 1000, 1500, 200, 700]
+        let clusters = timecodes.map { Self.cluster(keyframe: true, timecode: $0) }
+        let (outputs, _) = Self.ingest(Self.stream(clusters).bytes, chunk: chunk)
+        let total = outputs.compactMap(\.mediaDuration).reduce(Duration.zero, +)
+        #expect(total == .milliseconds(2000))
+        #expect(outputs.allSatisfy { $0.mediaDuration != nil })
+        // In ticks of 0.1 ms (TimestampScale 100,000): 5,000 ticks are half a second.
+        let tenths = Self.element(MatroskaID.info, [0x2A, 0xD7, 0xB1, 0x83, 0x01, 0x86, 0xA0])
+        let segment = Self.element(MatroskaID.segment, tenths + Self.tracks + Self.cluster(keyframe: true, timecode: 0)
+            + Self.cluster(keyframe: true, timecode: 5000))
+        let (scaled, _) = Self.ingest(Self.ebmlHeader + segment, chunk: chunk)
+        #expect(scaled.compactMap(\.mediaDuration).reduce(Duration.zero, +) == .milliseconds(500))
     }
 }

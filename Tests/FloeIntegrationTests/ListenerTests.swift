@@ -362,5 +362,61 @@ extension IntegrationTests {
             _ = sources
             await server.stop()
         }
+
+        /// Ogg and WebM mounts count play time by the stream's own timestamps (granule positions, cluster
+        /// Timecodes), whatever the codec and bitrate: `burst-duration: 2` gives a late listener two seconds of
+        /// audio (where the old guess of 128 kbit/s gave 10 s of a 24 kbit/s stream, or too little of a FLAC one).
+        /// Ogg mounts also show their media time, sample rate and bitrate in status.
+        @Test(arguments: [
+            ("ogg", "libopus", ["-b:a", "24k"], 48_000), ("ogg", "libvorbis", ["-ar", "22050", "-b:a", "32k"], 22_050),
+            ("ogg", "flac", ["-ar", "44100"], 44_100), ("webm", "libopus", ["-b:a", "24k", "-cluster_time_limit", "500"], 48_000),
+        ])
+        func burstsInSecondsCountTheStreamsTimestamps(container: String, codec: String, options: [String], rate: Int) async throws {
+            let directory = try TemporaryDirectory()
+            let input = directory.path("tone.\(container)")
+            let encode = try await ExternalProcess.run(
+                "ffmpeg",
+                ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.2", "-ac", "1", "-c:a", codec]
+                    + options + ["-f", container, "-y", input]
+            )
+            #expect(encode.status == 0, "\(encode.stderr)")
+            let file = try Array(Data(contentsOf: URL(fileURLWithPath: input)))
+            let server = try await TestServer { $0.limits.burstDuration = 2 }
+            let source = try rawSource(port: server.port, mount: "/timed.\(container)", contentType: container == "ogg" ? "application/ogg" : "audio/webm")
+            try source.send(file)
+            #expect(try await eventually {
+                try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/timed.\(container)\"}", default: 0] >= Double(file.count)
+            })
+
+            var bitrate = Double(file.count * 8) / 20
+            if container == "ogg" {
+                let stats = try await ExternalProcess.run(
+                    "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "http://127.0.0.1:\(server.port)/admin/stats.json"]
+                )
+                let root = try JSONSerialization.jsonObject(with: Data(stats.stdout)) as? [String: Any]
+                let sources = (root?["icestats"] as? [String: Any])?["sources"] as? [[String: Any]]
+                let status = try #require(sources?.first { $0["mount"] as? String == "/timed.\(container)" })
+                let media = try #require((status["floe_media_seconds"] as? String).flatMap(Double.init) ?? status["floe_media_seconds"] as? Double)
+                #expect(abs(media - 20) < 0.1, "\(codec): \(media) s of media in status")
+                #expect("\(status["floe_sample_rate"] ?? "")" == "\(rate)")
+                bitrate = try #require(Double("\(status["floe_measured_bitrate"] ?? "")"))
+                #expect(abs(bitrate - Double(file.count * 8) / 20) < 0.05 * bitrate, "\(codec): measured \(bitrate) bit/s")
+            }
+
+            // The burst arrives at once; then nothing more, as the source sends nothing more.
+            let socket = try RawSocket(port: server.port, timeout: 1)
+            try socket.send(requestHead("GET /timed.\(container) HTTP/1.0"))
+            var (_, burst) = try socket.receiveHead()
+            while let more = try? socket.receive(), !more.isEmpty { burst += more }
+            let received = directory.path("burst.\(container)")
+            try Data(burst).write(to: URL(fileURLWithPath: received))
+            let decode = try await ExternalProcess.run("ffmpeg", ["-hide_banner", "-v", "error", "-i", received, "-f", "s16le", "-ac", "1", "-"])
+            let seconds = Double(decode.stdout.count / 2) / Double(rate)
+            // Whole blocks of at most 8 KiB (the source sent all at once): at least the burst, less than a block more
+            // (and, in WebM, a cluster more: its time is credited where the next cluster starts).
+            let block = 8192 * 8 / bitrate + (container == "webm" ? 0.5 : 0)
+            #expect(seconds >= 1.9 && seconds < 2 + block + 0.2, "\(container) \(codec): a burst of \(seconds) s (blocks of \(block) s)")
+            await server.stop()
+        }
     }
 }

@@ -108,53 +108,5 @@ extension IntegrationTests {
             #expect(stream.audio == chained)
             await server.stop()
         }
-    
-        /// Ogg mounts count play time by their granule positions, whatever the codec and bitrate: status shows the
-        /// media time and sample rate, and `burst-duration: 2` gives a late listener two seconds of audio (where the
-        /// old guess of 128 kbit/s gave 10 s of a 24 kbit/s stream, or too little of a FLAC one).
-        @Test(arguments: [("libopus", ["-b:a", "24k"], 48_000), ("libvorbis", ["-ar", "22050", "-b:a", "32k"], 22_050), ("flac", ["-ar", "44100"], 44_100)])
-        func burstsAndStatusCountGranuleTime(codec: String, options: [String], rate: Int) async throws {
-            let directory = try TemporaryDirectory()
-            let input = directory.path("tone.ogg")
-            let encode = try await ExternalProcess.run(
-                "ffmpeg",
-                ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:a=0.2", "-ac", "1", "-c:a", codec]
-                    + options + ["-f", "ogg", "-y", input]
-            )
-            #expect(encode.status == 0, "\(encode.stderr)")
-            let ogg = try Array(Data(contentsOf: URL(fileURLWithPath: input)))
-            let server = try await TestServer { $0.limits.burstDuration = 2 }
-            let source = try rawSource(port: server.port, mount: "/timed.ogg", contentType: "application/ogg")
-            try source.send(ogg)
-            #expect(try await eventually {
-                try await prometheusMetrics(port: server.port)["floe_bytes_in_total{mount=\"/timed.ogg\"}", default: 0] >= Double(ogg.count)
-            })
-
-            let stats = try await ExternalProcess.run(
-                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)", "http://127.0.0.1:\(server.port)/admin/stats.json"]
-            )
-            let root = try JSONSerialization.jsonObject(with: Data(stats.stdout)) as? [String: Any]
-            let sources = (root?["icestats"] as? [String: Any])?["sources"] as? [[String: Any]]
-            let status = try #require(sources?.first { $0["mount"] as? String == "/timed.ogg" })
-            let media = try #require((status["floe_media_seconds"] as? String).flatMap(Double.init) ?? status["floe_media_seconds"] as? Double)
-            #expect(abs(media - 20) < 0.1, "\(codec): \(media) s of media in status")
-            #expect("\(status["floe_sample_rate"] ?? "")" == "\(rate)")
-            let bitrate = try #require(Double("\(status["floe_measured_bitrate"] ?? "")"))
-            #expect(abs(bitrate - Double(ogg.count * 8) / 20) < 0.05 * bitrate, "\(codec): measured \(bitrate) bit/s")
-
-            // The burst arrives at once; then nothing more, as the source sends nothing more.
-            let socket = try RawSocket(port: server.port, timeout: 1)
-            try socket.send(requestHead("GET /timed.ogg HTTP/1.0"))
-            var (_, burst) = try socket.receiveHead()
-            while let more = try? socket.receive(), !more.isEmpty { burst += more }
-            let received = directory.path("burst.ogg")
-            try Data(burst).write(to: URL(fileURLWithPath: received))
-            let decode = try await ExternalProcess.run("ffmpeg", ["-hide_banner", "-v", "error", "-i", received, "-f", "s16le", "-ac", "1", "-"])
-            let seconds = Double(decode.stdout.count / 2) / Double(rate)
-            // Whole blocks of at most 8 KiB (the source sent all at once): at least the burst, less than a block more.
-            let block = 8192 * 8 / bitrate
-            #expect(seconds >= 1.9 && seconds < 2 + block + 0.2, "\(codec): a burst of \(seconds) s (blocks of \(block) s)")
-            await server.stop()
-        }
     }
 }

@@ -17,6 +17,8 @@
 ///   cluster (and relayed as they are after it, as Icecast does).
 /// - Cluster bodies are never buffered: they pass on as they come. A cluster of unknown size (a streaming muxer's)
 ///   ends where the next Segment-level element starts.
+/// - Each cluster's Timecode (in ticks of Info's TimestampScale) gives the play time since the cluster before it,
+///   so WebM blocks carry play time as frames do (a leap back, or of more than `maximumClusterLeap`, counts none).
 /// - Anything that cannot be an element (an impossible length marker, a header element over 1 MiB, a cluster
 ///   claiming more than 256 MiB) loses sync: bytes are skipped as garbage up to the next EBML header or cluster.
 public struct MatroskaFramer: Sendable {
@@ -29,8 +31,9 @@ public struct MatroskaFramer: Sendable {
         case headerElement(Int)
         /// Bytes not relayed: a SeekHead, Cues or Void before the first cluster.
         case drop(Int)
-        /// A cluster's ID and size; `joinable` when its first block is a keyframe: a listener may start here.
-        case clusterStart(Int, joinable: Bool)
+        /// A cluster's ID and size; `joinable` when its first block is a keyframe: a listener may start here;
+        /// `elapsed`, the play time since the previous cluster started, when both Timecodes were read.
+        case clusterStart(Int, joinable: Bool, elapsed: Duration?)
         /// Stream bytes after the header (inside clusters, or elements between them): relayed as they are.
         case data(Int)
         /// Not a stream: bytes skipped while looking for an EBML header or a cluster.
@@ -46,6 +49,8 @@ public struct MatroskaFramer: Sendable {
     public static let maximumClusterSize: UInt64 = 256 << 20
     /// How far into a cluster its first video block (or first block) is looked for.
     static let blockLookahead = 4096
+    /// Longest play time one cluster may report.
+    public static let maximumClusterLeap = Duration.seconds(60)
 
     private enum After: Sendable {
         case segmentLevel
@@ -71,12 +76,17 @@ public struct MatroskaFramer: Sendable {
     /// The stream's video track numbers (from its Tracks element): a cluster is joinable when the first block of
     /// one of them is a keyframe, whatever audio comes before it.
     public private(set) var videoTracks: Set<UInt64> = []
+    /// Nanoseconds per tick of cluster Timecodes (Info's TimestampScale; a millisecond unless it says).
+    public private(set) var timestampScale: UInt64 = 1_000_000
+    /// The last cluster Timecode read in this stream.
+    public private(set) var lastClusterTimecode: UInt64?
 
     public init() {}
 
     /// The bytes that follow belong to another stream: look for an EBML header afresh.
     public mutating func startNewStream() {
         state = .searching
+        lastClusterTimecode = nil
     }
 
     /// Examines the front of `bytes` and says what its first bytes are.
@@ -131,6 +141,8 @@ public struct MatroskaFramer: Sendable {
             state = .expectingSegment
             seenCluster = false
             videoTracks = []
+            timestampScale = 1_000_000
+            lastClusterTimecode = nil
             return .streamStart(total)
         case MatroskaID.segment:
             // A Segment without an EBML header before it: taken as the current stream's.
@@ -142,12 +154,13 @@ public struct MatroskaFramer: Sendable {
                 return .needMoreData
             }
             seenCluster = true
+            let elapsed = Self.clusterTimecode(bytes, from: header.length, end: end).flatMap { elapsedSince($0) }
             if let size = header.size {
                 state = size == 0 ? .segmentLevel : .element(remaining: size, relay: true, then: .segmentLevel)
             } else {
                 state = .unknownSizeCluster
             }
-            return .clusterStart(header.length, joinable: joinable)
+            return .clusterStart(header.length, joinable: joinable, elapsed: elapsed)
         case MatroskaID.seekHead, MatroskaID.cues, MatroskaID.void:
             guard let size = header.size, size <= Self.maximumClusterSize else { return loseSync() }
             let relay = seenCluster
@@ -165,8 +178,45 @@ public struct MatroskaFramer: Sendable {
             if header.id == MatroskaID.tracks {
                 videoTracks = Self.videoTracks(in: UnsafeRawBufferPointer(rebasing: bytes[header.length..<total]))
             }
+            if header.id == MatroskaID.info {
+                let scale = Self.children(of: UnsafeRawBufferPointer(rebasing: bytes[header.length..<total]))
+                    .last { $0.id == 0x2A_D7B1 && $0.body.count <= 8 }
+                    .map { $0.body.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+                timestampScale = scale.map { min(max($0, 1), 1_000_000_000) } ?? 1_000_000
+            }
             return .headerElement(total)
         }
+    }
+
+    /// The play time from the last cluster's Timecode to `timecode`, which becomes the last; `nil` for the first,
+    /// and for a Timecode that goes back or leaps further than `maximumClusterLeap`.
+    private mutating func elapsedSince(_ timecode: UInt64) -> Duration? {
+        defer { lastClusterTimecode = timecode }
+        guard let last = lastClusterTimecode, timecode > last,
+            timecode - last <= UInt64(Self.maximumClusterLeap.components.seconds) * 1_000_000_000 / timestampScale
+        else { return nil }
+        return .nanoseconds(Int64((timecode - last) * timestampScale))
+    }
+
+    /// The Timecode of the cluster whose body starts at `start`, when it is there: a cluster's first children
+    /// before its first block, within `blockLookahead`.
+    static func clusterTimecode(_ bytes: UnsafeRawBufferPointer, from start: Int, end: Int?) -> UInt64? {
+        let limit = min(end ?? Int.max, bytes.count, start + blockLookahead)
+        guard start < limit else { return nil }
+        let window = UnsafeRawBufferPointer(rebasing: bytes[..<limit])
+        var offset = start
+        while offset < limit, case .header(let child) = EBMLElementHeader.read(window, at: offset), let size = child.size {
+            let body = offset + child.length
+            if child.id == 0xE7 {
+                guard size <= 8, body + Int(size) <= limit else { return nil }
+                return window[body..<(body + Int(size))].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            }
+            if child.id == MatroskaID.simpleBlock || child.id == MatroskaID.blockGroup || MatroskaID.segmentLevel.contains(child.id) {
+                return nil
+            }
+            offset = body + Int(min(size, UInt64(limit)))
+        }
+        return nil
     }
 
     /// Skips the first byte and searches for the next EBML header or cluster.

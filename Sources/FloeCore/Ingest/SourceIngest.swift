@@ -71,8 +71,9 @@ public struct SourceIngest: Sendable {
         /// Whether a listener may start with this block. Always, except in WebM, where a block that does not open
         /// with a keyframe cluster is no place to start.
         public var isJoinPoint = true
-        /// Ogg: the block's play time by its audio stream's granule positions; `nil` for other formats, and for a
-        /// chain whose clock rate is unknown.
+        /// Ogg and WebM: the block's play time by the stream's own timestamps, `nil` when it has none. Ogg counts its
+        /// audio stream's granule positions; WebM credits each cluster's Timecode step to the block the next
+        /// cluster starts in.
         public var mediaDuration: Duration? = nil
     }
 
@@ -265,7 +266,7 @@ public struct SourceIngest: Sendable {
                 if collectingHeader != nil, collectingHeader!.readableBytes + count <= Self.maximumBlockBytes {
                     collectingHeader!.writeBuffer(&element)
                 }
-            case .clusterStart(let count, let joinable):
+            case .clusterStart(let count, let joinable, let elapsed):
                 countUnit()
                 if collectingHeader != nil {
                     // The header is complete at the first cluster.
@@ -277,6 +278,7 @@ public struct SourceIngest: Sendable {
                     outputs.append(takeBlock())
                 }
                 if block.readableBytes == blockHeaderBytes { blockIsJoinPoint = joinable }
+                if let elapsed { blockMedia += elapsed }
                 var bytes = pending.readSlice(length: count)!
                 if blockStartedAt == nil { blockStartedAt = now }
                 block.writeBuffer(&bytes)
@@ -363,7 +365,9 @@ public struct SourceIngest: Sendable {
         output.streamHeader = currentHeader
         output.beginsWithHeader = blockBeginsWithHeader
         output.chainTags = pendingChainTags
-        if format == .ogg, oggClock != nil { output.mediaDuration = blockMedia }
+        if format == .ogg && oggClock != nil || format == .webm && matroska.lastClusterTimecode != nil {
+            output.mediaDuration = blockMedia
+        }
         blockBeginsWithHeader = false
         pendingChainTags = nil
         block = ByteBufferAllocator().buffer(capacity: max(8192, output.bytes.readableBytes + 1024))
