@@ -67,6 +67,54 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A title change reaches the transcoded mount's listeners with the audio it came with at the origin, not
+        /// a block early: the audio the transcoder had gathered under the old title goes out under it. With 2 s
+        /// blocks, a tone, a title change, then silence: where the title changes against where the silence starts
+        /// is the same in both streams (it was about 2 s early in the transcoded one).
+        @Test func titlesChangeWithTheirAudio() async throws {
+            let server = try await TestServer {
+                $0.limits.blockDuration = 2
+                $0.mounts["/live"] = .init(metadataInterval: 2000)
+                $0.mounts["/live-32"] = .init(metadataInterval: 500)
+                $0.mounts["/live-32"]!.transcode = TranscodeConfiguration(from: "/live", bitrate: 32, sampleRate: 22_050, channels: 1)
+            }
+            let source = try rawSource(port: server.port, mount: "/live")
+            try source.send(SineMP3.make(seconds: 6))
+            #expect(await server.waitUntil { server.isLive("/live-32") })
+            var readers: [(mount: String, interval: Int, bitrate: Int, reader: Task<[UInt8], Never>)] = []
+            for (mount, interval, bitrate) in [("/live", 2000, 128_000), ("/live-32", 500, 32_000)] {
+                let (listener, _, rest) = try rawListener(port: server.port, mount: mount, headers: ["Icy-MetaData: 1"])
+                readers.append((mount, interval, bitrate, listener.receiveAllInBackground(prefix: rest)))
+            }
+            let update = try await ExternalProcess.run(
+                "curl", ["-s", "-u", "admin:\(TestServer.adminPassword)",
+                         "http://127.0.0.1:\(server.port)/admin/metadata?mount=/live&mode=updinfo&song=Silence"]
+            )
+            #expect(String(decoding: update.stdout, as: UTF8.self).contains("Metadata update successful"))
+            try source.send(SineMP3.make(seconds: 6, frequency: 0))
+            #expect(try await eventually { (try await Self.stats(server, "/live-32")?["floe_media_seconds"] as? Double ?? 0) > 9 })
+            source.shutdownWrite()
+            #expect(await server.waitUntil { !server.isLive("/live-32") })
+
+            let directory = try TemporaryDirectory()
+            var leads: [Double] = []
+            for (mount, interval, bitrate, reader) in readers {
+                let stream = ICYStream(await reader.value, interval: interval)
+                #expect(stream.isWellFormed)
+                // The title block after audio chunk i: the title applies from the end of that chunk.
+                let change = try #require(stream.blocks.firstIndex { $0 == "Silence" }, "\(mount): the title arrives")
+                let titleAt = Double((change + 1) * interval * 8) / Double(bitrate)
+                let mp3 = directory.path("\(mount.dropFirst()).mp3")
+                let wav = directory.path("\(mount.dropFirst()).wav")
+                try Data(stream.audio).write(to: URL(fileURLWithPath: mp3))
+                _ = try await ExternalProcess.run("mpg123", ["-q", "-w", wav, mp3])
+                let silence = try #require(try WAVAudio(contentsOf: wav).silentRuns(minimum: 1).first, "\(mount): silence")
+                leads.append(silence.start - titleAt)
+            }
+            #expect(abs(leads[0] - leads[1]) < 0.3, "the title leads the silence by \(leads[0]) s at the origin, \(leads[1]) s transcoded")
+            await server.stop()
+        }
+
         /// An encoder far slower than real time (a test pause after each block) loses queued audio, cut cleanly;
         /// the origin's listener gets every byte, as fast as the source sends them.
         @Test func aSlowTranscoderHoldsUpNoOneElse() async throws {

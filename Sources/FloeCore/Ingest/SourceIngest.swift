@@ -123,7 +123,14 @@ public struct SourceIngest: Sendable {
         framer?.startNewStream()
         matroska.startNewStream()
         lastScanWasPage = false
-        return block.readableBytes > 0 ? [takeBlock()] : []
+        return cutBlock()
+    }
+
+    /// Closes the block being gathered, so that what follows starts a block of its own: for a title that changes
+    /// between them (a transcoder's audio gathered from the origin's blocks before the origin's title changed).
+    /// Bytes not framed yet (a partial frame) stay for the next block.
+    public mutating func cutBlock() -> [Output] {
+        block.readableBytes > 0 ? [takeBlock()] : []
     }
 
     /// Called when the source has ended: returns whatever whole frames (or bytes) remain as a final block.

@@ -225,6 +225,8 @@ extension TranscodedMount {
             encoding = true
             if block.metadata.title != title {
                 title = block.metadata.title
+                // What is gathered so far was encoded from blocks under the old title: it goes out under it.
+                publish(ingest.cutBlock(), at: .now())
                 _ = derived.metadataUpdated(MetadataUpdate(title: block.metadata.title))
             }
             let clock = ContinuousClock()
@@ -284,15 +286,19 @@ extension TranscodedMount {
         }
 
         private func publish(_ encoded: [UInt8]) {
-            guard let sourceID, !encoded.isEmpty else { return }
+            guard sourceID != nil, !encoded.isEmpty else { return }
             let now = NIODeadline.now()
-            let outputs = ingest.receive(ByteBuffer(bytes: encoded), at: now)
+            publish(ingest.receive(ByteBuffer(bytes: encoded), at: now), at: now)
+            derived.metrics?.bytesIn.increment(by: encoded.count)
+        }
+
+        private func publish(_ outputs: [SourceIngest.Output], at now: NIODeadline) {
+            guard let sourceID, !outputs.isEmpty else { return }
             for output in outputs {
                 derived.publish(output, from: sourceID)
                 derived.metrics?.frames.increment(by: output.frames.count)
             }
-            derived.metrics?.bytesIn.increment(by: encoded.count)
-            if !outputs.isEmpty { derived.recordStatistics(ingest.statistics(at: now, pace: ingest.clock.pace(at: now))) }
+            derived.recordStatistics(ingest.statistics(at: now, pace: ingest.clock.pace(at: now)))
         }
 
         /// A clean cut: the encoder's last frames go out, the next frame starts a new encoder.
