@@ -20,12 +20,12 @@ struct IcecastXMLConfigurationLoaderTests {
     /// A processing instruction without data (`<?foo?>`) crashed Foundation's XMLParser, and Floe with it (found
     /// by fuzzing). Such instructions are blanked out; lines keep their numbers, comments and CDATA their text.
     @Test func processingInstructionsWithoutDataAreHarmless() throws {
-        let loaded = try load("<?foo?>\n<hostname>pi.example</hostname><?bar\n?><location><![CDATA[<?x?>]]></location>")
+        let loaded = try load("<?foo?>\n<hostname>pi.example</hostname><?bar\n?><location><![CDATA[<?x ?>]]></location>")
         #expect(loaded.configuration.hostname == "pi.example")
-        #expect(loaded.configuration.location == "<?x?>")
+        #expect(loaded.configuration.location == "<?x ?>")
         #expect(loadError("<?foo?>\n\n<limits><clients>many</clients></limits>")?.line == 4)
-        let blanked = XMLProcessingInstructions.blankingEmpty(Array("<?xml version=\"1.0\"?><a><?p?><!-- <?q?> --><?r data?></a>".utf8))
-        #expect(String(decoding: blanked, as: UTF8.self) == "<?xml version=\"1.0\"?><a>     <!-- <?q?> --><?r data?></a>")
+        let blanked = try XMLProcessingInstructions.blankingEmpty(Array("<?xml version=\"1.0\"?><a><?p?><!-- <?q?> --><?r data?></a>".utf8))
+        #expect(String(decoding: blanked, as: UTF8.self) == "<?xml version=\"1.0\"?><a>     <!--       --><?r data?></a>")
         // The fuzzer's input: a target with a byte that is not UTF-8, and no data.
         _ = try? IcecastXMLConfigurationLoader().load(xml: String(decoding: [0x01, 0x3C, 0x3F, 0x78, 0x78, 0x2D, 0x78, 0x2D, 0xFF, 0x6E, 0x3F, 0x3E], as: UTF8.self), fileName: "x.xml")
     }
@@ -33,14 +33,22 @@ struct IcecastXMLConfigurationLoaderTests {
     /// libxml2 parses on after an error, so an instruction without data crashed the parser from places the first
     /// workaround skipped (found by fuzzing a coverage-guided build): `<?xml?>` inside the document, and a `<?y?>`
     /// in the data of an instruction, or in a comment, that a control character had already broken. Each of these
-    /// killed the process before; now the broken ones are configuration errors, and the rest load.
+    /// killed the process before; now the broken ones are configuration errors, and the rest load. So did an
+    /// instruction hidden in a comment or CDATA section that began inside another instruction's data, and one in
+    /// an entity's text (found by review): the first are blanked, CDATA holding one and entity declarations are
+    /// refused with their line.
     @Test func processingInstructionsAfterAnErrorAreHarmless() throws {
         for body in ["<?x \u{01} <?y?>", "<!-- \u{01} <?z?> -->", "<a>\u{01}<?w?></a>"] {
             #expect(throws: ConfigurationError.self, "\(body.debugDescription)") { try load(body) }
         }
         #expect(try load("<?xml?><hostname>a.example</hostname>").configuration.hostname == "a.example")
-        let blanked = XMLProcessingInstructions.blankingEmpty(Array("<?x \u{01} <?y?><!-- \u{01} <?z?> --><![CDATA[<?c?>]]>".utf8))
-        #expect(String(decoding: blanked, as: UTF8.self) == "<?x \u{01}      <!-- \u{01}       --><![CDATA[<?c?>]]>")
+        #expect(try load("<?a <!-- ?><?p?> --><hostname>b.example</hostname>").configuration.hostname == "b.example")
+        let blanked = try XMLProcessingInstructions.blankingEmpty(Array("<?x \u{01} <?y?><!-- \u{01} <?z?> -->".utf8))
+        #expect(String(decoding: blanked, as: UTF8.self) == "<?x \u{01}      <!-- \u{01}       -->")
+        #expect(loadError("<location>\n<![CDATA[<?c?>]]></location>")?.line == 3)
+        #expect(loadError("<?a <![CDATA[ ?><?p?>]]>")?.message.contains("CDATA") == true)
+        let entity = "<!DOCTYPE icecast [<!ENTITY e \"&#60;?p?>\">]>\n<icecast>&e;</icecast>\n"
+        #expect(throws: ConfigurationError.self) { try IcecastXMLConfigurationLoader().load(xml: entity, fileName: "icecast.xml") }
     }
 
     // MARK: - The Debian stock file

@@ -107,7 +107,13 @@ private final class XMLElementTreeBuilder: NSObject, XMLParserDelegate {
     /// Parses `xml` into a tree, or throws the first syntax error with its line and open elements.
     static func parse(_ xml: String, fileName: String) throws(ConfigurationError) -> XMLElementNode {
         let builder = XMLElementTreeBuilder()
-        let parser = XMLParser(data: Data(XMLProcessingInstructions.blankingEmpty(Array(declaringUTF8(xml).utf8))))
+        let safe: [UInt8]
+        do {
+            safe = try XMLProcessingInstructions.blankingEmpty(Array(declaringUTF8(xml).utf8))
+        } catch {
+            throw ConfigurationError(file: fileName, line: error.line, option: "", message: error.message)
+        }
+        let parser = XMLParser(data: Data(safe))
         parser.shouldResolveExternalEntities = false
         parser.delegate = builder
         let finished = parser.parse()

@@ -4,58 +4,58 @@
 /// text is parsed: each byte becomes a space, newlines stay, so line numbers in errors do not move.
 ///
 /// libxml2 parses on after an error (Foundation asks it to recover), so an instruction can start wherever a `<?`
-/// follows a byte that broke what came before: inside another instruction's data, an unfinished comment, after
-/// a control character. The scan therefore looks at every `<?` in the document, and blanks each one followed by a
-/// name and at once by `?>`. That is a superset of what libxml2 reads as an instruction without data: its names
-/// never hold white space, `?`, `<` or `>`. `<?xml?>` is blanked too (a real XML declaration always has data).
-/// Only comments and CDATA sections that libxml2 reads whole (every character allowed, no `--` inside a comment)
-/// keep their text.
+/// follows something broken: inside another instruction's data, in a comment or CDATA section that is not what
+/// it seems, after a control character. The scan therefore looks at every `<?` in the document, and blanks each
+/// one followed by a name and at once by `?>`. That is a superset of what libxml2 reads as an instruction without
+/// data: its names never hold white space, `?`, `<` or `>`. `<?xml?>` is blanked too (a real XML declaration
+/// always has data). Two cases cannot be made safe by blanking, and are refused instead:
+/// - such an instruction inside what looks like a CDATA section: blanking would change a value, keeping it might
+///   crash the parser;
+/// - entity declarations (`<!ENTITY`): Foundation expands entities, and an entity's text (`&#60;?p?>`) becomes
+///   markup only once expanded. icecast.xml has no use for them.
 enum XMLProcessingInstructions {
-    static func blankingEmpty(_ bytes: [UInt8]) -> [UInt8] {
+    /// A document refused before parsing, at `line`.
+    struct Refusal: Error {
+        var line: Int
+        var message: String
+    }
+
+    static func blankingEmpty(_ bytes: [UInt8]) throws(Refusal) -> [UInt8] {
         var result = bytes
         var index = 0
+        /// Where the CDATA section the scan is in ends, if it is in one.
+        var cdataEnd: Int?
+        /// Set once a search for `]]>` fails: none follows, so later sections need not search again.
+        var noMoreCDATAEnds = false
+        func line(at position: Int) -> Int { 1 + bytes[..<position].count { $0 == 0x0A } }
         while index < bytes.count {
-            if let end = endOfIntactSection(in: bytes, at: index) {
-                index = end
-            } else if bytes.matches("<?", at: index) {
-                let nameEnd = bytes[(index + 2)...].firstIndex(where: endsName) ?? bytes.count
-                if nameEnd > index + 2, bytes.matches("?>", at: nameEnd) {
-                    for i in index..<(nameEnd + 2) where bytes[i] != 0x0A { result[i] = 0x20 }
-                }
-                index += 2
-            } else {
-                index += 1
+            if let end = cdataEnd, index >= end { cdataEnd = nil }
+            if bytes.matches("<!ENTITY", at: index) {
+                throw Refusal(line: line(at: index), message: "entity declarations (<!ENTITY>) are not supported")
             }
+            if cdataEnd == nil, !noMoreCDATAEnds, bytes.matches("<![CDATA[", at: index) {
+                cdataEnd = bytes.firstIndex(of: "]]>", from: index + 9)
+                noMoreCDATAEnds = cdataEnd == nil
+                index += 9
+                continue
+            }
+            guard bytes.matches("<?", at: index) else {
+                index += 1
+                continue
+            }
+            let nameEnd = bytes[(index + 2)...].firstIndex(where: endsName) ?? bytes.count
+            if nameEnd > index + 2, bytes.matches("?>", at: nameEnd) {
+                if cdataEnd != nil {
+                    throw Refusal(
+                        line: line(at: index),
+                        message: "a processing instruction without data (<?name?>) inside CDATA cannot be read"
+                    )
+                }
+                for i in index..<(nameEnd + 2) where bytes[i] != 0x0A { result[i] = 0x20 }
+            }
+            index += 2
         }
         return result
-    }
-
-    /// The end of a comment or CDATA section starting at `index` that libxml2 parses as one, or `nil`.
-    private static func endOfIntactSection(in bytes: [UInt8], at index: Int) -> Int? {
-        let (opening, closing): (String, String)
-        if bytes.matches("<!--", at: index) {
-            (opening, closing) = ("<!--", "-->")
-        } else if bytes.matches("<![CDATA[", at: index) {
-            (opening, closing) = ("<![CDATA[", "]]>")
-        } else {
-            return nil
-        }
-        let start = index + opening.utf8.count
-        var i = start
-        while i < bytes.count, !bytes.matches(closing, at: i) {
-            if !isAllowed(bytes, at: i) || (opening == "<!--" && bytes.matches("--", at: i)) { return nil }
-            i += 1
-        }
-        return i < bytes.count ? i + closing.utf8.count : nil
-    }
-
-    /// Whether the byte at `index` may appear in XML 1.0 text: no C0 control but tab, LF and CR, and not the
-    /// start of U+FFFE or U+FFFF (EF BF BE, EF BF BF). The bytes come from a Swift string, so they are UTF-8.
-    private static func isAllowed(_ bytes: [UInt8], at index: Int) -> Bool {
-        let byte = bytes[index]
-        if byte < 0x20 { return byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        if byte == 0xEF, index + 2 < bytes.count, bytes[index + 1] == 0xBF, bytes[index + 2] >= 0xBE { return false }
-        return true
     }
 
     private static func endsName(_ byte: UInt8) -> Bool {
@@ -72,5 +72,15 @@ extension Array where Element == UInt8 {
             i += 1
         }
         return true
+    }
+
+    /// Where the next `literal` at or after `start` begins.
+    fileprivate func firstIndex(of literal: String, from start: Int) -> Int? {
+        var i = start
+        while i < count {
+            if matches(literal, at: i) { return i }
+            i += 1
+        }
+        return nil
     }
 }
