@@ -61,6 +61,20 @@ struct BroadcastQueueTests {
         #expect(queue.burstStart(.duration(.seconds(1))) == 8)
     }
 
+    /// Blocks whose timestamps say they take no time (a hostile Ogg or WebM source) cannot grow a queue sized in
+    /// seconds without bound: it holds at most 4 MiB per second of it (found by review).
+    @Test func blocksWithoutPlayTimeAreBoundedByBytes() {
+        var queue = BroadcastQueue(capacity: .duration(.seconds(2)))
+        for sequence in 0..<40 {
+            var timeless = block(sequence, size: 1 << 20)
+            timeless.mediaDuration = .zero
+            queue.append(timeless)
+        }
+        #expect(queue.byteCount <= 2 * BroadcastQueue.maximumBytesPerSecond)
+        #expect(queue.byteCount > 2 * BroadcastQueue.maximumBytesPerSecond - (1 << 20))
+        #expect(Duration.seconds(Int64.max).nanoseconds == .max, "media time saturates rather than trap")
+    }
+
     @Test func theMountsOwnSettingWinsAndADurationWinsAtOneLevel() {
         #expect(StreamAmount.resolve(mountDuration: nil, mountBytes: nil, globalDuration: nil, globalBytes: 65_536) == .bytes(65_536))
         #expect(StreamAmount.resolve(mountDuration: nil, mountBytes: nil, globalDuration: 3, globalBytes: 65_536) == .duration(.seconds(3)))

@@ -171,6 +171,8 @@ struct OggIngestTests {
         #expect(advance(granule: 1960) == [960, 100], "counting goes on from there")
         #expect(advance(granule: 1960 + 61 * 48_000) == nil, "a leap of more than a minute")
         #expect(advance(granule: 1960 + 61 * 48_000 + 480) == [480, 100])
+        // A page of 28 bytes may say at most 28 / 25 s (a hostile source running media time up by centuries).
+        #expect(advance(granule: 1960 + 61 * 48_000 + 480 + 2 * 48_000, body: 0) == nil)
     }
 
     /// Ogg blocks carry their play time by the granule positions, and drive the ingest's clock: media time and

@@ -7,8 +7,11 @@ import NIOCore
 /// whose position falls before `firstSequence` has fallen too far behind and must be dropped (Icecast's
 /// `queue-size`, or Floe's `queue-duration`).
 ///
-/// Play time is the frame clock's (the frames' durations). Blocks of unframed formats (Ogg, pass-through) have
-/// none: their play time is estimated from `unframedBytesPerSecond` (the source's declared bitrate).
+/// Play time is the frame clock's (the frames' durations), or for Ogg and WebM the stream's own timestamps
+/// (`StreamBlock.mediaDuration`). Pass-through blocks have none: their play time is estimated from
+/// `unframedBytesPerSecond` (the source's declared bitrate). A queue sized in play time also holds at most
+/// `maximumBytesPerSecond` for each second of it, so a stream whose timestamps say little cannot grow it without
+/// bound.
 ///
 /// ```
 ///   firstSequence                                   endSequence
@@ -50,9 +53,14 @@ public struct BroadcastQueue: Sendable {
     private var isOverCapacity: Bool {
         switch capacity {
         case .bytes(let bytes): return byteCount > bytes
-        case .duration(let duration): return playTime > duration
+        case .duration(let duration):
+            return playTime > duration || Double(byteCount) > duration.seconds * Double(Self.maximumBytesPerSecond)
         }
     }
+
+    /// Most bytes a duration-sized queue holds per second of its capacity (32 Mbit/s, well above any audio
+    /// stream and most live video).
+    public static let maximumBytesPerSecond = 4 << 20
 
     /// Sequence number the next appended block must carry.
     public var endSequence: Int { firstSequence + blocks.count }

@@ -25,7 +25,8 @@ public struct StreamBlock: Sendable {
     /// keyframe cluster.
     public var isJoinPoint: Bool
 
-    /// Play time from the stream's own timestamps when it has no frames (an Ogg block's granule positions).
+    /// Play time from the stream's own timestamps when it has no frames (an Ogg block's granule positions, a
+    /// WebM block's cluster Timecodes).
     public var mediaDuration: Duration?
 
     /// The block's play time by the frame clock: the sum of its frames' durations; for unframed formats, their

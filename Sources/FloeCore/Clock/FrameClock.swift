@@ -120,10 +120,14 @@ extension FrameClock {
 }
 
 extension Duration {
-    /// Whole nanoseconds (durations here are far below the 292-year limit of Int64 nanoseconds).
+    /// Whole nanoseconds, saturating at the 292-year limit of Int64 nanoseconds: media time comes from what a
+    /// source says (granule positions, timecodes), and a hostile one must not make it trap.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, carry) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return carry ? (seconds < 0 ? .min : .max) : total
     }
 
     /// Seconds as a floating-point number, for rates and reports.

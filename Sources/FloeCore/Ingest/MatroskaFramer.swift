@@ -32,7 +32,8 @@ public struct MatroskaFramer: Sendable {
         /// Bytes not relayed: a SeekHead, Cues or Void before the first cluster.
         case drop(Int)
         /// A cluster's ID and size; `joinable` when its first block is a keyframe: a listener may start here;
-        /// `elapsed`, the play time since the previous cluster started, when both Timecodes were read.
+        /// `elapsed`, the play time since the last cluster whose Timecode was read, when this one's was read too
+        /// and the step is neither back nor more than `maximumClusterLeap`.
         case clusterStart(Int, joinable: Bool, elapsed: Duration?)
         /// Stream bytes after the header (inside clusters, or elements between them): relayed as they are.
         case data(Int)
@@ -79,7 +80,7 @@ public struct MatroskaFramer: Sendable {
     /// Nanoseconds per tick of cluster Timecodes (Info's TimestampScale; a millisecond unless it says).
     public private(set) var timestampScale: UInt64 = 1_000_000
     /// The last cluster Timecode read in this stream.
-    public private(set) var lastClusterTimecode: UInt64?
+    private var lastClusterTimecode: UInt64?
 
     public init() {}
 
@@ -153,8 +154,14 @@ public struct MatroskaFramer: Sendable {
             guard let joinable = Self.startsWithKeyframe(bytes, from: header.length, end: end, videoTracks: videoTracks) else {
                 return .needMoreData
             }
+            let timecode: UInt64?
+            switch Self.clusterTimecode(bytes, from: header.length, end: end) {
+            case .needMoreData: return .needMoreData
+            case .absent: timecode = nil
+            case .found(let value): timecode = value
+            }
             seenCluster = true
-            let elapsed = Self.clusterTimecode(bytes, from: header.length, end: end).flatMap { elapsedSince($0) }
+            let elapsed = timecode.flatMap { elapsedSince($0) }
             if let size = header.size {
                 state = size == 0 ? .segmentLevel : .element(remaining: size, relay: true, then: .segmentLevel)
             } else {
@@ -198,25 +205,41 @@ public struct MatroskaFramer: Sendable {
         return .nanoseconds(Int64((timecode - last) * timestampScale))
     }
 
-    /// The Timecode of the cluster whose body starts at `start`, when it is there: a cluster's first children
-    /// before its first block, within `blockLookahead`.
-    static func clusterTimecode(_ bytes: UnsafeRawBufferPointer, from start: Int, end: Int?) -> UInt64? {
-        let limit = min(end ?? Int.max, bytes.count, start + blockLookahead)
-        guard start < limit else { return nil }
-        let window = UnsafeRawBufferPointer(rebasing: bytes[..<limit])
+    enum TimecodeLookup: Equatable {
+        case found(UInt64)
+        case absent
+        case needMoreData
+    }
+
+    /// The Timecode of the cluster whose body starts at `start`: among its first children, before its first
+    /// block and within `blockLookahead` (or the cluster's `end`); `.needMoreData` until the bytes to tell are
+    /// there.
+    static func clusterTimecode(_ bytes: UnsafeRawBufferPointer, from start: Int, end: Int?) -> TimecodeLookup {
+        let limit = min(end ?? Int.max, start + blockLookahead)
+        let window = UnsafeRawBufferPointer(rebasing: bytes[..<min(limit, bytes.count)])
+        /// Bytes cut short at the end of what arrived: wait, unless the lookahead is all there.
+        let cutShort: TimecodeLookup = bytes.count >= limit ? .absent : .needMoreData
         var offset = start
-        while offset < limit, case .header(let child) = EBMLElementHeader.read(window, at: offset), let size = child.size {
+        while offset < limit {
+            let child: EBMLElementHeader
+            switch EBMLElementHeader.read(window, at: offset) {
+            case .needMoreData: return cutShort
+            case .invalid: return .absent
+            case .header(let read): child = read
+            }
+            guard let size = child.size else { return .absent }
             let body = offset + child.length
             if child.id == 0xE7 {
-                guard size <= 8, body + Int(size) <= limit else { return nil }
-                return window[body..<(body + Int(size))].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                guard size <= 8, body + Int(size) <= limit else { return .absent }
+                guard body + Int(size) <= window.count else { return cutShort }
+                return .found(window[body..<(body + Int(size))].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
             }
             if child.id == MatroskaID.simpleBlock || child.id == MatroskaID.blockGroup || MatroskaID.segmentLevel.contains(child.id) {
-                return nil
+                return .absent
             }
             offset = body + Int(min(size, UInt64(limit)))
         }
-        return nil
+        return .absent
     }
 
     /// Skips the first byte and searches for the next EBML header or cluster.

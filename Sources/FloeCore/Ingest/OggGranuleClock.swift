@@ -6,8 +6,9 @@
 /// reports the samples, and the bytes of the stream's pages since the last report. Pages of other streams in the
 /// chain (Theora video beside Vorbis) count neither.
 ///
-/// A position that goes back, or leaps more than `maximumPageSeconds`, is a restarted encoder or a hostile
-/// source: it counts nothing, and counting resumes from there.
+/// A position that goes back, leaps more than `maximumPageSeconds`, or claims more than a second per
+/// `minimumBytesPerSecond` bytes of the stream is a restarted encoder or a hostile source: it counts nothing, and
+/// counting resumes from there.
 public struct OggGranuleClock: Sendable {
     /// The audio stream's serial number.
     public let serial: UInt32
@@ -15,6 +16,10 @@ public struct OggGranuleClock: Sendable {
     public let rate: Int
     /// Longest play time one page may report.
     public static let maximumPageSeconds = 60
+    /// Fewest stream bytes a second of audio takes (200 bit/s; Opus, the leanest codec here, sends at least
+    /// 6 kbit/s, and a few bytes a packet in silence): without it, pages of 28 bytes claiming a minute each could
+    /// run media time up by centuries.
+    public static let minimumBytesPerSecond = 25
 
     private var lastPosition: UInt64 = 0
     private var uncountedBytes = 0
@@ -37,7 +42,11 @@ public struct OggGranuleClock: Sendable {
             lastPosition = position
             uncountedBytes = 0
         }
-        guard position > lastPosition, position - lastPosition <= UInt64(rate * Self.maximumPageSeconds) else { return nil }
-        return (Int(position - lastPosition), uncountedBytes)
+        guard position > lastPosition else { return nil }
+        let samples = position - lastPosition
+        guard samples <= UInt64(rate * Self.maximumPageSeconds),
+            samples <= UInt64(rate) * UInt64(uncountedBytes) / UInt64(Self.minimumBytesPerSecond)
+        else { return nil }
+        return (Int(samples), uncountedBytes)
     }
 }

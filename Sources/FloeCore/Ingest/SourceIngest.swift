@@ -87,6 +87,9 @@ public struct SourceIngest: Sendable {
     private var pendingChainTags: OggStreamTags?
     /// Ogg: the current chain's clock, which also drives `clock` (media time, bitrate and pace, as for frames).
     private var oggClock: OggGranuleClock?
+    /// Ogg and WebM: whether the current stream's blocks are timed by its own timestamps (an Ogg chain with a
+    /// known granule rate; a WebM stream once a step between cluster Timecodes was read).
+    private var blocksAreTimed = false
 
     /// The header every listener needs first: an Ogg chain's header pages (complete once the first data page
     /// arrives), or a WebM stream's EBML header, Segment and description (complete at the first cluster).
@@ -232,6 +235,7 @@ public struct SourceIngest: Sendable {
                     oggTags = OggStreamTags(headerPages: currentHeader!.bytes)
                     pendingChainTags = oggTags
                     oggClock = oggTags.flatMap(OggGranuleClock.init)
+                    blocksAreTimed = oggClock != nil
                 }
                 if let counted = oggClock?.advance(by: page) {
                     let time = clock.record(samples: counted.samples, sampleRate: oggClock!.rate, bytes: counted.bytes, at: now)
@@ -275,6 +279,12 @@ public struct SourceIngest: Sendable {
                 }
             case .clusterStart(let count, let joinable, let elapsed):
                 countUnit()
+                // The step since the last cluster is that cluster's play time: it goes to the block holding it
+                // (the one being gathered, before any split here).
+                if let elapsed {
+                    blockMedia += elapsed
+                    blocksAreTimed = true
+                }
                 if collectingHeader != nil {
                     // The header is complete at the first cluster.
                     if block.readableBytes > 0 { outputs.append(takeBlock()) }
@@ -285,7 +295,6 @@ public struct SourceIngest: Sendable {
                     outputs.append(takeBlock())
                 }
                 if block.readableBytes == blockHeaderBytes { blockIsJoinPoint = joinable }
-                if let elapsed { blockMedia += elapsed }
                 var bytes = pending.readSlice(length: count)!
                 if blockStartedAt == nil { blockStartedAt = now }
                 block.writeBuffer(&bytes)
@@ -325,6 +334,9 @@ public struct SourceIngest: Sendable {
     /// under the old header.
     private mutating func startHeader(_ first: ByteBuffer, outputs: inout [Output]) {
         if block.readableBytes > 0 { outputs.append(takeBlock()) }
+        // The new chain or stream is timed by its own timestamps, if at all.
+        oggClock = nil
+        blocksAreTimed = false
         collectingHeader = first
         collectingInBand = currentHeader != nil
     }
@@ -372,9 +384,7 @@ public struct SourceIngest: Sendable {
         output.streamHeader = currentHeader
         output.beginsWithHeader = blockBeginsWithHeader
         output.chainTags = pendingChainTags
-        if format == .ogg && oggClock != nil || format == .webm && matroska.lastClusterTimecode != nil {
-            output.mediaDuration = blockMedia
-        }
+        if blocksAreTimed { output.mediaDuration = blockMedia }
         blockBeginsWithHeader = false
         pendingChainTags = nil
         block = ByteBufferAllocator().buffer(capacity: max(8192, output.bytes.readableBytes + 1024))
