@@ -36,9 +36,10 @@ public func fuzzHLS(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     var sequence = 0
     var offset = 3
     var now = NIODeadline.uptimeNanoseconds(0)
+    let all = ByteBuffer(bytes: input)
     while offset < count {
         let end = min(offset + piece, count)
-        let blocks = ingest.receive(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: input[offset..<end])), at: now)
+        let blocks = ingest.receive(all.getSlice(at: offset, length: end - offset)!, at: now)
         for output in blocks {
             let block = StreamBlock(sequence: sequence, bytes: output.bytes, metadata: ICYMetadata(version: sequence / 3, title: "t\(sequence / 3)")!, frames: output.frames)
             sequence += 1
