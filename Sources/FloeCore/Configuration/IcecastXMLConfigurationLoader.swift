@@ -109,7 +109,7 @@ private final class XMLElementTreeBuilder: NSObject, XMLParserDelegate {
         let builder = XMLElementTreeBuilder()
         let safe: [UInt8]
         do {
-            safe = try XMLProcessingInstructions.blankingEmpty(Array(declaringUTF8(xml).utf8))
+            safe = try XMLProcessingInstructions.blankingEmpty(Array(xml.utf8))
         } catch {
             throw ConfigurationError(file: fileName, line: error.line, option: "", message: error.message)
         }
@@ -136,20 +136,6 @@ private final class XMLElementTreeBuilder: NSObject, XMLParserDelegate {
             )
         }
         return root
-    }
-
-    /// `xml` is already decoded text and reaches the parser as UTF-8, so an `encoding="ISO-8859-1"` in the XML
-    /// declaration would make libxml2 decode it a second time and garble every non-ASCII character.
-    private static func declaringUTF8(_ xml: String) -> String {
-        guard xml.hasPrefix("<?xml") || xml.hasPrefix("\u{FEFF}<?xml"), let end = xml.range(of: "?>") else {
-            return xml
-        }
-        return xml.replacingOccurrences(
-            of: #"encoding\s*=\s*("[^"]*"|'[^']*')"#,
-            with: #"encoding="UTF-8""#,
-            options: .regularExpression,
-            range: xml.startIndex..<end.upperBound
-        )
     }
 
     /// A sentence for the libxml2 error codes people actually produce by hand-editing a file.

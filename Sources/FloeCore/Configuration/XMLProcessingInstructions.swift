@@ -7,8 +7,15 @@
 /// follows something broken: inside another instruction's data, in a comment or CDATA section that is not what
 /// it seems, after a control character. The scan therefore looks at every `<?` in the document, and blanks each
 /// one followed by a name and at once by `?>`. That is a superset of what libxml2 reads as an instruction without
-/// data: its names never hold white space, `?`, `<` or `>`. `<?xml?>` is blanked too (a real XML declaration
-/// always has data). Two cases cannot be made safe by blanking, and are refused instead:
+/// data: its names never hold white space, `?`, `<` or `>`. `<?xml?>` is blanked too.
+///
+/// The XML declaration at the start is blanked as well, up to its first `>` (where libxml2 may end it): the text
+/// is already decoded and reaches the parser as UTF-8, and an `encoding=` there would make libxml2 decode it
+/// again, as ISO-8859-1 (garbling every accent) or as UTF-7, in which `+ADw-?a?+AD4-` is an instruction without
+/// data the scan cannot see. For the same reason a NUL character is refused: libxml2 guesses UTF-16 or UCS-4
+/// from zero bytes at the start, and XML allows no NUL anywhere.
+///
+/// Two more cases cannot be made safe by blanking, and are refused too:
 /// - such an instruction inside what looks like a CDATA section: blanking would change a value, keeping it might
 ///   crash the parser;
 /// - entity declarations (`<!ENTITY`): Foundation expands entities, and an entity's text (`&#60;?p?>`) becomes
@@ -28,6 +35,15 @@ enum XMLProcessingInstructions {
         /// Set once a search for `]]>` fails: none follows, so later sections need not search again.
         var noMoreCDATAEnds = false
         func line(at position: Int) -> Int { 1 + bytes[..<position].count { $0 == 0x0A } }
+        if let nul = bytes.firstIndex(of: 0) {
+            throw Refusal(line: line(at: nul), message: "a NUL character (not allowed in XML)")
+        }
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        if bytes.matches("<?xml", at: start), start + 5 < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start + 5]) {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ">")) ?? (bytes.count - 1)
+            for i in start...end where bytes[i] != 0x0A { result[i] = 0x20 }
+            index = end + 1
+        }
         while index < bytes.count {
             if let end = cdataEnd, index >= end { cdataEnd = nil }
             if bytes.matches("<!ENTITY", at: index) {

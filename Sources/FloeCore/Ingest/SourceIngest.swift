@@ -72,8 +72,8 @@ public struct SourceIngest: Sendable {
         /// with a keyframe cluster is no place to start.
         public var isJoinPoint = true
         /// Ogg and WebM: the block's play time by the stream's own timestamps, `nil` when it has none. Ogg counts its
-        /// audio stream's granule positions; WebM credits each cluster's Timecode step to the block the next
-        /// cluster starts in.
+        /// audio stream's granule positions; WebM credits each cluster's Timecode step to the block being gathered
+        /// when the next cluster starts.
         public var mediaDuration: Duration? = nil
     }
 
@@ -279,8 +279,9 @@ public struct SourceIngest: Sendable {
                 }
             case .clusterStart(let count, let joinable, let elapsed):
                 countUnit()
-                // The step since the last cluster is that cluster's play time: it goes to the block holding it
-                // (the one being gathered, before any split here).
+                // The step since the last cluster is that cluster's play time: it goes to the block being
+                // gathered (before any split here), which holds the cluster's end unless a block closed exactly
+                // there. A cluster cut into several blocks credits the last; totals stay right.
                 if let elapsed {
                     blockMedia += elapsed
                     blocksAreTimed = true
