@@ -90,6 +90,8 @@ public struct SourceIngest: Sendable {
     /// Ogg and WebM: whether the current stream's blocks are timed by its own timestamps (an Ogg chain with a
     /// known granule rate; a WebM stream once a step between cluster Timecodes was read).
     private var blocksAreTimed = false
+    /// WebM: bytes relayed since the last cluster whose step was counted, for the clock's bitrate.
+    private var clusterBytes = 0
 
     /// The header every listener needs first: an Ogg chain's header pages (complete once the first data page
     /// arrives), or a WebM stream's EBML header, Segment and description (complete at the first cluster).
@@ -285,7 +287,12 @@ public struct SourceIngest: Sendable {
                 if let elapsed {
                     blockMedia += elapsed
                     blocksAreTimed = true
+                    // The clock counts microseconds here: media time, bitrate and pace as for frames (status
+                    // shows no sample rate for WebM).
+                    _ = clock.record(samples: Int(elapsed.nanoseconds / 1000), sampleRate: 1_000_000, bytes: clusterBytes, at: now)
+                    clusterBytes = 0
                 }
+                clusterBytes += count
                 if collectingHeader != nil {
                     // The header is complete at the first cluster.
                     if block.readableBytes > 0 { outputs.append(takeBlock()) }
@@ -300,6 +307,7 @@ public struct SourceIngest: Sendable {
                 if blockStartedAt == nil { blockStartedAt = now }
                 block.writeBuffer(&bytes)
             case .data(let count):
+                clusterBytes += count
                 var bytes = pending.readSlice(length: count)!
                 if blockStartedAt == nil { blockStartedAt = now }
                 block.writeBuffer(&bytes)
@@ -326,7 +334,7 @@ public struct SourceIngest: Sendable {
             realTimeRatio: clock.realTimeRatio(at: now),
             pace: pace,
             mediaTime: clock.mediaTime,
-            sampleRate: clock.sampleRate,
+            sampleRate: format == .webm ? 0 : clock.sampleRate,
             codec: oggTags?.codec.rawValue ?? framedCodec
         )
     }

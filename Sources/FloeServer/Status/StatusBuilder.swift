@@ -91,8 +91,10 @@ struct StatusBuilder {
             if let ratio = statistics.realTimeRatio {
                 values.append(StatusValue("floe_realtime_ratio", String(format: "%.3f", ratio)))
             }
-            if statistics.sampleRate > 0 {
+            if statistics.mediaTime > .zero {
                 values.append(StatusValue("floe_media_seconds", String(format: "%.3f", statistics.mediaTime.seconds)))
+            }
+            if statistics.sampleRate > 0 {
                 values.append(StatusValue("floe_sample_rate", "\(statistics.sampleRate)"))
             }
             if let codec = statistics.codec { values.append(StatusValue("floe_codec", Self.codecName(codec, statistics, descriptor))) }
