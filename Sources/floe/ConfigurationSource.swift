@@ -58,7 +58,7 @@ struct ConfigurationSource: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw ConfigurationError(file: path, line: nil, option: "", message: "cannot read the file")
             }
-            return try IcecastXMLConfigurationLoader().load(xml: String(decoding: data, as: UTF8.self), fileName: path)
+            return try IcecastXMLConfigurationLoader().load(xmlData: Array(data), fileName: path)
         }
     }
 

@@ -846,6 +846,21 @@ struct IcecastXMLConfigurationLoaderTests {
         #expect(loaded.configuration.location == "Zürich")
     }
 
+    /// A file's bytes are decoded as its declaration says, as Icecast (libxml2) reads them: a Latin-1 file keeps
+    /// its accents (they became U+FFFD before), UTF-8 is the default, UTF-16 is known by its byte-order mark, and
+    /// an encoding Floe cannot read is an error.
+    @Test func fileBytesAreDecodedAsDeclared() throws {
+        let loader = IcecastXMLConfigurationLoader()
+        let body = "\n<icecast><location>Zürich</location></icecast>\n"
+        let latin1 = Array(("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>" + body).data(using: .isoLatin1)!)
+        #expect(try loader.load(xmlData: latin1, fileName: "icecast.xml").configuration.location == "Zürich")
+        #expect(try loader.load(xmlData: Array(("<?xml version=\"1.0\"?>" + body).utf8), fileName: "icecast.xml").configuration.location == "Zürich")
+        let utf16 = Array(("<?xml version=\"1.0\" encoding=\"UTF-16\"?>" + body).data(using: .utf16)!)
+        #expect(try loader.load(xmlData: utf16, fileName: "icecast.xml").configuration.location == "Zürich")
+        let ebcdic = Array(("<?xml version=\"1.0\" encoding=\"EBCDIC-US\"?>" + body).utf8)
+        #expect(throws: ConfigurationError.self) { try loader.load(xmlData: ebcdic, fileName: "icecast.xml") }
+    }
+
     // MARK: - Floe's own section
 
     @Test func floeOutputElementsConfigureSpeakerOutputs() throws {

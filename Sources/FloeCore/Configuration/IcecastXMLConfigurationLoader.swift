@@ -45,6 +45,42 @@ public struct IcecastXMLConfigurationLoader: Sendable {
     /// - Returns: the configuration, plus warnings for everything in the file that Floe ignores.
     /// - Throws: ``ConfigurationError`` for malformed XML, a root element other than `<icecast>`, or a value Floe
     ///   cannot use (see the type's documentation).
+    /// Loads an icecast.xml file's bytes, decoded as its XML declaration says: UTF-8 unless it names ISO-8859-1
+    /// (Latin-1) or windows-1252, as Icecast reads them through libxml2; a UTF-16 file is known by its byte-order
+    /// mark. Any other declared encoding is an error.
+    public func load(xmlData data: [UInt8], fileName: String) throws(ConfigurationError) -> LoadedConfiguration {
+        try load(xml: Self.decode(data, fileName: fileName), fileName: fileName)
+    }
+
+    static func decode(_ data: [UInt8], fileName: String) throws(ConfigurationError) -> String {
+        if data.starts(with: [0xFF, 0xFE]) || data.starts(with: [0xFE, 0xFF]) {
+            guard let text = String(data: Data(data), encoding: .utf16) else {
+                throw ConfigurationError(file: fileName, line: nil, option: "", message: "the file is not valid UTF-16")
+            }
+            return text
+        }
+        // The declaration is ASCII whatever the encoding: read its encoding="…" from the first line.
+        let head = String(decoding: data.prefix(256).prefix { $0 != 0x0A }, as: UTF8.self)
+        guard head.hasPrefix("<?xml") || head.hasPrefix("\u{FEFF}<?xml"),
+            let name = head.firstMatch(of: #/encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/#)?.1.lowercased()
+        else {
+            return String(decoding: data, as: UTF8.self)
+        }
+        switch name {
+        case "utf-8", "utf8", "us-ascii", "ascii":
+            return String(decoding: data, as: UTF8.self)
+        case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "iso_8859-1":
+            return String(data: Data(data), encoding: .isoLatin1) ?? String(decoding: data, as: UTF8.self)
+        case "windows-1252", "cp1252":
+            return String(data: Data(data), encoding: .windowsCP1252) ?? String(decoding: data, as: UTF8.self)
+        default:
+            throw ConfigurationError(
+                file: fileName, line: 1, option: "",
+                message: "the declared encoding \"\(name)\" is not supported (UTF-8, ISO-8859-1 or windows-1252)"
+            )
+        }
+    }
+
     public func load(xml: String, fileName: String) throws(ConfigurationError) -> LoadedConfiguration {
         let root = try XMLElementTreeBuilder.parse(xml, fileName: fileName)
         guard root.name == "icecast" else {
