@@ -6,12 +6,13 @@ import FloeCore
 public func fuzzConfiguration(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     guard count > 1 else { return 0 }
     let input = UnsafeRawBufferPointer(start: start, count: count)
-    let text = String(decoding: UnsafeRawBufferPointer(rebasing: input[1...]), as: UTF8.self)
     let loaded: LoadedConfiguration?
     if input[0] % 2 == 0 {
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: input[1...]), as: UTF8.self)
         loaded = try? NativeConfigurationLoader().load(yaml: text, fileName: "fuzz.yaml")
     } else {
-        loaded = try? IcecastXMLConfigurationLoader().load(xml: text, fileName: "fuzz.xml")
+        // The file's bytes, as `floe --icecast-config` reads them: decoded as the declaration says.
+        loaded = try? IcecastXMLConfigurationLoader().load(xmlData: Array(input[1...]), fileName: "fuzz.xml")
     }
     if let loaded { _ = loaded.configuration.effectiveJSON() }
     return 0
