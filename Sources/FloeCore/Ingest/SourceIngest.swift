@@ -144,10 +144,7 @@ public struct SourceIngest: Sendable {
         if format.isFramed {
             outputs = frameAndGather(at: now, isEndOfStream: true)
         }
-        if block.readableBytes > 0 {
-            outputs.append(takeBlock())
-        }
-        return outputs
+        return outputs + cutBlock()
     }
 
     private mutating func frameAndGather(at now: NIODeadline, isEndOfStream: Bool) -> [Output] {
@@ -295,7 +292,7 @@ public struct SourceIngest: Sendable {
                 clusterBytes += count
                 if collectingHeader != nil {
                     // The header is complete at the first cluster.
-                    if block.readableBytes > 0 { outputs.append(takeBlock()) }
+                    outputs += cutBlock()
                     completeHeader()
                 } else if joinable, block.readableBytes > 0, !blockIsJoinPoint || isBlockDue(at: now, fraction: 4) {
                     // A place to start begins a block of its own, unless the block so far is a tiny one that
@@ -342,7 +339,7 @@ public struct SourceIngest: Sendable {
     /// Ogg and WebM: a new chain or stream starts with `first`, its first header bytes; what came before goes out
     /// under the old header.
     private mutating func startHeader(_ first: ByteBuffer, outputs: inout [Output]) {
-        if block.readableBytes > 0 { outputs.append(takeBlock()) }
+        outputs += cutBlock()
         // The new chain or stream is timed by its own timestamps, if at all.
         oggClock = nil
         blocksAreTimed = false
