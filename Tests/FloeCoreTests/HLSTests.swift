@@ -48,6 +48,39 @@ struct HLSTests {
         #expect(segmenter.segments.map(\.sequence) == Array(0..<(frames / 76)))
     }
 
+    /// Frames that grow longer within one source (found by the fuzzer): 18 frames of 44.1 kHz MPEG-1 (470 ms, and
+    /// a 19th of the same length would still fit a 500 ms part), then one of 8 kHz MPEG-2.5 (72 ms), over and over.
+    @Test(arguments: [HLSConfiguration.Format.transportStream, .packed])
+    func partsAndSegmentsStayWithinTheirTargetsWhenFramesGrowLonger(format: HLSConfiguration.Format) {
+        let short = Duration.nanoseconds(26_122_449)
+        let long = Duration.milliseconds(72)
+        let pattern = Array(repeating: short, count: 18) + [long]
+        let durations = Array((0..<12).map { _ in pattern }.joined())
+        var blocks: [StreamBlock] = []
+        var mediaTime = Duration.zero
+        for (sequence, chunk) in stride(from: 0, to: durations.count, by: 10).map({ durations[$0..<min($0 + 10, durations.count)] }).enumerated() {
+            var bytes = ByteBuffer()
+            var frames: [FrameSpan] = []
+            for duration in chunk {
+                frames.append(FrameSpan(offset: bytes.writerIndex, length: 104, mediaTime: mediaTime, duration: duration))
+                bytes.writeBytes([0xFF, 0xFB, 0x90, 0x00] + Array(repeating: UInt8(sequence), count: 100))
+                mediaTime += duration
+            }
+            blocks.append(StreamBlock(sequence: sequence, bytes: bytes, metadata: .empty, frames: frames))
+        }
+        var configuration = HLSConfiguration(window: 30)
+        configuration.format = format
+        let segmenter = Self.segmented(blocks, configuration: configuration)
+        #expect(segmenter.segments.count >= 3)
+        for segment in segmenter.segments {
+            #expect(segment.duration <= configuration.segmentDuration, "segment \(segment.sequence)")
+            #expect(segment.parts.count <= segmenter.maximumPartsPerSegment)
+            for part in segment.parts {
+                #expect(part.duration <= .milliseconds(500), "part \(part.index) of segment \(segment.sequence)")
+            }
+        }
+    }
+
     @Test func transportStreamCarriesExactlyTheFramesInOrderWithRunningContinuityCounters() throws {
         let blocks = Self.blocks()
         let segmenter = Self.segmented(blocks, configuration: HLSConfiguration(window: 10))

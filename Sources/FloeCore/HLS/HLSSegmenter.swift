@@ -144,6 +144,7 @@ public struct HLSSegmenter: Sendable {
         guard let last = frames.last else { return false }
         let blockEnd = last.mediaTime + last.duration
         for frame in frames {
+            changed = makeRoom(for: frame.duration) || changed
             let bytes = block.bytes.getSlice(at: block.bytes.readerIndex + frame.offset, length: frame.length)!
             if configuration.format == .packed {
                 // The frame stays where it is: a run of its block, extended while frames follow one another.
@@ -216,6 +217,22 @@ public struct HLSSegmenter: Sendable {
         pesMedia += duration
         if pes.readableBytes >= Self.pesPayloadBytes || pesMedia + duration > Self.pesDuration { flushPES() }
         return addDuration(duration)
+    }
+
+    /// Finishes the part (or the segment) being built when a frame of `duration` would take it past its target.
+    /// `addDuration` finishes them early, as soon as a frame as long as the last one would not fit, so that a part
+    /// is published without waiting for the next frame; but frames can grow longer within a source (a change of
+    /// sample rate or layer: up to 144 ms), and then only this check keeps parts and segments within their targets.
+    private mutating func makeRoom(for duration: Duration) -> Bool {
+        if segmentDuration > .zero, segmentDuration + duration > configuration.segmentDuration {
+            finishSegment()
+            return true
+        }
+        if partDuration > .zero, partDuration + duration > partTarget {
+            finishPart()
+            return true
+        }
+        return false
     }
 
     /// Counts a frame's play time; finishes the part (and the segment) when the next frame would not fit.
@@ -310,11 +327,18 @@ public struct HLSSegmenter: Sendable {
         segments.reduce(.zero) { $0 + $1.duration }
     }
 
-    /// The most parts a segment can have: a part index beyond it names nothing that will ever exist.
+    /// The most parts a segment can have: a part index beyond it names nothing that will ever exist. A part ends
+    /// short of its target only when the next frame does not fit, so each but a segment's last lasts more than
+    /// the target less the longest frame (144 ms: 1,152 samples at 8 kHz).
     public var maximumPartsPerSegment: Int {
         guard let part = configuration.partDuration, part > .zero else { return 1 }
-        return Int((configuration.segmentDuration.seconds / part.seconds).rounded(.up)) + 1
+        let shortest = max(part - Self.longestFrame, part / 4)
+        return Int((configuration.segmentDuration.seconds / shortest.seconds).rounded(.up)) + 1
     }
+
+    /// The longest frame of the formats segmented: MPEG audio's 1,152 samples at 8 kHz (AAC's 1,024 at 7,350 Hz
+    /// is 139 ms).
+    static let longestFrame = Duration.milliseconds(144)
 
     /// Whether a frame at `mediaTime` follows on from a frame that ended at `expected` (frame durations are rounded
     /// to the nanosecond, media times are exact).
