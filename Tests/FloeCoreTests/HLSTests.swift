@@ -49,36 +49,45 @@ struct HLSTests {
     }
 
     /// Frames that grow longer within one source (found by the fuzzer): 18 frames of 44.1 kHz MPEG-1 (470 ms, and
-    /// a 19th of the same length would still fit a 500 ms part), then one of 8 kHz MPEG-2.5 (72 ms), over and over.
-    @Test(arguments: [HLSConfiguration.Format.transportStream, .packed])
-    func partsAndSegmentsStayWithinTheirTargetsWhenFramesGrowLonger(format: HLSConfiguration.Format) {
+    /// a 19th of the same length would still fit a 500 ms part), then one of 8 kHz MPEG-2.5 (72 ms), over and over;
+    /// without parts, 75 frames (1.96 s) fill most of a 2 s segment before the longer one. Every frame is relayed
+    /// once, in order.
+    @Test(arguments: [HLSConfiguration.Format.transportStream, .packed], [true, false])
+    func partsAndSegmentsStayWithinTheirTargetsWhenFramesGrowLonger(format: HLSConfiguration.Format, parts: Bool) throws {
         let short = Duration.nanoseconds(26_122_449)
         let long = Duration.milliseconds(72)
-        let pattern = Array(repeating: short, count: 18) + [long]
-        let durations = Array((0..<12).map { _ in pattern }.joined())
+        let pattern = Array(repeating: short, count: parts ? 18 : 75) + [long]
+        let durations = Array((0..<(parts ? 16 : 4)).map { _ in pattern }.joined())
         var blocks: [StreamBlock] = []
         var mediaTime = Duration.zero
-        for (sequence, chunk) in stride(from: 0, to: durations.count, by: 10).map({ durations[$0..<min($0 + 10, durations.count)] }).enumerated() {
+        for (sequence, start) in stride(from: 0, to: durations.count, by: 10).enumerated() {
             var bytes = ByteBuffer()
             var frames: [FrameSpan] = []
-            for duration in chunk {
+            for (index, duration) in durations[start..<min(start + 10, durations.count)].enumerated() {
                 frames.append(FrameSpan(offset: bytes.writerIndex, length: 104, mediaTime: mediaTime, duration: duration))
-                bytes.writeBytes([0xFF, 0xFB, 0x90, 0x00] + Array(repeating: UInt8(sequence), count: 100))
+                bytes.writeBytes([0xFF, 0xFB, 0x90, 0x00] + Array(repeating: UInt8(truncatingIfNeeded: start + index), count: 100))
                 mediaTime += duration
             }
             blocks.append(StreamBlock(sequence: sequence, bytes: bytes, metadata: .empty, frames: frames))
         }
-        var configuration = HLSConfiguration(window: 30)
+        var configuration = HLSConfiguration(window: 40, partDuration: parts ? .milliseconds(500) : nil)
         configuration.format = format
-        let segmenter = Self.segmented(blocks, configuration: configuration)
+        var segmenter = Self.segmented(blocks, configuration: configuration)
+        segmenter.endOfStream()
+        let target = configuration.partDuration ?? configuration.segmentDuration
         #expect(segmenter.segments.count >= 3)
         for segment in segmenter.segments {
             #expect(segment.duration <= configuration.segmentDuration, "segment \(segment.sequence)")
             #expect(segment.parts.count <= segmenter.maximumPartsPerSegment)
             for part in segment.parts {
-                #expect(part.duration <= .milliseconds(500), "part \(part.index) of segment \(segment.sequence)")
+                #expect(part.duration <= target, "part \(part.index) of segment \(segment.sequence)")
             }
         }
+        let published = blocks.flatMap { Array($0.bytes.readableBytesView) }
+        let relayed = format == .packed
+            ? segmenter.segments.flatMap { $0.buffers.dropFirst().flatMap { Array($0.readableBytesView) } }
+            : try TransportStreamReader.read(segmenter.segments.flatMap { $0.buffers.flatMap { Array($0.readableBytesView) } }).audio
+        #expect(relayed == published)
     }
 
     @Test func transportStreamCarriesExactlyTheFramesInOrderWithRunningContinuityCounters() throws {

@@ -222,7 +222,9 @@ public struct HLSSegmenter: Sendable {
     /// Finishes the part (or the segment) being built when a frame of `duration` would take it past its target.
     /// `addDuration` finishes them early, as soon as a frame as long as the last one would not fit, so that a part
     /// is published without waiting for the next frame; but frames can grow longer within a source (a change of
-    /// sample rate or layer: up to 144 ms), and then only this check keeps parts and segments within their targets.
+    /// sample rate, layer or AAC blocks per frame), and then only this check keeps parts and segments within their
+    /// targets. A single frame longer than the part target (AAC at 8 kHz with four blocks a frame: 512 ms) still
+    /// makes a part of its own, longer than the target: frames are never split.
     private mutating func makeRoom(for duration: Duration) -> Bool {
         if segmentDuration > .zero, segmentDuration + duration > configuration.segmentDuration {
             finishSegment()
@@ -327,18 +329,14 @@ public struct HLSSegmenter: Sendable {
         segments.reduce(.zero) { $0 + $1.duration }
     }
 
-    /// The most parts a segment can have: a part index beyond it names nothing that will ever exist. A part ends
-    /// short of its target only when the next frame does not fit, so each but a segment's last lasts more than
-    /// the target less the longest frame (144 ms: 1,152 samples at 8 kHz).
+    /// The most parts a segment can have: a part index beyond it names nothing that will ever exist. Whatever the
+    /// frames' lengths, every part but a segment's last either lasts over half the part target (`addDuration`
+    /// ended it) or lasts over the target together with the next part's first frame (`makeRoom` ended it); so any
+    /// two parts in a row last over half the target, and a segment holds fewer than 4 × segment / part + 2 parts.
     public var maximumPartsPerSegment: Int {
         guard let part = configuration.partDuration, part > .zero else { return 1 }
-        let shortest = max(part - Self.longestFrame, part / 4)
-        return Int((configuration.segmentDuration.seconds / shortest.seconds).rounded(.up)) + 1
+        return Int((4 * configuration.segmentDuration.seconds / part.seconds).rounded(.up)) + 1
     }
-
-    /// The longest frame of the formats segmented: MPEG audio's 1,152 samples at 8 kHz (AAC's 1,024 at 7,350 Hz
-    /// is 139 ms).
-    static let longestFrame = Duration.milliseconds(144)
 
     /// Whether a frame at `mediaTime` follows on from a frame that ended at `expected` (frame durations are rounded
     /// to the nanosecond, media times are exact).
