@@ -61,6 +61,28 @@ struct IcecastXMLConfigurationLoaderTests {
         }
     }
 
+    /// Declarations in a DOCTYPE's internal subset crashed the process the same way, through other callbacks of
+    /// Foundation's bridge (found by review, each confirmed with the fuzz harness): an attribute list with an
+    /// `#IMPLIED` or `#REQUIRED` attribute (no default value), a notation with only a system or only a public ID.
+    /// Every declaration is refused with its line; a bare DOCTYPE still loads.
+    @Test func declarationsInADoctypeAreRefusedWithTheirLine() throws {
+        for (document, name) in [
+            ("<!DOCTYPE icecast [\n<!ATTLIST icecast b CDATA #IMPLIED>]><icecast/>", "ATTLIST"),
+            ("<!DOCTYPE i [\n<!ATTLIST i b CDATA #REQUIRED>]><i/>", "ATTLIST"),
+            ("<!DOCTYPE icecast [\n<!NOTATION n SYSTEM \"x\">]><icecast/>", "NOTATION"),
+            ("<!DOCTYPE i [\n<!NOTATION n PUBLIC \"p\">]><i/>", "NOTATION"),
+            ("<!DOCTYPE i [\n<!ELEMENT i ANY>]><i/>", "ELEMENT"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self, "\(document.debugDescription)") {
+                try IcecastXMLConfigurationLoader().load(xml: document, fileName: "icecast.xml")
+            }
+            #expect(error?.line == 2, "\(document.debugDescription)")
+            #expect(error?.message.contains(name) == true, "\(document.debugDescription)")
+        }
+        let bare = "<!DOCTYPE icecast>\n<icecast><hostname>c.example</hostname></icecast>\n"
+        #expect(try IcecastXMLConfigurationLoader().load(xml: bare, fileName: "icecast.xml").configuration.hostname == "c.example")
+    }
+
     // MARK: - The Debian stock file
 
     /// The file Debian's icecast2 package installs must load as it is: a drop-in replacement starts there.

@@ -18,8 +18,11 @@
 /// Two more cases cannot be made safe by blanking, and are refused too:
 /// - such an instruction inside what looks like a CDATA section: blanking would change a value, keeping it might
 ///   crash the parser;
-/// - entity declarations (`<!ENTITY`): Foundation expands entities, and an entity's text (`&#60;?p?>`) becomes
-///   markup only once expanded. icecast.xml has no use for them.
+/// - declarations in a DOCTYPE's internal subset (`<!ENTITY`, `<!ATTLIST`, `<!NOTATION`, `<!ELEMENT`), wherever
+///   they appear: Foundation expands entities, and an entity's text (`&#60;?p?>`) becomes markup only once
+///   expanded; an attribute declared `#IMPLIED` or `#REQUIRED` (no default value) and a notation without a
+///   public or a system ID reach Foundation's bridge as null pointers too (found by review). icecast.xml has no
+///   use for any of them; a bare `<!DOCTYPE icecast>` still loads.
 enum XMLProcessingInstructions {
     /// A document refused before parsing, at `line`.
     struct Refusal: Error {
@@ -46,8 +49,15 @@ enum XMLProcessingInstructions {
         }
         while index < bytes.count {
             if let end = cdataEnd, index >= end { cdataEnd = nil }
-            if bytes.matches("<!ENTITY", at: index) {
-                throw Refusal(line: line(at: index), message: "entity declarations (<!ENTITY>) are not supported")
+            if bytes.matches("<!", at: index), index + 2 < bytes.count, Self.isLetter(bytes[index + 2]),
+                !bytes.matches("<!DOCTYPE", at: index)
+            {
+                let nameEnd = bytes[(index + 2)...].firstIndex { !Self.isLetter($0) } ?? bytes.count
+                let name = String(decoding: bytes[(index + 2)..<min(nameEnd, index + 12)], as: UTF8.self)
+                throw Refusal(
+                    line: line(at: index),
+                    message: "DTD declarations (<!\(name)>) are not supported: only <!DOCTYPE name> without declarations"
+                )
             }
             if cdataEnd == nil, !noMoreCDATAEnds, bytes.matches("<![CDATA[", at: index) {
                 cdataEnd = bytes.firstIndex(of: "]]>", from: index + 9)
@@ -72,6 +82,10 @@ enum XMLProcessingInstructions {
             index += 2
         }
         return result
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
     }
 
     private static func endsName(_ byte: UInt8) -> Bool {
