@@ -122,6 +122,24 @@ struct MatroskaFramerTests {
         #expect(afterOversized.flatMap { Array($0.bytes.readableBytesView) } == good)
     }
 
+    /// A source cannot grow the stream header every listener is sent (found by review, confirmed with the fuzz
+    /// harness, whose inputs were too short to find it): an EBML header of 400,000 bytes is no header, and a
+    /// Segment ID repeated 30,000 times before the first cluster adds one Segment to the header, not 30,000.
+    @Test func theStreamHeaderStaysBoundedWhateverTheSourceRepeats() throws {
+        let good = Self.cluster(keyframe: true)
+        let hugeEBML = Self.element(MatroskaID.ebml, [UInt8](repeating: 0, count: 400_000))
+        let (afterHuge, _) = Self.ingest(hugeEBML + MatroskaFramer.unknownSizeSegment + Self.tracks + good, chunk: 4096)
+        #expect(afterHuge.allSatisfy { ($0.streamHeader?.bytes.readableBytes ?? 0) <= SourceIngest.maximumBlockBytes })
+        #expect(afterHuge.flatMap { Array($0.bytes.readableBytesView) } == good)
+
+        let segmentID: [UInt8] = [0x18, 0x53, 0x80, 0x67, 0x80]
+        let repeated = Self.ebmlHeader + Array([[UInt8]](repeating: segmentID, count: 30_000).joined()) + Self.tracks + good
+        let (outputs, _) = Self.ingest(repeated, chunk: 4096)
+        let header = try #require(outputs.first?.streamHeader)
+        #expect(Array(header.bytes.readableBytesView) == Self.ebmlHeader + MatroskaFramer.unknownSizeSegment + Self.tracks)
+        #expect(outputs.flatMap { Array($0.bytes.readableBytesView) } == good)
+    }
+
     /// Each cluster's Timecode step, in ticks of Info's TimestampScale, is play time credited to the block being
     /// gathered when the next cluster starts; a step back (an encoder restarted) counts nothing, and counting goes on from there.
     @Test(arguments: [1, 13, 100_000])

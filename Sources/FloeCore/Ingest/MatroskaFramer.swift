@@ -46,6 +46,9 @@ public struct MatroskaFramer: Sendable {
     public static let unknownSizeSegment: [UInt8] = [0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
     /// The largest element kept whole in the header.
     public static let maximumHeaderElement = 1 << 20
+    /// The largest EBML header believed (an encoder writes about 40 bytes): it starts the stream header, which
+    /// must stay within ``SourceIngest/maximumBlockBytes`` and a little.
+    public static let maximumEBMLHeader = 64 * 1024
     /// The largest cluster believed.
     public static let maximumClusterSize: UInt64 = 256 << 20
     /// How far into a cluster its first video block (or first block) is looked for.
@@ -136,7 +139,7 @@ public struct MatroskaFramer: Sendable {
         }
         switch header.id {
         case MatroskaID.ebml:
-            guard let size = header.size, size <= UInt64(Self.maximumHeaderElement) else { return loseSync() }
+            guard let size = header.size, size <= UInt64(Self.maximumEBMLHeader) else { return loseSync() }
             let total = header.length + Int(size)
             guard bytes.count >= total else { return .needMoreData }
             state = .expectingSegment

@@ -99,6 +99,9 @@ public struct SourceIngest: Sendable {
     /// A header still being collected, and whether it goes in-band (an Ogg chain or WebM stream after the first).
     private var collectingHeader: ByteBuffer?
     private var collectingInBand = false
+    /// WebM: whether the header being collected has its Segment; a source repeating the Segment's ID before the
+    /// first cluster does not grow the header with more.
+    private var collectingHasSegment = false
     private var blockBeginsWithHeader = false
 
     /// Takes the bytes of one read and returns the blocks that became complete (usually none or one).
@@ -270,7 +273,10 @@ public struct SourceIngest: Sendable {
                 startHeader(pending.readSlice(length: count)!, outputs: &outputs)
             case .segmentStart(let count):
                 pending.moveReaderIndex(forwardBy: count)
-                collectingHeader?.writeBytes(MatroskaFramer.unknownSizeSegment)
+                if collectingHeader != nil, !collectingHasSegment {
+                    collectingHeader!.writeBytes(MatroskaFramer.unknownSizeSegment)
+                    collectingHasSegment = true
+                }
             case .headerElement(let count):
                 var element = pending.readSlice(length: count)!
                 if collectingHeader != nil, collectingHeader!.readableBytes + count <= Self.maximumBlockBytes {
@@ -344,6 +350,7 @@ public struct SourceIngest: Sendable {
         oggClock = nil
         blocksAreTimed = false
         collectingHeader = first
+        collectingHasSegment = false
         collectingInBand = currentHeader != nil
     }
 
