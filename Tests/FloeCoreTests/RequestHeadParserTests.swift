@@ -56,6 +56,12 @@ struct RequestHeadParserTests {
         #expect(credentials == BasicCredentials(user: "source", password: "hackme"))
         #expect(credentials.matches(user: "source", password: "hackme"))
         #expect(!credentials.matches(user: "source", password: "hackm"))
+        // Lengths 256 apart once compared equal when the rest was NUL bytes (found by a probe from outside).
+        for padding in [1, 256, 512] {
+            let padded = BasicCredentials(user: "source", password: "hackme" + String(repeating: "\u{0}", count: padding))
+            #expect(!padded.matches(user: "source", password: "hackme"), "hackme and \(padding) NUL bytes")
+            #expect(!BasicCredentials(user: "source", password: "hackme").matches(user: "source", password: padded.password))
+        }
         #expect(BasicCredentials(user: "a", password: "b:c").authorizationHeader == "Basic YTpiOmM=")
         #expect(BasicCredentials(authorizationHeader: "Bearer abc") == nil)
     }

@@ -45,7 +45,9 @@ public struct BasicCredentials: Sendable, Equatable {
     static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
         let left = Array(lhs.utf8)
         let right = Array(rhs.utf8)
-        var difference = UInt8(truncatingIfNeeded: left.count ^ right.count)
+        // Lengths that differ never match (truncating their difference to a byte once let a password padded with
+        // 256 NUL bytes through).
+        var difference: UInt8 = left.count == right.count ? 0 : 1
         for index in 0..<max(left.count, right.count) {
             let a = index < left.count ? left[index] : 0
             let b = index < right.count ? right[index] : 0
