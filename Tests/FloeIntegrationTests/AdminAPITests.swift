@@ -154,7 +154,11 @@ extension IntegrationTests {
             let source = try rawSource(
                 port: server.port,
                 mount: mount,
-                headers: ["ice-name: Name\u{02}with\u{1f}controls", "ice-description: tab\tand\u{0b}vt", "User-Agent: src\u{7f}\u{01}"]
+                headers: [
+                    "ice-name: Name\u{02}with\u{1f}controls", "ice-description: tab\tand\u{0b}vt", "User-Agent: src\u{7f}\u{01}",
+                    // Audio-info keys become statistics: not under names XML cannot carry, nor in place of Floe's own.
+                    "ice-audio-info: a b=1;<x>=2;listeners=999;floe_frames=7;ice-samplerate=44100",
+                ]
             )
             try source.send(Array(Fixture.mp3.prefix(20_000)))
             #expect(await server.waitUntil { server.isLive("/bad\u{01}mount\u{1b}") })
@@ -180,6 +184,11 @@ extension IntegrationTests {
                 let reply = try await curl(server, path, user: path.hasPrefix("/admin") ? "admin" : nil)
                 #expect((try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) != nil, "\(path) parses as JSON: \(reply.body)")
             }
+            let stats = try json(try await curl(server, "/admin/stats.json").body)
+            let status = try #require((stats["sources"] as? [[String: Any]])?.first)
+            #expect(status["listeners"] as? Int == 1, "the real listener count, not the source's: \(status)")
+            #expect((status["floe_frames"] as? Int ?? 0) > 7)
+            #expect(status["samplerate"] as? Int == 44_100, "a plain audio-info key is still shown")
             _ = (source, listener)
             await server.stop()
         }
@@ -262,6 +271,10 @@ extension IntegrationTests {
             #expect(try socket.receiveHead().head.hasPrefix("HTTP/1.0 200 OK"), "the added user can listen")
             let deleted = try await curl(server, "/admin/manageauth?mount=/members&action=delete&username=bob")
             #expect(deleted.body.contains("User deleted") && !deleted.body.contains("<username>bob</username>"))
+            // A user name is one line of the file: a line break in it would add another user (found by a probe).
+            let injected = try await curl(server, "/admin/manageauth?mount=/members&action=add&username=a%0Aevil&password=pw")
+            #expect(injected.code == "400")
+            #expect(try !String(contentsOfFile: directory.path("users"), encoding: .utf8).contains("evil"))
 
             let fallback = try await curl(server, "/admin/fallbacks?mount=/members&fallback=/backup")
             #expect(fallback.body.contains("<p>Fallback configured</p>"))

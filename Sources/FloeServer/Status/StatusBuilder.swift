@@ -66,12 +66,7 @@ struct StatusBuilder {
         if let bitrate = mountConfiguration.bitrate ?? header("ice-bitrate", "icy-br", "x-audiocast-bitrate") ?? info["bitrate"] {
             values.append(StatusValue("bitrate", bitrate))
         }
-        if let audioInfo {
-            values.append(StatusValue("audio_info", audioInfo))
-            for (key, value) in info where key != "bitrate" {
-                values.append(StatusValue(key, value))
-            }
-        }
+        if let audioInfo { values.append(StatusValue("audio_info", audioInfo)) }
         if let agent = descriptor.userAgent { values.append(StatusValue("user_agent", agent)) }
         // Beyond Icecast: the upstream a relay pulls from now.
         if let upstream = descriptor.relayUpstream { values.append(StatusValue("floe_relay_upstream", upstream)) }
@@ -123,7 +118,22 @@ struct StatusBuilder {
                 StatusValue("floe_hls_requests", "\(requests.total)"),
             ]
         }
+        // One value per `ice-audio-info` entry, as Icecast writes them, but never in place of one of Floe's own
+        // (a source could otherwise forge its listener count) and only under a name XML can carry as an element.
+        let taken = Set(values.map(\.name))
+        for (key, value) in info where key != "bitrate" && !taken.contains(key) && !key.hasPrefix("floe_") && Self.isStatusName(key) {
+            values.append(StatusValue(key, value))
+        }
         return SourceStatus(mount: mount.path, values: values, hidden: mountConfiguration.hidden)
+    }
+
+    /// Whether `name` can be a statistic's name: an ASCII XML element name (a letter or `_`, then letters, digits,
+    /// `_`, `-` or `.`), of at most 64 characters.
+    static func isStatusName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        func isLetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F }
+        guard let first = bytes.first, isLetter(first), bytes.count <= 64 else { return false }
+        return bytes.allSatisfy { isLetter($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x2E }
     }
 
     /// Beyond Icecast: the mount's speaker outputs, as `floe_output_NAME_*` values (the SDP URL is public, the

@@ -256,8 +256,10 @@ extension AdminResponder {
             let password = head.queryValue("password")
             switch action {
             case "add":
-                guard let user, password != nil, !user.isEmpty, !user.contains(":") else {
-                    return .error(400, "missing parameter")
+                guard let user, password != nil, !user.isEmpty else { return .error(400, "missing parameter") }
+                // A user name is one field of one line of the file: no colon, no line break or other control character.
+                guard !user.contains(":"), !user.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                    return .error(400, "invalid username")
                 }
             case "delete":
                 guard user != nil else { return .error(400, "missing parameter") }
