@@ -44,12 +44,15 @@ package final class MP3Transcoder {
             out += restart()
             restarts += 1
         }
-        if decoder == nil {
-            decoder = try MPEGDecoder(sampleRate: rate, channels: channels)
+        // Both are made before either is kept: a failure leaves neither, and the next frame tries again.
+        if decoder == nil || encoder == nil {
+            let newDecoder = try MPEGDecoder(sampleRate: rate, channels: channels)
             encoder = try MP3Encoder(sampleRate: rate, channels: channels, mode: settings.mode, quality: settings.quality)
+            decoder = newDecoder
         }
-        let pcm = decoder!.decode(frame, sampleRate: input.sampleRate)
-        return out + encoder!.encode(pcm)
+        guard let decoder, let encoder else { return out }
+        let pcm = decoder.decode(frame, sampleRate: input.sampleRate)
+        return out + encoder.encode(pcm)
     }
 
     /// The sample rate and channel count of the MPEG audio frame at the front of `frame`.
