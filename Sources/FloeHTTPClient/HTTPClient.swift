@@ -69,7 +69,14 @@ public enum HTTPClient {
                 delegate.value.didFail(HTTPClientError("too many redirects (last to \(next))"))
                 return
             }
-            attempt(request, url: next, redirectsLeft: redirectsLeft - 1, on: eventLoop, delegate: delegate, task: task)
+            // Credentials go only where they were meant to: not to another scheme, host or port (as curl does),
+            // or a redirect would hand a relay's password to whoever the upstream names.
+            var onward = request
+            if !next.hasSameOrigin(as: url) {
+                onward.user = nil
+                onward.password = nil
+            }
+            attempt(onward, url: next, redirectsLeft: redirectsLeft - 1, on: eventLoop, delegate: delegate, task: task)
         }
         let handler = NIOLoopBound(
             HTTPClientHandler(request: request, url: url, delegate: delegate.value, redirect: redirect),

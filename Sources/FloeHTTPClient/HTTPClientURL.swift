@@ -72,6 +72,11 @@ public struct HTTPClientURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL `location` (a `Location:` header) points to from here: absolute, or a path on the same server.
+    /// Whether `other` has the same scheme, host (ignoring case) and port.
+    public func hasSameOrigin(as other: HTTPClientURL) -> Bool {
+        isTLS == other.isTLS && host.lowercased() == other.host.lowercased() && port == other.port
+    }
+
     public func resolving(_ location: String) -> HTTPClientURL? {
         let lowered = location.lowercased()
         if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") { return HTTPClientURL(location) }

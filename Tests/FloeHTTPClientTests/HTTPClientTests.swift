@@ -50,6 +50,21 @@ struct HTTPClientTests {
         try await server.stop()
     }
 
+    /// A redirect to another host (here `localhost` for `127.0.0.1`: another origin, the same test server) gets
+    /// no credentials: an upstream cannot collect a relay's password by naming its own server (found by a probe).
+    @Test func credentialsAreNotSentToAnotherOrigin() async throws {
+        let server = try await CannedServer.start()
+        var request = HTTPClientRequest(url: try #require(HTTPClientURL("http://127.0.0.1:\(server.port)/elsewhere")))
+        request.user = "relay"
+        request.password = "secret"
+        let response = try await HTTPClient.execute(request, on: server.group.next()).get()
+        let echoed = String(buffer: response.body)
+        #expect(echoed.hasPrefix("GET /echo HTTP/1.0\r\n"), "followed the redirect: \(echoed)")
+        #expect(echoed.contains("Host: localhost:\(server.port)\r\n"))
+        #expect(!echoed.contains("Authorization"), "\(echoed)")
+        try await server.stop()
+    }
+
     @Test func anUnframedBodyStreamsWholeAndInOrderToASlowConsumer() async throws {
         let server = try await CannedServer.start()
         let loop = server.group.next()
@@ -194,6 +209,7 @@ private struct CannedServer {
             }
             switch path {
             case "/moved": send("HTTP/1.0 302 Found\r\nLocation: /echo\r\n\r\n")
+            case "/elsewhere": send("HTTP/1.0 302 Found\r\nLocation: http://localhost:\(channel.localAddress!.port!)/echo\r\n\r\n")
             case "/loop": send("HTTP/1.0 301 Moved\r\nLocation: http://127.0.0.1:\(channel.localAddress!.port!)/loop\r\n\r\n")
             case "/echo": send("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + received)
             case "/stream": send("HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-metaint:16000\r\n\r\n", then: CannedServer.streamBytes)
