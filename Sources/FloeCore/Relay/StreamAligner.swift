@@ -10,10 +10,21 @@ import NIOCore
 /// is dropped and the stream goes on from the very next frame. Not found within `maximumBytes` (or when the
 /// caller stops waiting, `release()`), everything held is passed on as it is: a different stream, or a break
 /// longer than the burst, has nothing to skip.
+///
+/// The search is Knuth–Morris–Pratt, carried from one call to the next: each byte received is looked at once (and
+/// the work is at most twice the bytes held), however the stream arrives. An upstream sending one byte at a time
+/// (`icy-metaint: 1`) of near-matches once made every call search everything held again, and held an event loop
+/// for minutes (found by a probe).
 public struct StreamAligner: Sendable {
     private let tail: [UInt8]
+    /// For each prefix of `tail`, the length of its longest proper prefix that is also its suffix.
+    private let fallback: [Int]
     private let maximumBytes: Int
     private var held: [UInt8] = []
+    /// How many of `tail`'s bytes the bytes held end with.
+    private var matched = 0
+    /// Steps the search took so far (for tests of its bound).
+    package private(set) var searchSteps = 0
 
     /// Bytes a relay holds at most while looking for the tail.
     public static let defaultMaximumBytes = 96 * 1024
@@ -33,22 +44,45 @@ public struct StreamAligner: Sendable {
     public init(tail: [UInt8], maximumBytes: Int = StreamAligner.defaultMaximumBytes) {
         self.tail = tail
         self.maximumBytes = maximumBytes
+        var fallback = [Int](repeating: 0, count: tail.count)
+        var length = 0
+        for index in tail.indices.dropFirst() {
+            while length > 0, tail[index] != tail[length] { length = fallback[length - 1] }
+            if tail[index] == tail[length] { length += 1 }
+            fallback[index] = length
+        }
+        self.fallback = fallback
     }
 
     public mutating func receive(_ bytes: ByteBuffer) -> Outcome {
+        let start = held.count
         held += bytes.readableBytesView
         guard !tail.isEmpty else { return release() }
-        if let range = held.firstRange(of: tail) {
-            let rest = ByteBuffer(bytes: held[range.upperBound...])
-            defer { held = [] }
-            return .aligned(rest, skipped: range.upperBound)
+        for index in start..<held.count {
+            let byte = held[index]
+            while matched > 0, tail[matched] != byte {
+                matched = fallback[matched - 1]
+                searchSteps += 1
+            }
+            if tail[matched] == byte { matched += 1 }
+            searchSteps += 1
+            if matched == tail.count {
+                let rest = ByteBuffer(bytes: held[(index + 1)...])
+                defer { reset() }
+                return .aligned(rest, skipped: index + 1)
+            }
         }
         return held.count >= maximumBytes ? release() : .holding
     }
 
     /// Gives up now: everything held, to be passed on.
     public mutating func release() -> Outcome {
-        defer { held = [] }
+        defer { reset() }
         return .gaveUp(ByteBuffer(bytes: held))
+    }
+
+    private mutating func reset() {
+        held = []
+        matched = 0
     }
 }
