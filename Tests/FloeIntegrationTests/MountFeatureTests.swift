@@ -55,6 +55,35 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// The SHOUTcast port admits connections as the HTTP port does (found by a probe): `max-pending-per-ip`
+        /// idle connections at most from one address, and none from a banned one.
+        @Test func theShoutcastPortKeepsTheAdmissionRules() async throws {
+            let server = try await shoutcastServer { $0.limits.maxPendingPerIP = 2 }
+            let idle = try (0..<2).map { _ in try RawSocket(port: server.port + 1) }
+            #expect(await server.waitUntil { server.server.connectionCount >= 2 }, "both idle connections accepted")
+            let third = try RawSocket(port: server.port + 1)
+            try? third.send("\(TestServer.sourcePassword)\r\n")
+            #expect(third.receiveAll().isEmpty, "a third connection still sending its login is refused")
+            idle[0].shutdownWrite()
+            #expect(idle[0].receiveAll().isEmpty)
+            // One slot free again: a source logs in.
+            #expect(try await eventually {
+                let source = try RawSocket(port: server.port + 1)
+                try source.send("\(TestServer.sourcePassword)\r\n")
+                return source.receive(exactly: 20) == Array("OK2\r\nicy-caps:11\r\n\r\n".utf8)
+            })
+            _ = idle
+            await server.stop()
+
+            let directory = try TemporaryDirectory()
+            try "127.0.0.1\n".write(toFile: directory.path("banned"), atomically: true, encoding: .utf8)
+            let banned = try await shoutcastServer { $0.paths.denyIPFile = directory.path("banned") }
+            let source = try RawSocket(port: banned.port + 1)
+            try? source.send("\(TestServer.sourcePassword)\r\n")
+            #expect(source.receiveAll().isEmpty, "a banned address gets no OK2")
+            await banned.stop()
+        }
+
         @Test func libshoutInICYModeStreamsAndSetsTitles() async throws {
             let server = try await shoutcastServer()
             let port = server.port

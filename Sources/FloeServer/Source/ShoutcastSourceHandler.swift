@@ -34,6 +34,8 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
     private var logger: Logger
     private var state = State.awaitingPassword
     private var received = ByteBuffer()
+    /// The address this connection is counted under in `pendingPerPeer` until its headers are in.
+    private var pendingPeer: String?
 
     init(server: ServerContext, mountPath: String, connectionID: Int) {
         self.server = server
@@ -44,8 +46,35 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
         self.logger[metadataKey: "mount.path"] = "\(mountPath)"
     }
 
+    /// Admits the connection as the HTTP port does (`clients`, `allow-ip`/`deny-ip`, `max-pending-per-ip`); the
+    /// protocol has no way to say why, so a refusal is a close and a log line. Without these a flood of idle
+    /// connections here locked listeners out of the HTTP port, and banned addresses could log in (found by a probe).
     func channelActive(context: ChannelHandlerContext) {
-        let timeout = TimeAmount.seconds(configured: server.configuration.limits.headerTimeout)
+        let snapshot = server.snapshot
+        let limits = snapshot.configuration.limits
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        if server.connections.count.load(ordering: .relaxed) > limits.clients {
+            logger.warning("SHOUTcast source connection refused: client connection limit reached", metadata: ["limit": "\(limits.clients)"])
+            context.close(promise: nil)
+            return
+        }
+        if !snapshot.addressRules.admits(peer) {
+            logger.info("Connection refused by allow-ip/deny-ip", metadata: ["peer": "\(peer)"])
+            context.close(promise: nil)
+            return
+        }
+        if limits.maxPendingPerIP > 0 {
+            guard server.pendingPerPeer.claim(peer, limit: limits.maxPendingPerIP) else {
+                logger.warning(
+                    "Too many connections from one address still sending their request",
+                    metadata: ["peer": "\(peer)", "limit": "\(limits.maxPendingPerIP)"]
+                )
+                context.close(promise: nil)
+                return
+            }
+            pendingPeer = peer
+        }
+        let timeout = TimeAmount.seconds(configured: limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
@@ -53,6 +82,21 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
             context.close(promise: nil)
         }
         context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        releasePending()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        releasePending()
+    }
+
+    private func releasePending() {
+        guard let peer = pendingPeer else { return }
+        pendingPeer = nil
+        server.pendingPerPeer.release(peer)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -89,6 +133,7 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
                 return
             }
             state = .done
+            releasePending()
             start(context: context, headers: headers, configuration: configuration)
         }
     }
