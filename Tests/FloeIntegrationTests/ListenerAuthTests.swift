@@ -99,7 +99,8 @@ extension IntegrationTests {
             await server.stop()
         }
 
-        /// A URL-authentication service in python3: admits user `good` for 2 s, logs every form it gets to
+        /// A URL-authentication service in python3: admits user `good` for 2 s (the value written `2 `, with a
+        /// space after it, which once made no time limit at all: found by a probe), logs every form it gets to
         /// `auth.log`; over https with `certificate`. Returns the process and the service's URL.
         func startAuthService(in directory: TemporaryDirectory, certificate: TestCertificate? = nil) async throws -> (ExternalProcess, String) {
             let service = """
@@ -113,7 +114,7 @@ extension IntegrationTests {
                         self.send_response(200)
                         if fields.get("action") == ["listener_add"] and fields.get("user") == ["good"]:
                             self.send_header("icecast-auth-user", "1")
-                            self.send_header("icecast-auth-timelimit", "2")
+                            self.send_header("icecast-auth-timelimit", "2 ")
                         self.end_headers()
                     def log_message(self, *args):
                         pass
@@ -157,7 +158,9 @@ extension IntegrationTests {
             let start = ContinuousClock.now
             let (good, admitted) = try listen(server.port, "/paid?token=x", user: "good", password: "pw")
             #expect(admitted.hasPrefix("HTTP/1.0 200 OK"))
-            _ = try await onThread { good.receiveAll() }
+            // Bounded, so that a listener never cut fails the test instead of hanging it (the source streams in
+            // real time: 256 KiB is a burst and about twelve seconds).
+            _ = try await onThread { good.receiveAll(limit: 256 * 1024) }
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(1900) && elapsed < .seconds(5), "cut at the service's time limit: \(elapsed)")
 

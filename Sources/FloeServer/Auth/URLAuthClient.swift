@@ -19,9 +19,10 @@ enum URLAuthClient {
             return headers[name].contains { $0.trimmingSpaces() == value }
         }
 
-        /// The value of the header called `name` (`icecast-auth-timelimit:` or without its colon).
+        /// The value of the header called `name` (`icecast-auth-timelimit:` or without its colon), without the
+        /// spaces around it (a time limit of `2 ` was once no time limit at all).
         func value(of name: String) -> String? {
-            headers.first(name: name.trimmingSpaces().replacingOccurrences(of: ":", with: ""))
+            headers.first(name: name.trimmingSpaces().replacingOccurrences(of: ":", with: "")).map { String($0.trimmingSpaces()) }
         }
     }
 
