@@ -19,4 +19,16 @@ struct MasterStreamListTests {
         let relays = MasterStreamList.relays(from: body, master: "http://m:1", onDemand: false)
         #expect(relays.map(\.localMount) == ["/ok", "/spaced"])
     }
+
+    /// A master names paths here: none that a configuration could not name as a mount, and none of the server's
+    /// own endpoints (found by a probe: `/../../etc/passwd`, `/x?y=1` and `/status-json.xsl` became relays).
+    @Test func pathsNoMountCouldHaveOrThatAreTheServersOwnAreSkipped() {
+        let body = [
+            "/../../etc/passwd", "//twice", "/x?y=1", "/frag#x", "/tab\tin", "/ctl\u{01}", "/admin/stats", "/admin",
+            "/admin.cgi", "/ADMIN/listmounts", "/status-json.xsl", "/status.xsl", "/metrics", "/live.sdp",
+            "http://other.example/metrics", "/fine", "/radio/ok.mp3",
+        ].joined(separator: "\n")
+        let relays = MasterStreamList.relays(from: body, master: "http://m:1", onDemand: false)
+        #expect(relays.map(\.localMount) == ["/fine", "/radio/ok.mp3"])
+    }
 }

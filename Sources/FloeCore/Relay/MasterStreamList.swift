@@ -30,7 +30,7 @@ public enum MasterStreamList {
             } else {
                 continue
             }
-            guard path.count > 1, !path.contains(" "), seen.insert(path).inserted else { continue }
+            guard path.count > 1, Self.mayRelay(path), seen.insert(path).inserted else { continue }
             relays.append(
                 ServerConfiguration.Relay(
                     upstreams: [ServerConfiguration.RelayUpstream(url: url)],
@@ -42,5 +42,15 @@ public enum MasterStreamList {
             )
         }
         return relays
+    }
+
+    /// Whether a master may have a relay at `path`: a path a configuration could name as a mount (no `..`, `?`,
+    /// `#`, white space or control characters, no leading `//`), and none of the server's own endpoints, which a
+    /// master's list must not be able to shadow (found by a probe).
+    static func mayRelay(_ path: String) -> Bool {
+        guard ConfigurationValidator.pathProblem(path) == nil else { return false }
+        let lowered = path.lowercased()
+        if lowered == "/admin" || lowered.hasPrefix("/admin/") || lowered.hasPrefix("/admin.") { return false }
+        return !["/metrics", "/status.xsl", "/status-json.xsl"].contains(lowered) && !lowered.hasSuffix(".sdp")
     }
 }
