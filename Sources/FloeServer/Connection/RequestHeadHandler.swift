@@ -46,8 +46,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// When the connection was accepted, and its request once parsed: for the access log.
     private var startedAt = Date()
     private(set) var request: RequestHead?
-    /// The address this connection is counted under in `pendingPerPeer` while its head is awaited.
-    private var pendingPeer: String?
+    /// This connection's count in `pendingPerPeer` while its head is awaited.
+    private var pending: PeerCounter.Claim?
     /// The client's address once the head is read: the socket's, or the one a trusted proxy names.
     private var clientAddress: String?
     /// Accepted beyond `clients` only to be redirected (`limits.redirect-when-full`) once its head says where to.
@@ -105,7 +105,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         // A trusted proxy carries many clients' connections; each is limited once its head names the client.
         let limit = configuration.limits.maxPendingPerIP
         if limit > 0, !fromProxy, let peer = context.channel.remoteAddress?.ipAddress {
-            guard server.pendingPerPeer.claim(peer, limit: limit) else {
+            pending = server.pendingPerPeer.claimOne(peer, limit: limit)
+            guard pending != nil else {
                 logger.warning(
                     "Too many connections from one address still sending their request",
                     metadata: ["peer": "\(peer)", "limit": "\(limit)"]
@@ -113,7 +114,6 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
                 respondAndClose(context: context, .error(503, "Too many connections from your address"))
                 return
             }
-            pendingPeer = peer
         }
         armHeadTimeout(context: context)
         context.fireChannelActive()
@@ -220,9 +220,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The head has arrived, or the connection is gone: it no longer counts against its address.
     private func releasePending() {
-        guard let peer = pendingPeer else { return }
-        pendingPeer = nil
-        server.pendingPerPeer.release(peer)
+        pending?.release()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -21,6 +21,28 @@ final class PeerCounter: Sendable {
         }
     }
 
+    /// One count for one address, given back once: releasing it again does nothing.
+    struct Claim {
+        private let counter: PeerCounter
+        private var peer: String?
+
+        fileprivate init(counter: PeerCounter, peer: String) {
+            self.counter = counter
+            self.peer = peer
+        }
+
+        mutating func release() {
+            guard let peer else { return }
+            self.peer = nil
+            counter.release(peer)
+        }
+    }
+
+    /// Counts one more for `peer` unless it already has `limit`: the count to give back, or `nil` when refused.
+    func claimOne(_ peer: String, limit: Int) -> Claim? {
+        claim(peer, limit: limit) ? Claim(counter: self, peer: peer) : nil
+    }
+
     /// Counts one less for `peer`.
     func release(_ peer: String) {
         table(peer).counts.withLock { counts in

@@ -34,8 +34,8 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
     private var logger: Logger
     private var state = State.awaitingPassword
     private var received = ByteBuffer()
-    /// The address this connection is counted under in `pendingPerPeer` until its headers are in.
-    private var pendingPeer: String?
+    /// This connection's count in `pendingPerPeer` until its headers are in.
+    private var pending: PeerCounter.Claim?
 
     init(server: ServerContext, mountPath: String, connectionID: Int) {
         self.server = server
@@ -64,7 +64,8 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
             return
         }
         if limits.maxPendingPerIP > 0 {
-            guard server.pendingPerPeer.claim(peer, limit: limits.maxPendingPerIP) else {
+            pending = server.pendingPerPeer.claimOne(peer, limit: limits.maxPendingPerIP)
+            guard pending != nil else {
                 logger.warning(
                     "Too many connections from one address still sending their request",
                     metadata: ["peer": "\(peer)", "limit": "\(limits.maxPendingPerIP)"]
@@ -72,7 +73,6 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
                 context.close(promise: nil)
                 return
             }
-            pendingPeer = peer
         }
         let timeout = TimeAmount.seconds(configured: limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
@@ -85,18 +85,12 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        releasePending()
+        pending?.release()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        releasePending()
-    }
-
-    private func releasePending() {
-        guard let peer = pendingPeer else { return }
-        pendingPeer = nil
-        server.pendingPerPeer.release(peer)
+        pending?.release()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -133,7 +127,7 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
                 return
             }
             state = .done
-            releasePending()
+            pending?.release()
             start(context: context, headers: headers, configuration: configuration)
         }
     }
