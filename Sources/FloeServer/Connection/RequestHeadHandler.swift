@@ -79,41 +79,14 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let configuration = snapshot.configuration
-        let connections = server.connections.count.load(ordering: .relaxed)
-        if connections > configuration.limits.clients {
-            logger.warning("Client connection limit reached", metadata: ["limit": "\(configuration.limits.clients)"])
-            // Redirecting costs a head read; past a margin above `clients` even that is refused, so a flood of
-            // idle connections cannot hold descriptors beyond it.
-            let redirectMargin = max(64, configuration.limits.clients / 10)
-            guard configuration.limits.redirectWhenFull != nil,
-                connections <= configuration.limits.clients + redirectMargin
-            else {
-                respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
-                return
-            }
-            beyondClientLimit = true
-        }
-        let socketPeer = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        let rules = snapshot.addressRules
-        let fromProxy = rules.isTrustedProxy(socketPeer)
-        if !fromProxy, !rules.admits(socketPeer) {
-            logger.info("Connection refused by allow-ip/deny-ip", metadata: ["peer": "\(socketPeer)"])
-            respondAndClose(context: context, .error(403, "Forbidden"))
+        switch server.admit(peer: context.channel.remoteAddress?.ipAddress, port: .http, snapshot: snapshot) {
+        case .failure(let refusal):
+            refusal.log(to: logger)
+            respondAndClose(context: context, refusal.response)
             return
-        }
-        // A trusted proxy carries many clients' connections; each is limited once its head names the client.
-        let limit = configuration.limits.maxPendingPerIP
-        if limit > 0, !fromProxy, let peer = context.channel.remoteAddress?.ipAddress {
-            pending = server.pendingPerPeer.claimOne(peer, limit: limit)
-            guard pending != nil else {
-                logger.warning(
-                    "Too many connections from one address still sending their request",
-                    metadata: ["peer": "\(peer)", "limit": "\(limit)"]
-                )
-                respondAndClose(context: context, .error(503, "Too many connections from your address"))
-                return
-            }
+        case .success(let admitted):
+            pending = admitted.pending
+            beyondClientLimit = admitted.beyondClientLimit
         }
         armHeadTimeout(context: context)
         context.fireChannelActive()

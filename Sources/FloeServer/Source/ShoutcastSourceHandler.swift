@@ -46,35 +46,20 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
         self.logger[metadataKey: "mount.path"] = "\(mountPath)"
     }
 
-    /// Admits the connection as the HTTP port does (`clients`, `allow-ip`/`deny-ip`, `max-pending-per-ip`); the
-    /// protocol has no way to say why, so a refusal is a close and a log line. Without these a flood of idle
+    /// Admits the connection by the rules every port shares (`ConnectionAdmission`); the protocol has no way to say
+    /// why, so a refusal is a close and a log line. Without these a flood of idle
     /// connections here locked listeners out of the HTTP port, and banned addresses could log in (found by a probe).
     func channelActive(context: ChannelHandlerContext) {
         let snapshot = server.snapshot
-        let limits = snapshot.configuration.limits
-        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        if server.connections.count.load(ordering: .relaxed) > limits.clients {
-            logger.warning("SHOUTcast source connection refused: client connection limit reached", metadata: ["limit": "\(limits.clients)"])
+        switch server.admit(peer: context.channel.remoteAddress?.ipAddress, port: .shoutcastSource, snapshot: snapshot) {
+        case .failure(let refusal):
+            refusal.log(to: logger)
             context.close(promise: nil)
             return
+        case .success(let admitted):
+            pending = admitted.pending
         }
-        if !snapshot.addressRules.admits(peer) {
-            logger.info("Connection refused by allow-ip/deny-ip", metadata: ["peer": "\(peer)"])
-            context.close(promise: nil)
-            return
-        }
-        if limits.maxPendingPerIP > 0 {
-            pending = server.pendingPerPeer.claimOne(peer, limit: limits.maxPendingPerIP)
-            guard pending != nil else {
-                logger.warning(
-                    "Too many connections from one address still sending their request",
-                    metadata: ["peer": "\(peer)", "limit": "\(limits.maxPendingPerIP)"]
-                )
-                context.close(promise: nil)
-                return
-            }
-        }
-        let timeout = TimeAmount.seconds(configured: limits.headerTimeout)
+        let timeout = TimeAmount.seconds(configured: snapshot.configuration.limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
