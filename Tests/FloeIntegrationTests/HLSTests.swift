@@ -537,3 +537,52 @@ extension IntegrationTests.HLSTests {
         await server.stop()
     }
 }
+
+extension IntegrationTests.HLSTests {
+    /// A fallback with a listener login is never heard through HLS: not by a mount without a source whose HLS
+    /// would follow it, nor by a mount whose source leaves (its listeners move there, as in Icecast; its HLS
+    /// playlist and segments, which carry no login, do not). Found by a probe: `/open.m3u8` played `/secret`.
+    @Test func hlsNeverCarriesTheAudioOfAFallbackWithAListenerLogin() async throws {
+        let directory = try TemporaryDirectory()
+        try (HTPasswd.line(user: "alice", password: "wonder") + "\n").write(
+            toFile: directory.path("users"), atomically: true, encoding: .utf8)
+        let server = try await TestServer { configuration in
+            configuration.mounts["/secret"] = MountConfiguration(
+                listenerAuthentication: .htpasswd(.init(filename: directory.path("users")))
+            )
+            configuration.mounts["/open"] = MountConfiguration(fallbackMount: "/secret")
+            configuration.mounts["/leaving"] = MountConfiguration(fallbackMount: "/secret")
+        }
+        let secret = try rawSource(port: server.port, mount: "/secret")
+        let secretStreaming = streamUntilCancelled(secret, Fixture.otherMP3)
+        let leaving = try rawSource(port: server.port, mount: "/leaving")
+        let leavingStreaming = streamUntilCancelled(leaving)
+        _ = try await Self.playlist(server.port, mount: "/leaving", atLeast: 2)
+        #expect(try Self.status(Self.get(server.port, "/secret.m3u8").head) == 403)
+
+        // /open has no source of its own; its listeners would get 404 (the fallback wants a login), and so does HLS.
+        let openPlaylist = try await eventually(timeout: 4) {
+            try await onThread { Self.status(try Self.get(server.port, "/open.m3u8").head) } == 200
+        }
+        #expect(!openPlaylist, "/open.m3u8 served the audio of /secret")
+
+        // /leaving's source goes: nothing its playlist lists from then on may be /secret's tone.
+        leavingStreaming.cancel()
+        leaving.shutdownWrite()
+        try await Task.sleep(for: .seconds(6))
+        let (head, body) = try Self.get(server.port, "/leaving.m3u8")
+        var heard: [UInt8] = []
+        if Self.status(head) == 200 {
+            for segment in Self.uris(String(decoding: body, as: UTF8.self)).segments {
+                let (segmentHead, bytes) = try Self.get(server.port, "/" + segment)
+                guard Self.status(segmentHead) == 200 else { continue }
+                let file = directory.path("segment.ts")
+                try Data(bytes).write(to: URL(fileURLWithPath: file))
+                heard += [UInt8](try await Self.ffmpeg(["-y", "-i", file, "-map", "0:a", "-c", "copy", "-f", "mp3", "-"]))
+            }
+        }
+        #expect(frameCount(in: heard, from: Fixture.otherMP3) == 0, "/leaving's HLS followed /secret")
+        secretStreaming.cancel()
+        await server.stop()
+    }
+}

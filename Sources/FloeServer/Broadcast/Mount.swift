@@ -146,8 +146,9 @@ final class Mount: Sendable {
 
     /// Ends the source `id`. Its listeners move to `fallback` (a live mount) on their own loops, or are closed.
     /// Speakers playing this mount follow the listeners to the fallback; without one, they play out what they
-    /// hold and go back to their own mounts to wait for the next source.
-    func sourceDisconnected(id: Int, fallback: Mount?) {
+    /// hold and go back to their own mounts to wait for the next source. HLS streams follow only when
+    /// `hlsMayFollow` (the fallback has no listener authentication: see `MountConfiguration.allowsHLS`).
+    func sourceDisconnected(id: Int, fallback: Mount?, hlsMayFollow: Bool = false) {
         let ended = state.withLockedValue { state -> Bool in
             let generation = state.generation
             switch state.sourceDisconnected(id: id) {
@@ -181,14 +182,13 @@ final class Mount: Sendable {
             outputs.lastBlock = nil
             return outputs.attached
         }
-        if let fallback, fallback !== self, fallback.isLive {
-            for output in leaving where output.move(from: self, to: fallback, withLastBlock: true) {
-                output.settle(after: fallback)
-            }
-        } else {
-            for output in leaving where output.move(from: self, to: output.home, withLastBlock: false) {
+        let destination = fallback.flatMap { $0 !== self && $0.isLive ? $0 : nil }
+        for output in leaving {
+            if let destination, hlsMayFollow || !(output is HLSStream) {
+                if output.move(from: self, to: destination, withLastBlock: true) { output.settle(after: destination) }
+            } else if output.move(from: self, to: output.home, withLastBlock: false), !output.home.isLive {
                 // A new source may have logged in meanwhile; then nothing ended.
-                if !output.home.isLive { output.endOfSource() }
+                output.endOfSource()
             }
         }
     }

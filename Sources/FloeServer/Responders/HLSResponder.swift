@@ -18,6 +18,13 @@ import NIOCore
 /// for each would cost more than the answer. Errors close it.
 /// A mount with listener authentication serves no HLS (403): a playlist and its segments are plain files to any
 /// cache, and cannot carry a listener's login.
+extension MountConfiguration {
+    /// Whether an HLS stream may carry this mount's audio: not when it has listener authentication, since HLS
+    /// playlists and segments are plain files to any cache and carry no login. Checked for the mount asked for
+    /// and for every mount its stream follows to (a fallback's audio would otherwise reach anyone).
+    var allowsHLS: Bool { listenerAuthentication == nil }
+}
+
 extension HLSResource {
     var kind: HLSRequestCounts.Kind {
         switch self {
@@ -56,8 +63,13 @@ struct HLSResponder: Responder {
             connection.respondAndClose(.error(404, "HLS is offered for MP3 and AAC mounts"))
             return
         }
-        guard configuration.listenerAuthentication == nil else {
+        guard configuration.allowsHLS else {
             connection.respondAndClose(.error(403, "HLS is not offered for mounts with listener authentication"))
+            return
+        }
+        guard stream.currentMountPath.map({ request.configuration.mount($0).allowsHLS }) ?? true else {
+            // Following a fallback with a login (moved there before a reload added it, say): as for a listener.
+            connection.respondAndClose(.error(404, "No HLS stream here"))
             return
         }
         mount.metrics?.hlsRequests(resource.kind).increment()
@@ -91,8 +103,8 @@ struct HLSResponder: Responder {
         }
     }
 
-    /// The mount at `path`. A configured mount without a source has its HLS stream follow its live fallback, as
-    /// its listeners would (created for the purpose if no source ever fed it); the stream comes home when the
+    /// The mount at `path`. A configured mount without a source has its HLS stream follow its live fallback (one
+    /// without listener authentication), as its listeners would (created for the purpose if no source ever fed it); the stream comes home when the
     /// mount's own source arrives.
     private func mount(_ path: String, configuration: ServerConfiguration) -> Mount? {
         let existing = server.mounts.mount(path)
@@ -104,6 +116,7 @@ struct HLSResponder: Responder {
         )
         if let stream = mount.hls, !mount.isLive, stream.currentMountPath == path,
             let fallback = server.mounts.liveFallback(of: path, configuration: configuration),
+            configuration.mount(fallback.path).allowsHLS,
             stream.move(from: mount, to: fallback, withLastBlock: true)
         {
             stream.settle(after: fallback)

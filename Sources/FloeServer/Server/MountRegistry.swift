@@ -117,4 +117,17 @@ extension MountRegistry {
     func liveFallback(of path: String, configuration: ServerConfiguration) -> Mount? {
         fallbackChain(of: path, configuration: configuration).first { $0.isLive }
     }
+
+    /// Ends `mount`'s source `id`: its listeners and outputs go to its live fallback (HLS only to one without a
+    /// login), or, without one or when not `movingListeners`, are ended. Returns the fallback chosen.
+    @discardableResult
+    func endSource(id: Int, of mount: Mount, configuration: ServerConfiguration, movingListeners: Bool = true) -> Mount? {
+        let fallback = movingListeners ? liveFallback(of: mount.path, configuration: configuration) : nil
+        mount.sourceDisconnected(
+            id: id,
+            fallback: fallback,
+            hlsMayFollow: fallback.map { configuration.mount($0.path).allowsHLS } ?? false
+        )
+        return fallback
+    }
 }

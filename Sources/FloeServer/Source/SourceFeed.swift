@@ -69,8 +69,7 @@ final class SourceFeed {
     func removeMirror(_ mount: Mount) {
         guard let index = mirrors.firstIndex(where: { $0.mount === mount }) else { return }
         let mirror = mirrors.remove(at: index)
-        let fallback = server.mounts.liveFallback(of: mount.path, configuration: server.configuration)
-        mount.sourceDisconnected(id: mirror.sourceID, fallback: fallback)
+        server.mounts.endSource(id: mirror.sourceID, of: mount, configuration: server.configuration)
     }
 
     /// Every mount this feed publishes to: its own, then its mirrors.
@@ -184,8 +183,7 @@ final class SourceFeed {
                 return
             }
         }
-        let fallback = server.mounts.liveFallback(of: mount.path, configuration: server.configuration)
-        mount.sourceDisconnected(id: sourceID, fallback: fallback)
+        let fallback = server.mounts.endSource(id: sourceID, of: mount, configuration: server.configuration)
         mount.recordStatistics(nil)
         mount.metrics?.sourceDisconnects.increment()
         hooks.disconnected()

@@ -107,7 +107,7 @@ struct StatusBuilder {
         }
         // Beyond Icecast: the mount's HLS playlist, and who reads it (distinct clients within the live window;
         // behind a cache, the cache is one).
-        if let hls = mount.hls, hls.configuration.enabled, mountConfiguration.listenerAuthentication == nil, descriptor.format.isFramed {
+        if let hls = mount.hls, hls.configuration.enabled, mountConfiguration.allowsHLS, descriptor.format.isFramed {
             let requests = hls.requestCounts
             // The URL once the playlist has enough segments for any player to start with.
             if hls.isReadyForPlayers {

@@ -313,9 +313,12 @@ extension TranscodedMount {
             guard let sourceID else { return }
             for output in ingest.finish(at: .now()) { derived.publish(output, from: sourceID) }
             ingest = Self.makeIngest(context)
-            let configuration = context.configuration
-            let fallback = movingListeners ? context.mounts.liveFallback(of: derived.path, configuration: configuration) : nil
-            derived.sourceDisconnected(id: sourceID, fallback: fallback)
+            context.mounts.endSource(
+                id: sourceID,
+                of: derived,
+                configuration: context.configuration,
+                movingListeners: movingListeners
+            )
             derived.recordStatistics(nil)
             derived.metrics?.sourceDisconnects.increment()
             self.sourceID = nil
