@@ -48,6 +48,23 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A mount name a configured mount could not have is refused: a line break in one became a second line of
+        /// `streamlist.txt`, and every slave relayed the URL written there (found by a probe).
+        @Test(arguments: ["/x%0D%0Ahttp://127.0.0.1:9/stolen", "/a%00b", "/tab%09bed", "/my%20stream", "/x/..", "//x"])
+        func aMountNameNoConfiguredMountCouldHaveIsRefused(path: String) async throws {
+            let server = try await TestServer()
+            let socket = try RawSocket(port: server.port)
+            try socket.send(
+                requestHead(
+                    "SOURCE \(path) HTTP/1.0",
+                    ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: audio/mpeg"]
+                )
+            )
+            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 400 "), "\(reply)")
+            await server.stop()
+        }
+
         @Test func putWithoutContentTypeIsRefused() async throws {
             let server = try await TestServer()
             let socket = try RawSocket(port: server.port)

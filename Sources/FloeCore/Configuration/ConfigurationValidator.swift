@@ -160,8 +160,8 @@ public enum ConfigurationValidator {
     }
 
     /// Why `path` cannot name a mount or a file under the web root, or `nil` if it can. Shared with the loaders,
-    /// which check mount names with it.
-    static func pathProblem(_ path: String) -> String? {
+    /// which check mount names with it, and with source logins.
+    public static func pathProblem(_ path: String) -> String? {
         guard path.hasPrefix("/") else {
             return "must start with \"/\""
         }

@@ -90,9 +90,10 @@ struct SourceResponder: Responder {
 
 /// Rules for mount names.
 enum MountPath {
-    /// A mount is an absolute path with no empty first segment (Icecast closes on `//x` or `x`).
+    /// A mount is a path a configured mount could have (`ConfigurationValidator.pathProblem`): absolute, with no
+    /// empty first segment (Icecast closes on `//x` or `x`), no `..` segment, no whitespace or control characters.
+    /// A line break in a source's mount name once became a second line of `streamlist.txt`, which slaves relay.
     static func isValid(_ path: String) -> Bool {
-        path.hasPrefix("/") && !path.hasPrefix("//") && path.count > 1 && !path.contains("/../")
-            && !path.hasSuffix("/..")
+        path.count > 1 && ConfigurationValidator.pathProblem(path) == nil
     }
 }
