@@ -394,6 +394,19 @@ extension IntegrationTests {
                 #expect(reply.hasPrefix("HTTP/1.0 200 OK") && !reply.contains("evil.example") && !reply.contains("<script>"), "\(playlist): \(reply)")
                 #expect(reply.contains("\(server.configuration.hostname):\(server.port)/live"), "\(playlist)")
             }
+            // Nor is a line break in the path or query: any path gets a playlist, and it stays one entry.
+            let injected = [
+                "/radio%0D%0Ahttp://elsewhere.example/ad.mp3%0D%0A%23.m3u", "/radio%0AFile2=http://elsewhere.example/x.pls",
+                "/admin/buildm3u?mount=/live%0D%0Ahttp://elsewhere.example/&username=a%0Ab&password=c%0Dd",
+            ]
+            for playlist in injected {
+                let reply = try await curl(server, playlist, user: nil)
+                let entries = reply.body.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("http") || $0.hasPrefix("File") }
+                #expect(reply.code == "200" && entries.count == 1 && !entries[0].contains(" "), "\(playlist): \(reply.body)")
+                #expect(entries.first?.contains("%0D%0A") == true || entries.first?.contains("%0A") == true, "\(reply.body)")
+            }
+            let spaced = try await curl(server, "/my%20stream.m3u", user: nil)
+            #expect(spaced.body == "http://127.0.0.1:\(server.port)/my%20stream\r\n", "a URL has no space")
             _ = source
             await server.stop()
         }

@@ -111,13 +111,14 @@ struct PublicStatusResponder: Responder {
         let port = server.publicPort.load(ordering: .relaxed)
         // A Host header that is not a host (markup, quotes, a second line) is not written into the document.
         let host = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port)
-        let url = "\(isTLS ? "https" : "http")://\(host)\(mountPath)"
+        // The path percent-encoded: any path gets a playlist, and a line break in one would be a second entry.
+        let url = "\(isTLS ? "https" : "http")://\(host)\(PercentEncoding.encodingPath(mountPath))"
         switch kind {
         case ".m3u":
             return IcecastResponse(status: 200, contentType: "audio/x-mpegurl", body: Array("\(url)\r\n".utf8))
         case ".pls":
             let name = status(mountPath, configuration)?.value("server_name") ?? String(mountPath.dropFirst())
-            let body = "[playlist]\nNumberOfEntries=1\nFile1=\(url)\nTitle1=\(name)\nLength1=-1\nVersion=2\n"
+            let body = "[playlist]\nNumberOfEntries=1\nFile1=\(url)\nTitle1=\(Self.oneLine(name))\nLength1=-1\nVersion=2\n"
             return IcecastResponse(status: 200, contentType: "audio/x-scpls", body: Array(body.utf8))
         case ".xspf":
             guard let source = status(mountPath, configuration) else { return nil }
@@ -147,14 +148,24 @@ struct PublicStatusResponder: Responder {
             return IcecastResponse(status: 200, contentType: "application/xspf+xml; charset=UTF-8", body: Array(body.utf8))
         case ".vclt":
             guard let source = status(mountPath, configuration) else { return nil }
+            let value = { (name: String) in Self.oneLine(source.value(name) ?? "") }
             let body =
-                "STREAMURL=\(url)\nSERVER_NAME=\(source.value("server_name") ?? "")\n"
-                + "DESCRIPTION=\(source.value("server_description") ?? "")\nSIGNALINFO=\n"
-                + "GENRE=\(source.value("genre") ?? "")\n==\n"
+                "STREAMURL=\(url)\nSERVER_NAME=\(value("server_name"))\n"
+                + "DESCRIPTION=\(value("server_description"))\nSIGNALINFO=\n"
+                + "GENRE=\(value("genre"))\n==\n"
             return IcecastResponse(status: 200, contentType: "audio/x-vclt; charset=UTF-8", body: Array(body.utf8))
         default:
             return nil
         }
+    }
+
+    /// `text` with each control character (a line break above all) made a space: one line of a `.pls` or `.vclt`.
+    static func oneLine(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            scalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
+        }
+        return String(scalars)
     }
 
     /// `/status.xsl`: Icecast's public status page as plain HTML, one block per visible mount; every value from a

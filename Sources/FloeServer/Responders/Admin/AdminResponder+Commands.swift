@@ -231,13 +231,15 @@ extension AdminResponder {
         let port = server.publicPort.load(ordering: .relaxed)
         // A Host header that is not a host (markup, quotes, a second line) is not written into the document.
         let host = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port)
-        let credentials = user.isEmpty ? "" : "\(user):\(password)@"
-        if wantsJSON { return Self.json(AdminJSON.PlaylistURL(url: "\(scheme)://\(credentials)\(host)\(path)")) }
+        // Every part from the query percent-encoded: anyone may ask, and a line break would add an entry.
+        let credentials = user.isEmpty ? "" : "\(PercentEncoding.encoding(user)):\(PercentEncoding.encoding(password))@"
+        let url = "\(scheme)://\(credentials)\(host)\(PercentEncoding.encodingPath(path))"
+        if wantsJSON { return Self.json(AdminJSON.PlaylistURL(url: url)) }
         return IcecastResponse(
             status: 200,
             contentType: "audio/x-mpegurl",
             extraHeaders: ["Content-Disposition: attachment; filename=listen.m3u"],
-            body: Array("\(scheme)://\(credentials)\(host)\(path)\r\n".utf8)
+            body: Array("\(url)\r\n".utf8)
         )
     }
 
