@@ -107,6 +107,66 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A request that asks to upgrade (RFC 2817) gets `101` and is answered once the TLS handshake is done:
+        /// never in plain text before it. A client that never shakes hands is closed at `header-timeout`, is not a
+        /// listener meanwhile, and its admin command is not carried out (found by a probe: such a listener was held
+        /// for good, its answer piling up in the TLS handler, and `/admin/metadata` ran without TLS).
+        @Test(arguments: [TLSMode.on, .auto])
+        func anUpgradeRequestIsServedOnlyAfterItsHandshake(mode: TLSMode) async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await TestServer { configuration in
+                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: mode)]
+                configuration.tls = TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
+                configuration.limits.headerTimeout = 1
+            }
+            // A source over TLS (libshout upgrades), then the stalled clients in plain text.
+            let source = try ShoutSource(
+                host: "localhost", port: server.port, mount: "/live", password: TestServer.sourcePassword,
+                tls: .auto, caFile: certificate.caFile
+            )
+            try await onThread { try source.open() }
+            let upgrade = ["Host: localhost", "Upgrade: TLS/1.0", "Connection: Upgrade"]
+            let listener = try RawSocket(port: server.port)
+            try listener.send(requestHead("GET /live HTTP/1.1", upgrade))
+            let title = try RawSocket(port: server.port)
+            try title.send(
+                requestHead(
+                    "GET /admin/metadata?mount=/live&mode=updinfo&song=SENT_IN_PLAIN_TEXT HTTP/1.1",
+                    upgrade + ["Authorization: \(basicAuthorization("admin", TestServer.adminPassword))"]
+                )
+            )
+            for socket in [listener, title] {
+                #expect(try socket.receiveHead().head.hasPrefix("HTTP/1.1 101 Switching Protocols"))
+                #expect(socket.isClosedByPeer(within: 5), "closed at header-timeout without a handshake")
+            }
+            #expect(server.listeners("/live") == 0)
+            #expect(server.server.mountState("/live")?.metadata.title != "SENT_IN_PLAIN_TEXT")
+            try await onThread { source.close() }
+            await server.stop()
+        }
+
+        /// A connection that asked to upgrade counts against `max-pending-per-ip` until its real request is read.
+        @Test func upgradedConnectionsStillSendingTheirRequestCountAsPending() async throws {
+            let directory = try TemporaryDirectory()
+            let certificate = try await TestCertificate.make(in: directory)
+            let server = try await TestServer { configuration in
+                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: .auto)]
+                configuration.tls = TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
+                configuration.limits.maxPendingPerIP = 2
+            }
+            var sockets: [RawSocket] = []
+            var answers: [String] = []
+            for _ in 0..<3 {
+                let socket = try RawSocket(port: server.port)
+                try socket.send(requestHead("OPTIONS * HTTP/1.1", ["Host: localhost", "Upgrade: TLS/1.0", "Connection: Upgrade"]))
+                answers.append(String(try socket.receiveHead().head.prefix(12)))
+                sockets.append(socket)
+            }
+            #expect(answers == ["HTTP/1.1 101", "HTTP/1.1 101", "HTTP/1.0 503"], "\(answers)")
+            await server.stop()
+        }
+
         /// libshout in its default mode asks to upgrade (`OPTIONS *` with `Upgrade: TLS/1.0`) and gets TLS on both
         /// kinds of port; in RFC 2818 mode it starts with TLS. It checks the certificate against `localhost`.
         @Test(arguments: [(TLSMode.auto, ShoutSource.TLS.auto), (.on, .auto), (.on, .rfc2818), (.auto, .rfc2817)])

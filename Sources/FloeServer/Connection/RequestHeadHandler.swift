@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 /// The first handler of every connection: reads the request head, then hands the request to the router.
 ///
@@ -23,6 +24,9 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum State {
         case awaitingHead
+        /// A request that asked for TLS (RFC 2817) got `101`; it is routed once the handshake is done, so nothing
+        /// is answered or done in plain text, and a client that never shakes hands is cut off by `header-timeout`.
+        case awaitingHandshake(RequestHead)
         /// Waiting for a responder's answer (listener authentication); input is ignored.
         case authenticating
         case handedOver
@@ -99,6 +103,11 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         headTimeout = context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
+            if case .awaitingHandshake = handler.state {
+                handler.logger.info("TLS handshake not finished within header-timeout after an upgrade request")
+                context.close(promise: nil)
+                return
+            }
             guard case .awaitingHead = handler.state else { return }
             if handler.keptAliveResponses > 0, handler.received == nil {
                 // An idle keep-alive connection: closed without a word, as HTTP servers do.
@@ -128,6 +137,14 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
         case .authenticating:
             break
+        case .awaitingHandshake:
+            // Decrypted bytes after the head (a source's audio), kept for the request once it is routed.
+            if received == nil {
+                received = incoming
+            } else {
+                received!.writeBuffer(&incoming)
+            }
+            if received!.readableBytes > parser.maximumHeadBytes { context.close(promise: nil) }
         case .draining(let discarded):
             let total = discarded + incoming.readableBytes
             state = .draining(discarded: total)
@@ -165,15 +182,18 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .head(let head, let headLength):
             headTimeout?.cancel()
-            releasePending()
             request = head
             var leftover = received!
             received = nil
             receivedSearched = 0
             leftover.moveReaderIndex(forwardBy: headLength)
             if transport.mayUpgradeToTLS, head.asksForTLSUpgrade {
+                // Still pending (`max-pending-per-ip`) until the handshake is done and the real request is read.
                 upgradeToTLS(context: context, head: head, leftover: leftover)
-            } else if transport == .plainOnTLSOnlySocket {
+                return
+            }
+            releasePending()
+            if transport == .plainOnTLSOnlySocket {
                 respondAndClose(context: context, PlainRequestOnTLSSocket.response(to: head, snapshot: snapshot, port: context.channel.localAddress?.port))
             } else {
                 route(context: context, head: head, leftover: leftover)
@@ -208,7 +228,9 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     ///
     /// The answer to `OPTIONS *` keeps the connection open (HTTP/1.1, no `Connection: close`) and the next
     /// request is read on it: libshout logs in on the upgraded connection, and upgrades every new connection
-    /// again, so closing here would send it round in circles. Any other upgraded request is routed as usual.
+    /// again, so closing here would send it round in circles. Any other upgraded request is routed once the
+    /// handshake is done: before, the TLS handler would hold its answer without bound and the request would be
+    /// acted on (an admin command, a listener counted) for a client that never shook hands (found by a probe).
     private func upgradeToTLS(context: ChannelHandlerContext, head: RequestHead, leftover: ByteBuffer) {
         guard let tls = server.tls.context else {
             respondAndClose(context: context, .error(503, "TLS is not available"))
@@ -237,14 +259,28 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(answer), promise: nil)
             request = nil
             state = .awaitingHead
-            armHeadTimeout(context: context)
         } else {
-            route(context: context, head: head, leftover: ByteBuffer())
+            state = .awaitingHandshake(head)
         }
+        armHeadTimeout(context: context)
         if leftover.readableBytes > 0 {
             // Handshake bytes sent without waiting for the 101 go through the TLS handler like the rest.
             context.pipeline.syncOperations.fireChannelRead(NIOAny(leftover))
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .awaitingHandshake(let head) = state, let tlsEvent = event as? TLSUserEvent,
+            case .handshakeCompleted = tlsEvent
+        {
+            headTimeout?.cancel()
+            releasePending()
+            let leftover = received ?? context.channel.allocator.buffer(capacity: 0)
+            received = nil
+            state = .awaitingHead
+            route(context: context, head: head, leftover: leftover)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Routing
