@@ -146,11 +146,11 @@ extension IntegrationTests {
             await server.stop()
         }
 
-        /// Whatever a source or listener sends (control characters in a mount name, stream name, title or user
-        /// agent), every XML document parses with a real XML parser and every JSON document with a real JSON parser.
+        /// Whatever a source or listener sends (markup in a mount name; control characters in a stream name, title
+        /// or user agent: a mount name with one is refused at login), every XML document parses with a real XML parser and every JSON document with a real JSON parser.
         @Test func everyDocumentParsesWhateverSourcesAndListenersSent() async throws {
             let server = try await TestServer()
-            let mount = "/bad%01mount%1b"
+            let mount = "/bad%3C%26%22mount%27"
             let source = try rawSource(
                 port: server.port,
                 mount: mount,
@@ -161,10 +161,10 @@ extension IntegrationTests {
                 ]
             )
             try source.send(Array(Fixture.mp3.prefix(20_000)))
-            #expect(await server.waitUntil { server.isLive("/bad\u{01}mount\u{1b}") })
+            #expect(await server.waitUntil { server.isLive("/bad<&\"mount'") })
             let (listener, _, _) = try rawListener(port: server.port, mount: mount, headers: ["User-Agent: ua\u{03}\u{1b}[31m"])
-            #expect(await server.waitUntil { server.listeners("/bad\u{01}mount\u{1b}") == 1 })
-            let query = "mount=%2Fbad%01mount%1b"
+            #expect(await server.waitUntil { server.listeners("/bad<&\"mount'") == 1 })
+            let query = "mount=%2Fbad%3C%26%22mount%27"
             let title = try await curl(server, "/admin/metadata?\(query)&mode=updinfo&song=T%01i%00t%1Bl%0Ae%EF%BF%BE")
             #expect(title.body.contains("Metadata update successful"))
 
@@ -272,8 +272,11 @@ extension IntegrationTests {
             let deleted = try await curl(server, "/admin/manageauth?mount=/members&action=delete&username=bob")
             #expect(deleted.body.contains("User deleted") && !deleted.body.contains("<username>bob</username>"))
             // A user name is one line of the file: a line break in it would add another user (found by a probe).
-            let injected = try await curl(server, "/admin/manageauth?mount=/members&action=add&username=a%0Aevil&password=pw")
-            #expect(injected.code == "400")
+            // Every Unicode line break counts: with U+2028 or U+0085 a name replaced an existing user's password.
+            for name in ["a%0Aevil", "z%E2%80%A8evil", "z%C2%85evil", "z%E2%80%A9evil", "z%C2%9Bevil"] {
+                let injected = try await curl(server, "/admin/manageauth?mount=/members&action=add&username=\(name)&password=pw")
+                #expect(injected.code == "400", "\(name)")
+            }
             #expect(try !String(contentsOfFile: directory.path("users"), encoding: .utf8).contains("evil"))
 
             let fallback = try await curl(server, "/admin/fallbacks?mount=/members&fallback=/backup")

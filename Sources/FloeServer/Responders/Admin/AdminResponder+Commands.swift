@@ -259,8 +259,11 @@ extension AdminResponder {
             switch action {
             case "add":
                 guard let user, password != nil, !user.isEmpty else { return .error(400, "missing parameter") }
-                // A user name is one field of one line of the file: no colon, no line break or other control character.
-                guard !user.contains(":"), !user.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                // A user name is one field of one line of the file: no colon, no line break (the file is split on
+                // every Unicode one: U+0085 and U+2028 too) and no other control character.
+                guard !user.contains(":"), !user.contains(where: \.isNewline),
+                    !user.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+                else {
                     return .error(400, "invalid username")
                 }
             case "delete":
