@@ -173,10 +173,15 @@ struct HLSResponder: Responder {
         .seconds(Int64(3 * configuration.targetDurationSeconds))
     }
 
-    /// Whether the client lets the connection stay open after the answer.
+    /// Whether the client lets the connection stay open after the answer. Never after a request with a body
+    /// (`Content-Length` other than 0, or `Transfer-Encoding`): nothing here reads one, and its bytes must not be
+    /// taken for the next request (a body that was itself a request got its own answer; found by a probe).
     static func keepsAlive(_ request: Request) -> Bool {
-        let connection = request.head["connection"]?.lowercased() ?? ""
-        if request.head.protocolName == "HTTP", request.head.protocolVersion == "1.1" { return !connection.contains("close") }
+        let head = request.head
+        if head["transfer-encoding"] != nil { return false }
+        if let length = head["content-length"], length.trimmingCharacters(in: .whitespaces) != "0" { return false }
+        let connection = head["connection"]?.lowercased() ?? ""
+        if head.protocolName == "HTTP", head.protocolVersion == "1.1" { return !connection.contains("close") }
         return connection.contains("keep-alive")
     }
 
