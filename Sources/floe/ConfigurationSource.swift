@@ -68,3 +68,15 @@ struct ConfigurationSource: Sendable {
         return String((0..<16).map { _ in alphabet.randomElement(using: &generator)! })
     }
 }
+
+/// The passwords are left out: service-lifecycle logs each service (the reload service holds this) at debug level,
+/// and the generated passwords appeared in the error log in clear (found by a probe).
+extension ConfigurationSource: CustomStringConvertible {
+    var description: String {
+        switch kind {
+        case .embedded(let bindAddress, let port): return "embedded default configuration on \(bindAddress):\(port)"
+        case .native(let path): return "native configuration \(path)"
+        case .icecast(let path): return "icecast.xml \(path)"
+        }
+    }
+}

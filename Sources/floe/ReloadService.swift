@@ -27,3 +27,8 @@ struct ReloadService: Service {
         }
     }
 }
+
+/// How service-lifecycle names it in the log: its configuration source, not every stored property.
+extension ReloadService: CustomStringConvertible {
+    var description: String { "ReloadService(\(source))" }
+}

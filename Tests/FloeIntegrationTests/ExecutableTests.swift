@@ -100,6 +100,22 @@ extension IntegrationTests {
             #expect(source.isClosedByPeer(within: 2))
         }
 
+        /// At debug level the log names the services it runs, but never a password: only the banner prints them.
+        @Test func theDebugLogNeverWritesThePasswords() async throws {
+            let passwords = ["FLOE_SOURCE_PASSWORD": "srcSecret-1f8e", "FLOE_ADMIN_PASSWORD": "admSecret-92c4"]
+            let (process, _, banner) = try await launch(["--port", "0", "--log-level", "debug"], environment: passwords)
+            try await Task.sleep(for: .milliseconds(300))
+            kill(process.process.processIdentifier, SIGTERM)
+            let result = await process.finish(timeout: 10)
+            let output = banner + String(decoding: result.stdout, as: UTF8.self) + result.stderr
+            #expect(output.contains("Starting service"), "the debug log was written")
+            for line in output.split(separator: "\n") where passwords.values.contains(where: line.contains) {
+                let bannerLine = line.contains("Point a source client at:") || line.contains("icecast://source:")
+                    || line.contains("Admin user / password:")
+                #expect(bannerLine, "a password in the log: \(line)")
+            }
+        }
+
         @Test func runsOnAnIcecastXMLAndNamesWhatItDoesNotImplement() async throws {
             let directory = try TemporaryDirectory()
             let xml = """
