@@ -34,6 +34,12 @@ struct RequestHeadParserTests {
         ("GARBAGE\r\n\r\n", RequestHeadParser.Failure.malformedRequestLine),
         ("GET /x FOO/1.0\r\n\r\n", .unsupportedProtocol),
         ("GET /x HTTP/1.0\r\nno colon here\r\n\r\n", .malformedHeader),
+        // A bare CR is no line end and is not kept (RFC 9112 §2.2): it went into a redirect's Location (found by
+        // a probe). Nor is any other control character in the request line, or a NUL in a value.
+        ("GET /full?\rX-Injected:\tyes HTTP/1.1\r\nHost: h\r\n\r\n", .malformedRequestLine),
+        ("GET /a\u{1}b HTTP/1.1\r\n\r\n", .malformedRequestLine),
+        ("GET /x HTTP/1.1\r\nHost: h\rX-Injected: yes\r\n\r\n", .malformedHeader),
+        ("GET /x HTTP/1.1\r\nHost: h\u{0}x\r\n\r\n", .malformedHeader),
     ])
     func malformedHeadsAreRefused(text: String, failure: RequestHeadParser.Failure) {
         #expect(parser.parse(ByteBuffer(string: text)) == .failure(failure))

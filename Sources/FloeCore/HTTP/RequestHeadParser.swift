@@ -95,11 +95,23 @@ public struct RequestHeadParser: Sendable {
     }
 
     private func parseHead(_ text: String) -> Swift.Result<RequestHead, Failure> {
-        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        // A line ends at LF; the CRs before it belong to the line end (NSV sources send two).
+        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map { line in
+            var line = line
+            while line.hasSuffix("\r") { line = line.dropLast() }
+            return line
         }
         guard !lines.isEmpty else { return .failure(.malformedRequestLine) }
         let requestLine = lines.removeFirst()
+        // RFC 9112 §2.2: a CR anywhere else is refused, not kept: a URI or value carrying one into a response header
+        // (a redirect's Location) would end that line for any software that takes a bare CR as a line end. The
+        // request line has no control character at all; a header value may hold tabs.
+        if requestLine.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return .failure(.malformedRequestLine)
+        }
+        if lines.contains(where: { $0.unicodeScalars.contains { $0 == "\r" || $0 == "\0" } }) {
+            return .failure(.malformedHeader)
+        }
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count == 3 else { return .failure(.malformedRequestLine) }
         let versionParts = parts[2].split(separator: "/", maxSplits: 1)
