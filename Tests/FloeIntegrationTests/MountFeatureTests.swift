@@ -182,6 +182,24 @@ extension IntegrationTests {
             #expect(empty.hasPrefix("HTTP/1.0 200 OK") && empty.contains("Content-Length: 0\r\n") && empty.hasSuffix("\r\n\r\n"), "\(empty)")
             #expect(try await get("/../../etc/passwd").hasPrefix("HTTP/1.0 404"))
             #expect(try await get("/css/%2e%2e/%2e%2e/etc/passwd").hasPrefix("HTTP/1.0 404"))
+
+            // Only regular files: named pipes, more of them than the file threads, get 404 and stall nothing (they
+            // held every thread opening them, waiting for a writer; found by a probe).
+            #expect(mkfifo(webroot.path("stuck.mp3"), 0o644) == 0)
+            let stuck = (0..<4).map { _ in
+                Task {
+                    try await ExternalProcess.run(
+                        "curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3", "http://127.0.0.1:\(server.port)/stuck.mp3"])
+                }
+            }
+            for request in stuck {
+                #expect(String(decoding: try await request.value.stdout, as: UTF8.self) == "404")
+            }
+            let after = try await ExternalProcess.run("curl", ["-s", "--max-time", "3", "http://127.0.0.1:\(server.port)/css/site.css"])
+            #expect(String(decoding: after.stdout, as: UTF8.self) == "body{}", "static files still served")
+            // Whatever still waits on the pipe gets a writer, so the server can stop.
+            let writer = open(webroot.path("stuck.mp3"), O_RDWR | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
             await server.stop()
 
             let closed = try await TestServer {

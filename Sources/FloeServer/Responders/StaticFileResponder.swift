@@ -50,6 +50,10 @@ enum StaticFileResponder {
                 FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue
             else { return nil }
         }
+        // A FIFO or device would block the pool thread opening it (two named pipes stalled every static file and
+        // the admin page; found by a probe).
+        guard (try? FileManager.default.attributesOfItem(atPath: file.path)[.type] as? FileAttributeType) == .typeRegular
+        else { return nil }
         return file.path
     }
 
@@ -66,7 +70,9 @@ enum StaticFileResponder {
         let configuration = request.configuration
         NIOThreadPool.singleton.runIfActive(eventLoop: connection.eventLoop) { () throws -> OpenedFile? in
             guard let path = locate() else { return nil }
-            let handle = try NIOFileHandle(_deprecatedPath: path)
+            // Non-blocking, in case the file was swapped for a FIFO since `locate` looked: opening it cannot wait for
+            // a writer, and `FileRegion` then fails on it (no size) instead of serving it.
+            let handle = try NIOFileHandle(_deprecatedPath: path, mode: .read, flags: .posix(flags: O_NONBLOCK, mode: 0))
             do {
                 let region = try FileRegion(fileHandle: handle)
                 return OpenedFile(path: path, handle: handle, size: region.readableBytes)
