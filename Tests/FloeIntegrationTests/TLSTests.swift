@@ -97,6 +97,11 @@ extension IntegrationTests {
             let redirect = String(decoding: get.receiveAll(), as: UTF8.self)
             #expect(redirect.hasPrefix("HTTP/1.0 301 Moved Permanently\r\n"))
             #expect(redirect.contains("\r\nLocation: https://radio.example:\(server.port)/live\r\n"))
+            // An absolute target keeps only its path and query (it made `https://host:porthttp://elsewhere/…`).
+            let absolute = try RawSocket(port: server.port)
+            try absolute.send(requestHead("GET http://elsewhere.example/live?x=1 HTTP/1.1", ["Host: radio.example:\(server.port)"]))
+            let absoluteRedirect = String(decoding: absolute.receiveAll(), as: UTF8.self)
+            #expect(absoluteRedirect.contains("\r\nLocation: https://radio.example:\(server.port)/live?x=1\r\n"), "\(absoluteRedirect)")
 
             let put = try RawSocket(port: server.port)
             try put.send(requestHead("PUT /live HTTP/1.1", ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))"]))

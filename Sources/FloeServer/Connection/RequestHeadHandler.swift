@@ -300,7 +300,7 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
         if beyondClientLimit, let edge = snapshot.configuration.limits.redirectWhenFull {
             // Listeners go to another server; anything else (a source, the admin) is refused as Icecast does.
             if head.method == "GET" || head.method == "HEAD", !head.path.hasPrefix("/admin") {
-                respondAndClose(context: context, .redirect(302, to: edge + head.uri, because: "This server is full; listen at"))
+                respondAndClose(context: context, .redirect(302, to: edge + head.originForm, because: "This server is full; listen at"))
             } else {
                 respondAndClose(context: context, .error(403, "Icecast connection limit reached"))
             }

@@ -121,7 +121,7 @@ struct ListenerResponder: Responder {
             releasePeer()
             if let edge = configuration.mount(path).redirectWhenFull {
                 // Another server takes the listener (icecast-kh's way of spreading listeners over edges).
-                connection.respondAndClose(.redirect(302, to: edge + head.uri, because: "This mount is full; listen at"))
+                connection.respondAndClose(.redirect(302, to: edge + head.originForm, because: "This mount is full; listen at"))
                 return
             }
             connection.respondAndClose(.error(403, "max listeners reached"))

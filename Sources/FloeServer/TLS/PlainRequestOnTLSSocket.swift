@@ -10,7 +10,7 @@ enum PlainRequestOnTLSSocket {
     static func response(to head: RequestHead, snapshot: ConfigurationSnapshot, port: Int?) -> IcecastResponse {
         let configuration = snapshot.configuration
         let authority = HostHeader.authority(head["host"], defaultHost: configuration.hostname, defaultPort: port ?? 443)
-        let url = "https://\(authority)\(head.uri)"
+        let url = "https://\(authority)\(head.originForm)"
         if head.method == "GET" || head.method == "HEAD" {
             return .redirect(301, to: url, because: "This port takes TLS only:")
         }
