@@ -174,6 +174,16 @@ extension IntegrationTests {
             #expect(add.contains("pass=pw") && add.contains("ip=127.0.0.1"))
             let remove = try #require(lines.first { $0.contains("action=listener_remove") })
             #expect(remove.contains("user=good") && remove.contains("duration="))
+
+            // Admitted but not served (a HEAD): the service hears it leave too (it heard only the add).
+            let probe = try RawSocket(port: server.port)
+            try probe.send(requestHead("HEAD /paid?token=head HTTP/1.0", ["Authorization: \(basicAuthorization("good", "pw"))"]))
+            #expect(String(decoding: probe.receiveAll(), as: UTF8.self).hasPrefix("HTTP/1.0 200 OK"))
+            let released = await server.waitUntil {
+                ((try? String(contentsOfFile: directory.path("auth.log"), encoding: .utf8)) ?? "").split(separator: "\n")
+                    .contains { $0.contains("action=listener_remove") && $0.contains("token%3Dhead") }
+            }
+            #expect(released, "listener_remove for the HEAD request")
             feeder.cancel()
             await server.stop()
         }

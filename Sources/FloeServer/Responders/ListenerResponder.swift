@@ -47,7 +47,6 @@ struct ListenerResponder: Responder {
         connection.awaitAnswer()
         let authenticator = ListenerAuthenticator(server: server, logger: request.logger)
         let loopBound = NIOLoopBound(connection, eventLoop: connection.eventLoop)
-        let server = self.server
         authenticator.authenticate(authentication, method: method, configuration: request.configuration, on: connection.eventLoop)
             .whenSuccess { outcome in
                 let connection = loopBound.value
@@ -55,16 +54,16 @@ struct ListenerResponder: Responder {
                 case .denied:
                     connection.respondAndClose(.error(401, ""))
                 case .allowed(let user, let timeLimit):
-                    guard connection.isActive else {
-                        if let user { server.listenerUsers.release(user, mount: path) }
-                        return
-                    }
                     let authenticated = AuthenticatedListener(
                         user: user,
                         timeLimit: timeLimit,
                         method: method,
                         request: authentication
                     )
+                    guard connection.isActive else {
+                        releaseAuthenticated(authenticated, on: connection.eventLoop)
+                        return
+                    }
                     serve(request, on: connection, authenticated: authenticated)
                 }
             }
@@ -86,7 +85,7 @@ struct ListenerResponder: Responder {
             for (key, limit) in limits {
                 guard server.listenersPerPeer.claim(key, limit: limit) else {
                     for claimed in counted { server.listenersPerPeer.release(claimed) }
-                    releaseUser(authenticated)
+                    releaseAuthenticated(authenticated, on: connection.eventLoop)
                     request.logger.info("Listener refused: too many from one address", metadata: ["limit": "\(limit)"])
                     connection.respondAndClose(.error(403, "Too many listeners from your address"))
                     return
@@ -113,11 +112,11 @@ struct ListenerResponder: Responder {
                 waitForRelay(request, on: connection, authenticated: authenticated, until: .now() + Self.onDemandWait)
                 return
             }
-            releaseUser(authenticated)
+            releaseAuthenticated(authenticated, on: connection.eventLoop)
             StaticFileResponder.serve(request, on: connection)
             return
         case .full:
-            releaseUser(authenticated)
+            releaseAuthenticated(authenticated, on: connection.eventLoop)
             releasePeer()
             if let edge = configuration.mount(path).redirectWhenFull {
                 // Another server takes the listener (icecast-kh's way of spreading listeners over edges).
@@ -143,7 +142,7 @@ struct ListenerResponder: Responder {
         let responseHead = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders)
 
         if head.method == "HEAD" {
-            releaseUser(authenticated)
+            releaseAuthenticated(authenticated, on: connection.eventLoop)
             connection.respondAndClose(bytes: responseHead, status: 200)
             return
         }
@@ -172,7 +171,7 @@ struct ListenerResponder: Responder {
             if let accessLog = server.accessLog {
                 session.accessLog = (accessLog, connection.accessRecord(status: 200, bytes: responseHead.readableBytes))
             }
-            let leftAuthenticated = authenticated.map { listenerLeftCallback(request, $0, eventLoop: connection.eventLoop) }
+            let leftAuthenticated = authenticated.map { listenerLeftCallback($0, eventLoop: connection.eventLoop) }
             if !countedKeys.isEmpty {
                 session.onClose = {
                     for key in countedKeys { listenersPerPeer.release(key) }
@@ -184,7 +183,7 @@ struct ListenerResponder: Responder {
             try connection.addHandlers([session])
         } catch {
             releasePeer()
-            releaseUser(authenticated)
+            releaseAuthenticated(authenticated, on: connection.eventLoop)
             mount.listenerLeftBeforeStreaming(id: id, logger: request.logger)
             connection.close()
             return
@@ -231,7 +230,7 @@ struct ListenerResponder: Responder {
         until deadline: NIODeadline
     ) {
         guard connection.channel.isActive else {
-            releaseUser(authenticated)
+            releaseAuthenticated(authenticated, on: connection.eventLoop)
             return
         }
         if server.mounts.mount(request.head.path)?.isLive == true {
@@ -239,7 +238,7 @@ struct ListenerResponder: Responder {
         } else if NIODeadline.now() < deadline {
             waitForRelay(request, on: connection, authenticated: authenticated, until: deadline)
         } else {
-            releaseUser(authenticated)
+            releaseAuthenticated(authenticated, on: connection.eventLoop)
             StaticFileResponder.serve(request, on: connection)
         }
     }
@@ -285,19 +284,18 @@ struct ListenerResponder: Responder {
         }
     }
 
-    /// Undoes an htpasswd user claim when the listener is not served after all.
-    private func releaseUser(_ authenticated: AuthenticatedListener?) {
-        guard let authenticated, let user = authenticated.user else { return }
-        server.listenerUsers.release(user, mount: authenticated.request.mountPath)
+    /// Undoes an admission that authentication granted when the listener is not served after all (a HEAD, a full
+    /// mount, a client gone while the service answered): the htpasswd user claim, and for URL authentication a
+    /// `listener_remove`, as Icecast releases every authenticated client. A service counting sessions would
+    /// otherwise keep one open for good (found by a probe).
+    private func releaseAuthenticated(_ authenticated: AuthenticatedListener?, on eventLoop: EventLoop) {
+        guard let authenticated else { return }
+        listenerLeftCallback(authenticated, eventLoop: eventLoop)()
     }
 
     /// What happens when an authenticated listener leaves: its user is counted out, and a URL auth service hears
     /// `listener_remove` with the connected time. (Anonymous listeners need nothing: no closure is kept for them.)
-    private func listenerLeftCallback(
-        _ request: Request,
-        _ authenticated: AuthenticatedListener,
-        eventLoop: EventLoop
-    ) -> () -> Void {
+    private func listenerLeftCallback(_ authenticated: AuthenticatedListener, eventLoop: EventLoop) -> () -> Void {
         let server = self.server
         let logger = server.logger
         let started = Date()
