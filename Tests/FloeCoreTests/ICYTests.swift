@@ -50,6 +50,11 @@ struct ICYTests {
         ("song", "%E9t%E9", nil, "été"),  // Latin-1 bytes without a charset
         ("song", "%E9t%E9", "ISO-8859-1", "été"),
         ("song", "%C3%A9", "UTF-8", "é"),
+        // As iconv reads them (a probe found these read as Latin-1).
+        ("song", "%A4uro %BD", "ISO-8859-15", "€uro œ"),
+        ("song", "%80 %93quoted%94 %85", "windows-1252", "€ “quoted” …"),
+        ("song", "%FE%FF%00h%00%E9", "UTF-16", "hé"),
+        ("song", "%00h%00%E9", "UTF-16", "hé"),
     ])
     func metadataUpdatesDecodeCharsets(name: String, raw: String, charset: String?, expected: String) throws {
         let bytes = QueryString.percentDecode(Substring(raw))
