@@ -18,8 +18,10 @@ extension IntegrationTests {
 
         @Test func htpasswdAdmitsKnownUsersOnceAndRefusesOthersWith401() async throws {
             let directory = try TemporaryDirectory()
-            try (HTPasswd.line(user: "alice", password: "wonder") + "\n").write(
-                toFile: directory.path("users"), atomically: true, encoding: .utf8)
+            // Another user's line in Latin-1 (not UTF-8) does not lock alice out.
+            let latin1 = Array("m".utf8) + [0xFC] + Array(HTPasswd.line(user: "ller", password: "x").utf8) + [0x0A]
+            try Data(latin1 + Array((HTPasswd.line(user: "alice", password: "wonder") + "\n").utf8))
+                .write(to: URL(fileURLWithPath: directory.path("users")))
             let server = try await TestServer {
                 $0.mounts["/members"] = .init(
                     listenerAuthentication: .htpasswd(.init(filename: directory.path("users"), allowDuplicateUsers: false))

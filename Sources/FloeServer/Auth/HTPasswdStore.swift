@@ -45,10 +45,12 @@ final class HTPasswdStore: Sendable {
         if let cached = cache.withLock({ $0[path] }), cached.version == version {
             return cached.file
         }
-        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw FileError(path: path, reason: "cannot be read")
         }
-        let file = HTPasswd(contents: contents)
+        // Read leniently: one line that is not UTF-8 (a Latin-1 user name) is that user's problem, not everyone's
+        // (it refused every user; found by a probe). Edits stay strict, so as not to rewrite its bytes.
+        let file = HTPasswd(contents: String(decoding: data, as: UTF8.self))
         // Stat again after reading: had the file changed meanwhile, the next check reads it once more. A file
         // modified in the last two seconds is not cached either: an edit in place (same inode and size) within the
         // file system's timestamp granularity would otherwise look unchanged ("racily clean", as Git calls it).
@@ -67,7 +69,7 @@ final class HTPasswdStore: Sendable {
             let existing: String
             if FileManager.default.fileExists(atPath: path) {
                 guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw FileError(path: path, reason: "cannot be read")
+                    throw FileError(path: path, reason: "cannot be read as UTF-8")
                 }
                 existing = contents
             } else {
