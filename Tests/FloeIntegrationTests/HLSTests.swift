@@ -479,6 +479,15 @@ extension IntegrationTests.HLSTests {
             #expect(answer.head.contains("ETag: \"\(uri.split(separator: "/").last!.dropLast(3))\""))
         }
         #expect(pipelined[0].body == second.body)
+        // A revalidation (304) keeps the connection too, with no length (found by a probe: it closed).
+        let etag = "\"\(segments[0].split(separator: "/").last!.dropLast(3))\""
+        try socket.send(
+            requestHead("GET /\(segments[0]) HTTP/1.1", ["Host: x", "If-None-Match: \(etag)"])
+                + requestHead("GET /\(segments[0]) HTTP/1.1", ["Host: x"])
+        )
+        let revalidated = try Self.responses(socket, count: 2)
+        #expect(revalidated[0].head.hasPrefix("HTTP/1.1 304") && !revalidated[0].head.contains("Content-Length"), "\(revalidated[0].head)")
+        #expect(revalidated[1].head.hasPrefix("HTTP/1.1 200") && revalidated[1].body == second.body)
         // Many players behind one address (a NAT) each keep a connection between requests: more of them than
         // `max-pending-per-ip` (64), which is for connections that have not sent a request yet.
         let players = try (0..<80).map { _ in

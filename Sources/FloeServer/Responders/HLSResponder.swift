@@ -234,7 +234,8 @@ struct HLSResponder: Responder {
             var response = IcecastResponse(status: 304, contentType: nil)
             response.cacheControl = Self.segmentCacheControl
             response.extraHeaders = ["ETag: \(tag)"]
-            connection.respondAndClose(response)
+            // Kept alive like the 200 would be: a player revalidating its segments goes on on this connection.
+            write(response, body: [], request: request, on: connection)
             return
         }
         var response = IcecastResponse(status: 200, contentType: HLSNames.contentType(fileExtension: fileExtension))
@@ -248,7 +249,10 @@ struct HLSResponder: Responder {
         var response = response
         let length = body.reduce(0) { $0 + $1.readableBytes }
         response.extraHeaders += IcecastResponse.corsHeaders(alreadyConfigured: request.configuration.httpHeaders)
-        response.extraHeaders.append("Content-Length: \(length)")
+        if response.status != 304 {
+            // A 304 has no body, and its length would be the 200's (RFC 9110 §8.6): none is sent.
+            response.extraHeaders.append("Content-Length: \(length)")
+        }
         let configuration = request.configuration
         let keepAlive = Self.keepsAlive(request) && request.method != "HEAD"
         let head = response.encoded(serverID: configuration.serverID, httpHeaders: configuration.httpHeaders, keepAlive: keepAlive)
