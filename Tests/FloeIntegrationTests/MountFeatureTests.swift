@@ -180,6 +180,9 @@ extension IntegrationTests {
             try "".write(toFile: webroot.path("empty.txt"), atomically: true, encoding: .utf8)
             let empty = try await get("/empty.txt")
             #expect(empty.hasPrefix("HTTP/1.0 200 OK") && empty.contains("Content-Length: 0\r\n") && empty.hasSuffix("\r\n\r\n"), "\(empty)")
+            for path in ["/empty.txt/", "/css/site.css/"] {
+                #expect(try await get(path).hasPrefix("HTTP/1.0 404"), "a file is no directory: \(path)")
+            }
             #expect(try await get("/../../etc/passwd").hasPrefix("HTTP/1.0 404"))
             #expect(try await get("/css/%2e%2e/%2e%2e/etc/passwd").hasPrefix("HTTP/1.0 404"))
 

@@ -44,6 +44,8 @@ enum StaticFileResponder {
         guard file.path.hasPrefix(root.path + "/") || file.path == root.path else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return nil }
+        // `a.txt/` names a directory that is not there (the URL drops the slash when standardised).
+        if path.hasSuffix("/"), !isDirectory.boolValue { return nil }
         if isDirectory.boolValue {
             file = file.appendingPathComponent("index.html").resolvingSymlinksInPath()
             guard file.path.hasPrefix(root.path + "/"),
