@@ -9,12 +9,18 @@ extension IntegrationTests {
     @Suite("TLS", .serialized)
     struct TLSTests {
         /// A server with one socket in `mode` and the test certificate (chain and key in separate files).
-        func tlsServer(_ mode: TLSMode, _ certificate: TestCertificate, bundle: Bool = false) async throws -> TestServer {
+        func tlsServer(
+            _ mode: TLSMode,
+            _ certificate: TestCertificate,
+            bundle: Bool = false,
+            _ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }
+        ) async throws -> TestServer {
             try await TestServer { configuration in
                 configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: mode)]
                 configuration.tls = bundle
                     ? TLSCertificateSettings(certificateFile: certificate.bundleFile)
                     : TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
+                configure(&configuration)
             }
         }
 
@@ -120,11 +126,7 @@ extension IntegrationTests {
         func anUpgradeRequestIsServedOnlyAfterItsHandshake(mode: TLSMode) async throws {
             let directory = try TemporaryDirectory()
             let certificate = try await TestCertificate.make(in: directory)
-            let server = try await TestServer { configuration in
-                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: mode)]
-                configuration.tls = TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
-                configuration.limits.headerTimeout = 1
-            }
+            let server = try await tlsServer(mode, certificate) { $0.limits.headerTimeout = 1 }
             // A source over TLS (libshout upgrades), then the stalled clients in plain text.
             let source = try ShoutSource(
                 host: "localhost", port: server.port, mount: "/live", password: TestServer.sourcePassword,
@@ -155,11 +157,7 @@ extension IntegrationTests {
         @Test func upgradedConnectionsStillSendingTheirRequestCountAsPending() async throws {
             let directory = try TemporaryDirectory()
             let certificate = try await TestCertificate.make(in: directory)
-            let server = try await TestServer { configuration in
-                configuration.listenSockets = [.init(bindAddress: "127.0.0.1", port: 0, tls: .auto)]
-                configuration.tls = TLSCertificateSettings(certificateFile: certificate.certificateFile, keyFile: certificate.keyFile)
-                configuration.limits.maxPendingPerIP = 2
-            }
+            let server = try await tlsServer(.auto, certificate) { $0.limits.maxPendingPerIP = 2 }
             var sockets: [RawSocket] = []
             var answers: [String] = []
             for _ in 0..<3 {

@@ -137,32 +137,26 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
         case .authenticating:
             break
-        case .awaitingHandshake:
-            // Decrypted bytes after the head (a source's audio), kept for the request once it is routed.
-            if received == nil {
-                received = incoming
-            } else {
-                received!.writeBuffer(&incoming)
-            }
-            if received!.readableBytes > parser.maximumHeadBytes { context.close(promise: nil) }
         case .draining(let discarded):
             let total = discarded + incoming.readableBytes
             state = .draining(discarded: total)
             if total > Self.maximumDrainBytes { context.close(promise: nil) }
-        case .answering:
-            if received == nil {
-                received = incoming
-            } else {
-                received!.writeBuffer(&incoming)
-            }
+        case .answering, .awaitingHandshake:
+            // Kept, bounded: the next request's bytes (keep-alive), or what follows an upgraded request's head
+            // (a source's audio), for when the request is routed.
+            keep(&incoming)
             if received!.readableBytes > parser.maximumHeadBytes { context.close(promise: nil) }
         case .awaitingHead:
-            if received == nil {
-                received = incoming
-            } else {
-                received!.writeBuffer(&incoming)
-            }
+            keep(&incoming)
             parseReceived(context: context)
+        }
+    }
+
+    private func keep(_ incoming: inout ByteBuffer) {
+        if received == nil {
+            received = incoming
+        } else {
+            received!.writeBuffer(&incoming)
         }
     }
 
