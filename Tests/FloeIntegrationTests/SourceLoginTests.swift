@@ -1,3 +1,4 @@
+import FloeCore
 import FloeTestSupport
 import Foundation
 import Testing
@@ -62,6 +63,16 @@ extension IntegrationTests {
             )
             let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
             #expect(reply.hasPrefix("HTTP/1.0 400 "), "\(reply)")
+            await server.stop()
+        }
+
+        /// A name the configuration gives a mount is taken as it is: icecast.xml, like Icecast, allows `/my stream`.
+        @Test func aConfiguredMountWithASpaceInItsNameTakesASourceAndListeners() async throws {
+            let server = try await TestServer { $0.mounts["/my stream"] = MountConfiguration() }
+            let source = try rawSource(port: server.port, mount: "/my%20stream")
+            try source.send(Array(Fixture.mp3.prefix(20_000)))
+            let (_, head, _) = try rawListener(port: server.port, mount: "/my%20stream")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
             await server.stop()
         }
 

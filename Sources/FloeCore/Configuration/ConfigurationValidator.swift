@@ -159,8 +159,9 @@ public enum ConfigurationValidator {
         return fallback == mountPath ? nil : fallback
     }
 
-    /// Why `path` cannot name a mount or a file under the web root, or `nil` if it can. Shared with the loaders,
-    /// which check mount names with it, and with source logins.
+    /// Why `path` cannot name a mount or a file under the web root, or `nil` if it can. Shared with the native
+    /// loader, which checks mount names with it, and with source and listener requests for mounts the configuration
+    /// does not name (icecast.xml takes any absolute name, as Icecast does).
     public static func pathProblem(_ path: String) -> String? {
         guard path.hasPrefix("/") else {
             return "must start with \"/\""

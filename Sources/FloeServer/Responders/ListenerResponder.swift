@@ -20,7 +20,7 @@ struct ListenerResponder: Responder {
     func respond(to request: Request, on connection: Connection) {
         let head = request.head
         let path = head.path
-        guard MountPath.isValid(path) else {
+        guard MountPath.isValid(path, configuration: request.configuration) else {
             // Not a mount name (`/`): perhaps the web root's index.
             StaticFileResponder.serve(request, on: connection)
             return

@@ -16,7 +16,7 @@ struct SourceResponder: Responder {
         let head = request.head
         let path = head.path
         let logger = request.logger
-        guard MountPath.isValid(path) else {
+        guard MountPath.isValid(path, configuration: configuration) else {
             connection.respondAndClose(.error(400, "Invalid mountpoint"))
             return
         }
@@ -90,10 +90,15 @@ struct SourceResponder: Responder {
 
 /// Rules for mount names.
 enum MountPath {
-    /// A mount is a path a configured mount could have (`ConfigurationValidator.pathProblem`): absolute, with no
-    /// empty first segment (Icecast closes on `//x` or `x`), no `..` segment, no whitespace or control characters.
-    /// A line break in a source's mount name once became a second line of `streamlist.txt`, which slaves relay.
-    static func isValid(_ path: String) -> Bool {
-        path.count > 1 && ConfigurationValidator.pathProblem(path) == nil
+    /// A mount is one the configuration names (as a mount or a relay's local mount: icecast.xml, like Icecast,
+    /// takes `/my stream`), or a path a native configuration's mount could have (`ConfigurationValidator.pathProblem`):
+    /// absolute, with no empty first segment (Icecast closes on `//x` or `x`), no `..` segment, no whitespace,
+    /// control character, `?` or `#`. A line break in a source's mount name once became a second line of
+    /// `streamlist.txt`, which slaves relay (found by a probe).
+    static func isValid(_ path: String, configuration: ServerConfiguration) -> Bool {
+        if configuration.mounts[path] != nil || configuration.relay.relays.contains(where: { $0.localMount == path }) {
+            return true
+        }
+        return path.count > 1 && ConfigurationValidator.pathProblem(path) == nil
     }
 }
