@@ -50,7 +50,8 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// When the connection was accepted, and its request once parsed: for the access log.
     private var startedAt = Date()
     private(set) var request: RequestHead?
-    /// This connection's count in `pendingPerPeer` while its head is awaited.
+    /// This connection's count in `pendingPerPeer` while its head is awaited (through an RFC 2817 handshake too,
+    /// until the request it upgraded for is read).
     private var pending: PeerCounter.Claim?
     /// The client's address once the head is read: the socket's, or the one a trusted proxy names.
     private var clientAddress: String?
@@ -142,8 +143,9 @@ final class RequestHeadHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .draining(discarded: total)
             if total > Self.maximumDrainBytes { context.close(promise: nil) }
         case .answering, .awaitingHandshake:
-            // Kept, bounded: the next request's bytes (keep-alive), or what follows an upgraded request's head
-            // (a source's audio), for when the request is routed.
+            // Kept, bounded: the next request's bytes (keep-alive). While a handshake is awaited nothing arrives
+            // here in practice (NIOSSL reports the handshake before any data); were it to, it would follow the
+            // upgraded request's head, as a source's audio does.
             keep(&incoming)
             if received!.readableBytes > parser.maximumHeadBytes { context.close(promise: nil) }
         case .awaitingHead:

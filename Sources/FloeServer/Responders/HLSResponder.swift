@@ -18,23 +18,6 @@ import NIOCore
 /// for each would cost more than the answer. Errors close it.
 /// A mount with listener authentication serves no HLS (403): a playlist and its segments are plain files to any
 /// cache, and cannot carry a listener's login.
-extension MountConfiguration {
-    /// Whether an HLS stream may carry this mount's audio: not when it has listener authentication, since HLS
-    /// playlists and segments are plain files to any cache and carry no login. Checked for the mount asked for
-    /// and for every mount its stream follows to (a fallback's audio would otherwise reach anyone).
-    var allowsHLS: Bool { listenerAuthentication == nil }
-}
-
-extension HLSResource {
-    var kind: HLSRequestCounts.Kind {
-        switch self {
-        case .playlist: return .playlist
-        case .segment: return .segment
-        case .part: return .part
-        }
-    }
-}
-
 struct HLSResponder: Responder {
     let server: ServerContext
 
@@ -104,8 +87,8 @@ struct HLSResponder: Responder {
     }
 
     /// The mount at `path`. A configured mount without a source has its HLS stream follow its live fallback (one
-    /// without listener authentication), as its listeners would (created for the purpose if no source ever fed it); the stream comes home when the
-    /// mount's own source arrives.
+    /// without listener authentication), as its listeners would (created for the purpose if no source ever fed
+    /// it); the stream comes home when the mount's own source arrives.
     private func mount(_ path: String, configuration: ServerConfiguration) -> Mount? {
         let existing = server.mounts.mount(path)
         guard configuration.mounts[path] != nil else { return existing }
@@ -282,6 +265,16 @@ struct HLSResponder: Responder {
             } else {
                 connection.finishResponse(status: status, bytes: sent)
             }
+        }
+    }
+}
+
+extension HLSResource {
+    var kind: HLSRequestCounts.Kind {
+        switch self {
+        case .playlist: return .playlist
+        case .segment: return .segment
+        case .part: return .part
         }
     }
 }

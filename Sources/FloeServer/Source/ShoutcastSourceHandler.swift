@@ -59,7 +59,8 @@ final class ShoutcastSourceHandler: ChannelInboundHandler, RemovableChannelHandl
         case .success(let admitted):
             pending = admitted.pending
         }
-        let timeout = TimeAmount.seconds(configured: snapshot.configuration.limits.headerTimeout)
+        // Spread like the HTTP port's, so a flood of idle connections does not all time out in one tick.
+        let timeout = RequestHeadHandler.headTimeout(configured: snapshot.configuration.limits.headerTimeout)
         let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: timeout) {
             let (handler, context) = loopBound.value
