@@ -71,6 +71,37 @@ extension IntegrationTests {
         /// a block early: the audio the transcoder had gathered under the old title goes out under it. With 2 s
         /// blocks, a tone, a title change, then silence: where the title changes against where the silence starts
         /// is the same in both streams (it was about 2 s early in the transcoded one).
+        /// When the origin's source leaves for a live fallback, the transcoder follows the origin's listeners there
+        /// and the derived mount goes on with the fallback's audio. (This crashed the server: the move re-took a
+        /// lock it held; found by a probe.)
+        @Test func theTranscoderFollowsTheOriginToItsFallback() async throws {
+            let server = try await TestServer {
+                $0.mounts["/live"] = .init(fallbackMount: "/backup")
+                $0.mounts["/backup"] = .init()
+                $0.mounts["/live-64"] = .init()
+                $0.mounts["/live-64"]!.transcode = TranscodeConfiguration(from: "/live", bitrate: 64, sampleRate: 22_050, channels: 1)
+            }
+            let backup = try rawSource(port: server.port, mount: "/backup")
+            let backupStreaming = streamUntilCancelled(backup, Fixture.otherMP3)
+            let source = try rawSource(port: server.port, mount: "/live")
+            let streaming = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/live-64") })
+            let (listener, head, _) = try rawListener(port: server.port, mount: "/live-64")
+            #expect(head.hasPrefix("HTTP/1.0 200 OK"))
+            try await Task.sleep(for: .seconds(2))
+            streaming.cancel()
+            source.shutdownWrite()
+            #expect(await server.waitUntil { !server.isLive("/live") })
+            // The server is up, the derived mount still live (transcoding the fallback), its listener still served.
+            try await Task.sleep(for: .seconds(3))
+            let stats = try await Self.stats(server, "/live-64")
+            #expect(stats != nil, "the server answers")
+            #expect(!listener.isClosedByPeer(within: 1), "the derived mount's listener is still served")
+            #expect(server.isLive("/live-64"))
+            backupStreaming.cancel()
+            await server.stop()
+        }
+
         @Test func titlesChangeWithTheirAudio() async throws {
             let server = try await TestServer {
                 $0.limits.blockDuration = 2

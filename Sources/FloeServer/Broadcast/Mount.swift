@@ -204,7 +204,7 @@ final class Mount: Sendable {
             guard !outputs.attached.contains(where: { $0 === output }) else { return }
             outputs.attached.append(output)
             // Under the lock, so that the next published block cannot overtake this one.
-            if withLastBlock, let block = outputs.lastBlock { output.receive(block) }
+            if withLastBlock, let block = outputs.lastBlock { output.receive(block, from: self) }
         }
     }
 
@@ -273,7 +273,7 @@ final class Mount: Sendable {
         // lock so an arriving output's first block (see `attach`) and this one reach it in order.
         outputs.withLockedValue { outputs in
             outputs.lastBlock = block
-            for output in outputs.attached { output.receive(block) }
+            for output in outputs.attached { output.receive(block, from: self) }
         }
     }
 

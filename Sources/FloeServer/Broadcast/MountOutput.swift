@@ -11,8 +11,9 @@ protocol MountOutput: AnyObject, Sendable {
     /// The mount the output is configured on. Mounts live as long as the server, so the reference is kept.
     var home: Mount { get }
     var placement: MountOutputPlacement { get }
-    /// Takes a block the mount it follows now published.
-    func receive(_ block: StreamBlock)
+    /// Takes a block `mount` (the one it follows now) published. Called under the mount's output lock, and during
+    /// a move under the output's own placement lock too: an output must not ask for its placement here.
+    func receive(_ block: StreamBlock, from mount: Mount)
     /// The source ended and nothing took over.
     func endOfSource()
     /// The output now follows another mount (its next block comes from another stream).

@@ -76,7 +76,7 @@ final class HLSStream: MountOutput {
 
     // MARK: MountOutput
 
-    func receive(_ block: StreamBlock) {
+    func receive(_ block: StreamBlock, from mount: Mount) {
         let satisfied = state.withLockedValue { state -> [EventLoopPromise<Bool>] in
             guard state.configuration.enabled, state.segmenter.append(block, at: Date()) else { return [] }
             state.playlist = nil

@@ -48,7 +48,7 @@ final class Speaker: MountOutput {
     }
 
     /// Takes the frames of a block the mount published.
-    func receive(_ block: StreamBlock) {
+    func receive(_ block: StreamBlock, from mount: Mount) {
         engine.receive(block.bytes, frames: block.frames)
     }
 

@@ -80,10 +80,12 @@ final class TranscodedMount: MountOutput {
 
     // MARK: MountOutput
 
-    func receive(_ block: StreamBlock) {
+    func receive(_ block: StreamBlock, from mount: Mount) {
         // Following the origin's listeners onto the derived mount itself (a fallback chain through it) would feed
-        // the encoder its own output for ever: such blocks are not taken.
-        guard currentMountPath != derived.path else { return }
+        // the encoder its own output for ever: such blocks are not taken. (Judged by the mount that sends the block:
+        // asking `currentMountPath` here re-took the placement lock a move holds, and crashed the server when an
+        // origin's source left for a live fallback; found by a probe.)
+        guard mount !== derived else { return }
         enqueue(.block(block))
     }
 
