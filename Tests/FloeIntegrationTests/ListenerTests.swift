@@ -37,6 +37,8 @@ extension IntegrationTests {
             #expect(lines.contains("icy-br:128"))
             #expect(lines.contains("icy-metaint:16000"))
             #expect(lines.contains("Access-Control-Allow-Origin: *"))
+            // Never a page or script of this origin, whatever its source declares.
+            #expect(lines.contains("X-Content-Type-Options: nosniff") && lines.contains("Content-Security-Policy: sandbox"))
             #expect(!head.lowercased().contains("content-length"))
             #expect(!head.lowercased().contains("x-custom"))
 

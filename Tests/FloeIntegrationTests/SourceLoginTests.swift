@@ -66,6 +66,24 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A source cannot take the server's own paths: a live mount is served before them, and one at `/admin.js`
+        /// ran its script inside the admin page (found by a probe). A configured mount there is the operator's choice.
+        @Test(arguments: ["/admin.js", "/Admin/x", "/admin", "/floe.js", "/floe.css", "/metrics", "/status-json.xsl", "/status.xsl", "/index.html", "/live.sdp"])
+        func theServersOwnPathsAreNoMounts(path: String) async throws {
+            let server = try await TestServer { $0.mounts["/metrics-feed"] = .init() }
+            let socket = try RawSocket(port: server.port)
+            try socket.send(
+                requestHead(
+                    "SOURCE \(path) HTTP/1.0",
+                    ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: text/javascript"]
+                )
+            )
+            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            #expect(reply.hasPrefix("HTTP/1.0 403 "), "\(path): \(reply)")
+            #expect(!server.isLive(path))
+            await server.stop()
+        }
+
         /// A name the configuration gives a mount is taken as it is: icecast.xml, like Icecast, allows `/my stream`.
         @Test func aConfiguredMountWithASpaceInItsNameTakesASourceAndListeners() async throws {
             let server = try await TestServer { $0.mounts["/my stream"] = MountConfiguration() }

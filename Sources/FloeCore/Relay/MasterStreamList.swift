@@ -48,9 +48,6 @@ public enum MasterStreamList {
     /// `#`, white space or control characters, no leading `//`), and none of the server's own endpoints, which a
     /// master's list must not be able to shadow (found by a probe).
     static func mayRelay(_ path: String) -> Bool {
-        guard ConfigurationValidator.pathProblem(path) == nil else { return false }
-        let lowered = path.lowercased()
-        if lowered == "/admin" || lowered.hasPrefix("/admin/") || lowered.hasPrefix("/admin.") { return false }
-        return !["/metrics", "/status.xsl", "/status-json.xsl"].contains(lowered) && !lowered.hasSuffix(".sdp")
+        ConfigurationValidator.pathProblem(path) == nil && !ServerEndpoints.isReserved(path)
     }
 }

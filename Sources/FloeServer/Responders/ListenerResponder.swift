@@ -135,6 +135,9 @@ struct ListenerResponder: Responder {
             wantsMetadata && descriptor.format.allowsICYMetadata && configuredInterval > 0 ? configuredInterval : nil
         var response = IcecastResponse(status: 200, contentType: descriptor.contentType)
         response.extraHeaders = IcecastResponse.corsHeaders(alreadyConfigured: configuration.httpHeaders)
+        // A stream is never a page or a script of this origin, whatever type its source declares: a browser does
+        // not sniff it into one, and a document it makes runs sandboxed, without the origin's cookies or tokens.
+        response.extraHeaders += ["X-Content-Type-Options: nosniff", "Content-Security-Policy: sandbox"]
         response.extraHeaders += descriptor.listenerHeaderLines(overrides: mountConfiguration)
         if let metadataInterval {
             response.extraHeaders.append("icy-metaint:\(metadataInterval)")

@@ -20,6 +20,11 @@ struct SourceResponder: Responder {
             connection.respondAndClose(.error(400, "Invalid mountpoint"))
             return
         }
+        guard configuration.mounts[path] != nil || !ServerEndpoints.isReserved(path) else {
+            logger.warning("Source login refused: the server's own path", metadata: ["mount.path": "\(path)"])
+            connection.respondAndClose(.error(403, "Mountpoint reserved by the server"))
+            return
+        }
         let mountConfiguration = configuration.mount(path)
         let user = mountConfiguration.username ?? configuration.authentication.sourceUser
         guard let password = mountConfiguration.password ?? configuration.authentication.sourcePassword,

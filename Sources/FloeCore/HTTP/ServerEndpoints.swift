@@ -1,0 +1,18 @@
+/// The paths the server answers itself, which no source or master may take as a mount: the admin API and page
+/// (`/admin`, `/admin/…`, `/admin.cgi`, `/admin.js`, `/admin.html`), the web page's own files (`/floe.js`,
+/// `/floe.css`, `/index.html`), `/metrics`, the status documents and SDP files.
+///
+/// A live mount is served before the server's own routes and web-root files (Icecast's order), so a source at
+/// `/admin.js` with `Content-Type: text/javascript` ran its script inside the admin page, read the admin token and
+/// killed sources (found by a probe). A mount the operator configures at such a path is the operator's choice.
+public enum ServerEndpoints {
+    public static func isReserved(_ path: String) -> Bool {
+        let lowered = path.lowercased()
+        for prefix in ["/admin", "/floe"] where lowered.hasPrefix(prefix) {
+            let rest = lowered.dropFirst(prefix.count)
+            if prefix == "/admin", rest.isEmpty || rest.hasPrefix("/") || rest.hasPrefix(".") { return true }
+            if prefix == "/floe", rest.hasPrefix(".") { return true }
+        }
+        return ["/metrics", "/status.xsl", "/status-json.xsl", "/index.html"].contains(lowered) || lowered.hasSuffix(".sdp")
+    }
+}
