@@ -55,6 +55,7 @@ struct ICYTests {
         ("song", "%80 %93quoted%94 %85", "windows-1252", "€ “quoted” …"),
         ("song", "%FE%FF%00h%00%E9", "UTF-16", "hé"),
         ("song", "%00h%00%E9", "UTF-16", "hé"),
+        ("song", "Before%00After", nil, "Before"),  // a title ends at a NUL, as in Icecast
     ])
     func metadataUpdatesDecodeCharsets(name: String, raw: String, charset: String?, expected: String) throws {
         let bytes = QueryString.percentDecode(Substring(raw))

@@ -17,7 +17,11 @@ public struct MetadataUpdate: Sendable, Equatable {
     /// when no charset is given — real Latin-1 text with accents almost never does — and falls back to Latin-1.
     /// An explicit charset is always obeyed. Returns `nil` when neither `song` nor `artist`/`title` is present.
     public init?(song: [UInt8]?, artist: [UInt8]?, title: [UInt8]?, charset: String?, defaultCharset: String? = nil) {
-        let decode = { (bytes: [UInt8]) in Self.decode(bytes, charset: charset ?? defaultCharset) }
+        // A title ends at a NUL, as in Icecast (C strings): sent on, it cut the ICY block short for players that
+        // read it as one (found by a probe).
+        let decode = { (bytes: [UInt8]) in
+            String(Self.decode(bytes, charset: charset ?? defaultCharset).unicodeScalars.prefix { $0 != "\0" })
+        }
         if let song {
             self.title = decode(song)
         } else {
