@@ -290,6 +290,21 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// A fallback the admin set on a mount the file does not name lapses at a reload; the source stays (it was
+        /// ended as if the file had removed the mount; found by a probe).
+        @Test func aReloadKeepsTheSourceOfAMountTheAdminGaveAFallback() async throws {
+            let server = try await TestServer()
+            let source = try rawSource(port: server.port, mount: "/adhoc")
+            let streaming = streamUntilCancelled(source)
+            #expect(await server.waitUntil { server.isLive("/adhoc") })
+            #expect(try await curl(server, "/admin/fallbacks?mount=/adhoc&fallback=/elsewhere").body.contains("Fallback configured"))
+            server.server.reload(server.configuration)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(server.isLive("/adhoc"), "the reload ended the source")
+            streaming.cancel()
+            await server.stop()
+        }
+
         @Test func prometheusMetricsCountListenersSourcesAndBytes() async throws {
             let server = try await TestServer()
             let source = try rawSource(port: server.port, mount: "/metered")

@@ -176,8 +176,7 @@ public final class FloeServer: Service, Sendable {
     /// listeners go to a fallback, or are closed); new file fallbacks start playing. Listen sockets change only at
     /// restart.
     public func reload(_ configuration: ServerConfiguration) {
-        let old = context.configuration
-        context.replaceConfiguration(configuration)
+        let old = context.replaceConfiguration(configuration)
         for path in old.mounts.keys where configuration.mounts[path] == nil {
             guard let mount = context.mounts.mount(path), mount.isLive else { continue }
             context.logger.info("Mount removed from the configuration; ending its source", metadata: ["mount.path": "\(path)"])

@@ -23,6 +23,9 @@ final class ConfigurationSnapshot: Sendable {
 final class ServerContext: Sendable {
     /// Held only to read or swap the reference: nobody copies a configuration under it.
     private let current: Mutex<ConfigurationSnapshot>
+    /// The configuration as last loaded (start, reload), without the changes admin commands made since: a reload
+    /// compares with it, so a mount the admin gave settings (`fallbacks`) is not taken for one the file removed.
+    private let loaded: Mutex<ServerConfiguration>
     let mounts: MountRegistry
     let logger: Logger
     /// Open client connections of every kind (Icecast `<clients>` counts them all), per event loop.
@@ -71,6 +74,7 @@ final class ServerContext: Sendable {
         self.current = Mutex(
             ConfigurationSnapshot(configuration, addressRules: AddressRules(loading: configuration, logger: logger))
         )
+        self.loaded = Mutex(configuration)
         self.connections = ConnectionRegistry(eventLoops: eventLoops)
         self.mounts = MountRegistry(eventLoops: eventLoops, metrics: metrics, logger: logger)
         self.logger = logger
@@ -96,13 +100,19 @@ final class ServerContext: Sendable {
         }
     }
 
-    /// Replaces the configuration; new connections see the new values. Intro files and address files are read
-    /// again.
-    func replaceConfiguration(_ configuration: ServerConfiguration) {
+    /// Replaces the configuration with one just loaded; new connections see the new values, and what admin
+    /// commands changed lapses. Intro files and address files are read again. Returns the configuration loaded
+    /// before.
+    @discardableResult
+    func replaceConfiguration(_ configuration: ServerConfiguration) -> ServerConfiguration {
         let rules = AddressRules(loading: configuration, logger: logger)
         current.withLock { $0 = ConfigurationSnapshot(configuration, addressRules: rules) }
         intros.reset()
         htpasswd.reset()
+        return loaded.withLock { loaded in
+            defer { loaded = configuration }
+            return loaded
+        }
     }
 
     /// A number unique to this server run, for connections and sources.
