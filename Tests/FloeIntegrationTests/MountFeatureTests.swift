@@ -25,6 +25,29 @@ extension IntegrationTests {
             throw lastError!
         }
 
+        /// `/admin.cgi` follows `/admin/metadata`'s rule: an Ogg Opus stream keeps its own titles (it overwrote them;
+        /// found by a probe).
+        @Test func adminCGILeavesTheTitlesOfAnOpusStreamAlone() async throws {
+            let directory = try TemporaryDirectory()
+            let path = directory.path("opus.ogg")
+            let encode = try await ExternalProcess.run(
+                "ffmpeg",
+                ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "anoisesrc=d=3:c=pink:a=0.3", "-c:a", "libopus",
+                 "-b:a", "64k", "-metadata", "title=Own Title", "-f", "ogg", "-y", path]
+            )
+            #expect(encode.status == 0, "\(encode.stderr)")
+            let server = try await shoutcastServer()
+            let source = try rawSource(port: server.port, mount: "/sc", contentType: "application/ogg")
+            try source.send(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+            #expect(await server.waitUntil { server.server.mountState("/sc")?.metadata.title == "Own Title" })
+            let cgi = try await ExternalProcess.run(
+                "curl", ["-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(server.port)/admin.cgi?pass=\(TestServer.sourcePassword)&mode=updinfo&song=Via%20CGI"])
+            let reply = String(decoding: cgi.stdout, as: UTF8.self)
+            #expect(reply.hasSuffix("\n400") && reply.contains("will not accept URL updates"), "\(reply)")
+            #expect(server.server.mountState("/sc")?.metadata.title == "Own Title")
+            await server.stop()
+        }
+
         @Test func shoutcastV1SourceOnTheNextPortWithExactReplyAndAdminCGITitles() async throws {
             let server = try await shoutcastServer()
             // Wrong password: silent close.

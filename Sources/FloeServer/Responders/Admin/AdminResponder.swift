@@ -194,9 +194,11 @@ struct AdminResponder: Responder {
                 defaultCharset: mountConfiguration.charset
             )
         else { return .error(400, "Missing parameter") }
-        guard let mount = server.mounts.mount(path), case .updated = mount.metadataUpdated(update) else {
-            return .error(400, "Source does not exist")
-        }
+        guard let mount = server.mounts.mount(path) else { return .error(400, "Source does not exist") }
+        // The same rule as `/admin/metadata`: a stream whose titles travel in-band keeps them (it overwrote an Ogg
+        // Opus stream's own title; found by a probe).
+        guard Self.acceptsURLTitles(mount) else { return .error(400, "Mountpoint will not accept URL updates") }
+        guard case .updated = mount.metadataUpdated(update) else { return .error(400, "Source does not exist") }
         logger.info("Metadata on mountpoint \(path) changed to \"\(update.title)\"", metadata: ["mount.path": "\(path)"])
         let html = "<html><head><title>Admin request successful</title></head><body><p>Metadata update successful</p></body></html>"
         return IcecastResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(html.utf8))
