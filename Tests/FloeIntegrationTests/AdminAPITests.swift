@@ -279,6 +279,13 @@ extension IntegrationTests {
             }
             #expect(try !String(contentsOfFile: directory.path("users"), encoding: .utf8).contains("evil"))
 
+            // A fallback to itself, or one closing a loop, is refused as check-config refuses it.
+            let itself = try await curl(server, "/admin/fallbacks?mount=/members&fallback=/members")
+            #expect(itself.code == "400" && itself.body.contains("cannot fall back to itself"), "\(itself)")
+            #expect(try await curl(server, "/admin/fallbacks?mount=/backup&fallback=/members").body.contains("Fallback configured"))
+            let loop = try await curl(server, "/admin/fallbacks?mount=/members&fallback=/backup")
+            #expect(loop.code == "400" && loop.body.contains("fallback loop"), "\(loop)")
+            #expect(try await curl(server, "/admin/fallbacks?mount=/backup&fallback=").body.contains("Fallback configured"))
             let fallback = try await curl(server, "/admin/fallbacks?mount=/members&fallback=/backup")
             #expect(fallback.body.contains("<p>Fallback configured</p>"))
             members.shutdownWrite()

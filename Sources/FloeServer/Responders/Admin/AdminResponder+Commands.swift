@@ -199,11 +199,21 @@ extension AdminResponder {
         case .failure(let error): return error.response
         case .success(let mount):
             guard let fallback = head.queryValue("fallback") else { return .error(400, "Missing parameter") }
-            server.updateConfiguration { configuration in
+            func withFallback(_ configuration: inout ServerConfiguration) {
                 var mountConfiguration = configuration.mount(mount.path)
                 mountConfiguration.fallbackMount = fallback.isEmpty ? nil : fallback
                 configuration.mounts[mount.path] = mountConfiguration
             }
+            // Checked as a loaded file would be: a fallback to itself or a loop is refused, as `check-config` does
+            // (the command took them; found by a probe).
+            var candidate = configuration
+            withFallback(&candidate)
+            do {
+                _ = try ConfigurationValidator.validate(candidate) { _, option in .init(file: "fallbacks", line: nil, option: option) }
+            } catch {
+                return .error(400, error.message)
+            }
+            server.updateConfiguration(withFallback)
             logger.info("Admin set the fallback", metadata: ["mount.path": "\(mount.path)", "fallback.path": "\(fallback)"])
             if wantsJSON { return reply(message: "Fallback configured", success: true) }
             let html = "<html><head><title>Admin request successful</title></head><body><p>Fallback configured</p></body></html>"
