@@ -49,19 +49,24 @@ extension IntegrationTests {
             await server.stop()
         }
 
+        /// Everything the server answers a `SOURCE` login at `path` with the right password, until it closes.
+        func loginReply(_ server: TestServer, _ path: String, contentType: String) throws -> String {
+            let socket = try RawSocket(port: server.port)
+            try socket.send(
+                requestHead(
+                    "SOURCE \(path) HTTP/1.0",
+                    ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: \(contentType)"]
+                )
+            )
+            return String(decoding: socket.receiveAll(), as: UTF8.self)
+        }
+
         /// A mount name a configured mount could not have is refused: a line break in one became a second line of
         /// `streamlist.txt`, and every slave relayed the URL written there (found by a probe).
         @Test(arguments: ["/x%0D%0Ahttp://127.0.0.1:9/stolen", "/a%00b", "/tab%09bed", "/my%20stream", "/x/..", "//x"])
         func aMountNameNoConfiguredMountCouldHaveIsRefused(path: String) async throws {
             let server = try await TestServer()
-            let socket = try RawSocket(port: server.port)
-            try socket.send(
-                requestHead(
-                    "SOURCE \(path) HTTP/1.0",
-                    ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: audio/mpeg"]
-                )
-            )
-            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            let reply = try loginReply(server, path, contentType: "audio/mpeg")
             #expect(reply.hasPrefix("HTTP/1.0 400 "), "\(reply)")
             await server.stop()
         }
@@ -71,14 +76,7 @@ extension IntegrationTests {
         @Test(arguments: ["/admin.js", "/Admin/x", "/admin", "/floe.js", "/floe.css", "/metrics", "/status-json.xsl", "/status.xsl", "/index.html", "/live.sdp"])
         func theServersOwnPathsAreNoMounts(path: String) async throws {
             let server = try await TestServer { $0.mounts["/metrics-feed"] = .init() }
-            let socket = try RawSocket(port: server.port)
-            try socket.send(
-                requestHead(
-                    "SOURCE \(path) HTTP/1.0",
-                    ["Authorization: \(basicAuthorization("source", TestServer.sourcePassword))", "Content-Type: text/javascript"]
-                )
-            )
-            let reply = String(decoding: socket.receiveAll(), as: UTF8.self)
+            let reply = try loginReply(server, path, contentType: "text/javascript")
             #expect(reply.hasPrefix("HTTP/1.0 403 "), "\(path): \(reply)")
             #expect(!server.isLive(path))
             await server.stop()
