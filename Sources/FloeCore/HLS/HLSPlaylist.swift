@@ -113,18 +113,7 @@ public struct HLSNames: Sendable, Equatable {
 
     /// The last path component of the mount, percent-encoded: what the playlist's relative URIs start with.
     private var base: String {
-        let name = mount.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
-        var encoded = ""
-        for byte in name.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.append(Character(Unicode.Scalar(byte)))
-            default:
-                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return encoded
+        PercentEncoding.encoding(String(mount.split(separator: "/", omittingEmptySubsequences: false).last ?? ""))
     }
 
     /// The `Content-Type` of a segment or part with this file extension.
@@ -143,11 +132,5 @@ public struct HLSNames: Sendable, Equatable {
 
     public func part(_ sequence: Int, _ index: Int, _ fileExtension: String = "ts") -> String {
         "\(base)\(Self.directorySuffix)/\(streamID)-\(sequence).\(index).\(fileExtension)"
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

@@ -8,11 +8,7 @@
 public enum ServerEndpoints {
     public static func isReserved(_ path: String) -> Bool {
         let lowered = path.lowercased()
-        for prefix in ["/admin", "/floe"] where lowered.hasPrefix(prefix) {
-            let rest = lowered.dropFirst(prefix.count)
-            if prefix == "/admin", rest.isEmpty || rest.hasPrefix("/") || rest.hasPrefix(".") { return true }
-            if prefix == "/floe", rest.hasPrefix(".") { return true }
-        }
+        if lowered == "/admin" || ["/admin/", "/admin.", "/floe."].contains(where: lowered.hasPrefix) { return true }
         return ["/metrics", "/status.xsl", "/status-json.xsl", "/index.html"].contains(lowered) || lowered.hasSuffix(".sdp")
     }
 }
